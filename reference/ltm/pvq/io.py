@@ -211,13 +211,31 @@ def read_yaml(path: str | os.PathLike, *, skip_bad: bool = False,
     return good
 
 
+def _yaml_dumper() -> type:
+    """A safe dumper that double-quotes any string YAML would not give back as is."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, s: str) -> yaml.ScalarNode:
+        # Plain and single-quoted scalars fold line breaks (including U+0085, U+2028) and
+        # trim edge spaces on reading; double quotes escape them, so the text comes back.
+        exact = s == s.strip() and s.isprintable()
+        return dumper.represent_scalar("tag:yaml.org,2002:str", s, style=None if exact else '"')
+
+    Dumper.add_representer(str, represent_str)
+    return Dumper
+
+
 def write_yaml(path: str | os.PathLike, records: Iterable[Record]) -> int:
     """Write records as a YAML list, readable by :func:`read_yaml`; returns the count."""
     import yaml
 
     objs = [r.to_obj() for r in records]
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        yaml.safe_dump(objs, fh, allow_unicode=True, sort_keys=False, width=100)
+        yaml.dump(objs, fh, Dumper=_yaml_dumper(), allow_unicode=True, sort_keys=False,
+                  width=100)
     return len(objs)
 
 

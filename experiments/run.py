@@ -1,0 +1,103 @@
+"""Run the whole reproduction: the data first, then every ``fig_*.py`` and ``tab_*.py``.
+
+    python experiments/run.py [--preset smoke|paper|gpu] [--only NAME]
+
+Called by ``nox -s reproduce``. Prints each step as it starts, shows progress inside
+long steps, and ends with a table of the time every step took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ltm import paths, pvq
+
+PRESETS = ("smoke", "paper", "gpu")
+WORLD_EPISODES = {"smoke": 500, "paper": 10_000, "gpu": 100_000}
+"""Episodes of the generated PVQ world per preset (seed 0)."""
+
+
+def _validate(path: Path) -> dict:
+    problems = pvq.validate(path)
+    if problems:
+        for p in problems[:20]:
+            print(p)
+        sys.exit(f"reproduce: {path} is not valid PVQ ({len(problems)} problems)")
+    return pvq.stats(pvq.iter_records(path))
+
+
+def data_steps(preset: str) -> list[tuple[str, Callable[[], str]]]:
+    """The data steps: the PVQ world (train and held-out meanings) and every corpus."""
+    from ltm.pvq import corpora, world
+
+    out = paths.generated()
+    out.mkdir(parents=True, exist_ok=True)
+    steps = []
+
+    def world_step() -> str:
+        f = out / "world.pvq.jsonl"
+        world.write_world(f, WORLD_EPISODES[preset], 0, ("en", "ru"))
+        s = _validate(f)
+        return f"{f.name}: {s['records']:,} episodes, {s['thoughts']:,} thoughts, valid"
+
+    steps.append(("data/world", world_step))
+    for name in corpora.NAMES:
+        def corpus_step(name: str = name) -> str:
+            f = out / f"{name}.pvq.jsonl"
+            corpora.convert(name, f)
+            s = _validate(f)
+            return f"{f.name}: {s['records']:,} records, {s['thoughts']:,} thoughts, valid"
+
+        steps.append((f"data/{name}", corpus_step))
+    return steps
+
+
+def experiment_steps(preset: str) -> list[tuple[str, Callable[[], str]]]:
+    """One step per ``experiments/fig_*.py`` and ``tab_*.py``, each exposing ``main(preset)``."""
+    here = Path(__file__).parent
+    steps = []
+    for script in sorted([*here.glob("fig_*.py"), *here.glob("tab_*.py")]):
+        def run(script: Path = script) -> str:
+            spec = importlib.util.spec_from_file_location(script.stem, script)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            return str(mod.main(preset) or "done")
+
+        steps.append((script.stem, run))
+    return steps
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected steps and print their times."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", choices=PRESETS, default="paper")
+    ap.add_argument("--only", default=None, help="run only steps whose name contains this")
+    args = ap.parse_args(argv)
+    steps = data_steps(args.preset) + experiment_steps(args.preset)
+    if args.only:
+        steps = [s for s in steps if args.only.lower() in s[0].lower()]
+        if not steps:
+            sys.exit(f"reproduce: no step matches --only {args.only!r}")
+    times = []
+    t_all = time.perf_counter()
+    for i, (name, fn) in enumerate(steps, 1):
+        print(f"[{i}/{len(steps)}] {name} ...", flush=True)
+        t0 = time.perf_counter()
+        summary = fn()
+        dt = time.perf_counter() - t0
+        times.append((name, dt))
+        print(f"[{i}/{len(steps)}] {name}: {summary} ({dt:.1f} s)", flush=True)
+    print(f"\n{'step':<28}{'seconds':>10}")
+    for name, dt in times:
+        print(f"{name:<28}{dt:>10.1f}")
+    print(f"{'total':<28}{time.perf_counter() - t_all:>10.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Task runner of the LTM repo: `nox -l` lists the sessions, each with its docstring.
+
+Every session installs what it needs into its own virtual environment. On a machine
+without an NVIDIA GPU, torch is pinned to the CPU build 2.13.0 *before* the package is
+installed, so pip never resolves a CUDA build of several GB. Set ``LTM_TORCH`` to another
+requirement (for example ``LTM_TORCH=torch`` on a GPU machine) to override the pin.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True  # `nox -s tests` twice costs seconds, not minutes
+
+PYTHON = "3.11"
+CPU_TORCH = "torch==2.13.0"
+
+
+def _torch_requirement() -> str:
+    if "LTM_TORCH" in os.environ:
+        return os.environ["LTM_TORCH"]
+    return "torch" if shutil.which("nvidia-smi") else CPU_TORCH
+
+
+def _install(session: nox.Session, *extras: str) -> None:
+    """Install torch first (pinned on CPU machines), then the package with ``extras``."""
+    session.install(_torch_requirement())
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", spec, _torch_requirement())
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pytest + hypothesis); extra arguments go to pytest."""
+    _install(session, "model", "test")
+    session.run("pytest", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Check the code with ruff."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "reference", "tests", "experiments", "scripts", "bench",
+                "noxfile.py")
+
+
+@nox.session(python=PYTHON, default=False)
+def reproduce(session: nox.Session) -> None:
+    """Rebuild every result: today the PVQ data (world and corpora), generated and validated.
+
+    Arguments after ``--`` go to ``experiments/run.py`` (``--preset smoke`` for a quick run).
+    """
+    _install(session, "model", "paper")
+    session.run("python", "experiments/run.py", *session.posargs)
