@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from ltm import pvq
 from ltm.pvq import Record, Thought
 

@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ltm.segment import LANGS, SCALES, cut, tree, units
 
 # Fragments that make the splitting rules fire when mixed into arbitrary text.
