@@ -56,3 +56,20 @@ def reproduce(session: nox.Session) -> None:
     """
     _install(session, "model", "paper")
     session.run("python", "experiments/run.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly into ``site/`` (``-- serve`` to preview it)."""
+    _install(session, "model", "docs")
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", "--strict", *session.posargs[1:])
+    else:
+        session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def paper(session: nox.Session) -> None:
+    """Build the whitepaper ``paper/build/ltm.pdf`` with latexmk (needs TeX: see README)."""
+    _install(session)
+    session.run("python", "paper/build.py", *session.posargs)
