@@ -1,0 +1,188 @@
+"""The thought codec: the bytes of one unit <-> one point of the thought field.
+
+DESIGN.md section 3, "Thought codec" and "Two duties of the codec that pull apart".
+
+**Encoder.** ``[BOS] b_1 .. b_n`` goes through a bidirectional byte transformer (padding
+masked out of every key). ``K`` learned queries pool it by attention, and their outputs
+are concatenated and projected, because binding several roles (who did what to whom)
+into one mean-pooled vector is the known hard part: a probe with one pooled vector got
+recall 0.96 but only 17% exact reconstruction (ENV-NOTES.md). The projection gives a
+meaning part ``m`` and a surface part ``s``, each normalised; the thought is
+
+    z = [ sqrt(1 - r^2) * m/|m| ,  r * s/|s| ]        |z| = 1,  r = surface_norm
+
+so every thought has unit norm, quotes of one meaning can be aligned on ``m`` alone,
+and the phrasing lives in the small part ``s``. :func:`to_sphere` is the same map for
+any vector (the heads use it to put predictions back on the field). The BOS position is
+always present, so an empty unit still has a well-defined thought.
+
+**Decoder.** A causal mini-LLaMA over bytes. The thought is projected to ``P`` prefix
+positions (strong conditioning, not one vector), then a start token says the language
+(its tag, or BOS for "unspecified"), then the bytes:
+
+    input   [z_1 .. z_P] [lang] b_1 .. b_n
+    target               b_1 .. b_n  EOS
+
+Generation is greedy or nucleus (top-p) sampling with a key/value cache, stopping at
+EOS or at ``max_bytes``.
+
+Token ids: bytes 0..255, PAD 256, BOS 257, EOS 258, language tags from 259.
+
+Shape legend: B batch · L bytes · D width · K pool slots · P prefix · Z thought dim ·
+V vocab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ltm.config import BOS, EOS, N_BYTES, PAD, CodecConfig
+from ltm.llama import CrossAttention, RMSNorm, Stack, init_weights
+
+__all__ = ["to_bytes", "pack", "decoder_targets", "to_sphere", "meaning_part",
+           "ThoughtEncoder", "ThoughtDecoder"]
+
+
+def to_bytes(unit: str | bytes, max_bytes: int) -> bytes:
+    """UTF-8 bytes of a unit (unencodable characters replaced), cut to ``max_bytes``."""
+    raw = unit if isinstance(unit, bytes | bytearray) else unit.encode("utf-8", "replace")
+    return bytes(raw[:max_bytes])
+
+
+def pack(units: Sequence[str | bytes], max_bytes: int,
+         device: torch.device | str | None = None) -> tuple[Tensor, Tensor]:
+    """Units -> ``ids`` (B, L) padded with PAD and ``lengths`` (B,); L = longest unit."""
+    raws = [to_bytes(u, max_bytes) for u in units]
+    lengths = torch.tensor([len(r) for r in raws], dtype=torch.long)
+    ids = torch.full((len(raws), max((len(r) for r in raws), default=0)), PAD, dtype=torch.long)
+    for i, r in enumerate(raws):
+        if r:
+            ids[i, : len(r)] = torch.frombuffer(bytearray(r), dtype=torch.uint8).long()
+    return ids.to(device), lengths.to(device)
+
+
+def decoder_targets(ids: Tensor, lengths: Tensor) -> Tensor:
+    """Targets (B, L+1) for the decoder: the bytes, EOS after the last, PAD after that."""
+    B = ids.shape[0]
+    targets = torch.cat([ids, ids.new_full((B, 1), PAD)], dim=1)  # (B, L+1)
+    targets[torch.arange(B, device=ids.device), lengths] = EOS
+    return targets
+
+
+def to_sphere(v: Tensor, meaning_dim: int, surface_norm: float) -> Tensor:
+    """Map any (..., Z) vector onto the thought field: meaning and surface parts each
+    normalised, weighted ``sqrt(1 - r^2)`` and ``r``, so the whole has unit norm."""
+    m, s = v[..., :meaning_dim], v[..., meaning_dim:]
+    m = F.normalize(m, dim=-1, eps=1e-12) * (1.0 - surface_norm**2) ** 0.5
+    if s.shape[-1] == 0:
+        return m
+    return torch.cat([m, F.normalize(s, dim=-1, eps=1e-12) * surface_norm], dim=-1)
+
+
+def meaning_part(thoughts: Tensor, meaning_dim: int) -> Tensor:
+    """The unit-norm meaning direction (..., meaning_dim) of thoughts (..., Z)."""
+    return F.normalize(thoughts[..., :meaning_dim], dim=-1, eps=1e-12)
+
+
+class ThoughtEncoder(nn.Module):
+    """Bytes of a unit -> a thought (unit norm, meaning part then surface part)."""
+
+    def __init__(self, cfg: CodecConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        W = cfg.width
+        self.embed = nn.Embedding(cfg.vocab, W)
+        self.stack = Stack(W, cfg.heads, cfg.enc_layers, cfg.mlp_hidden, cfg.rope_base)
+        self.queries = nn.Parameter(torch.zeros(cfg.pool_slots, W))
+        self.pool = CrossAttention(W, cfg.heads)
+        self.pool_norm = RMSNorm(cfg.pool_slots * W)
+        self.proj = nn.Linear(cfg.pool_slots * W, cfg.dim)
+        init_weights(self, cfg.enc_layers)
+
+    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        """``ids`` (B, L) PAD-padded, ``lengths`` (B,) -> thoughts (B, Z) of unit norm."""
+        B, L = ids.shape
+        ids, lengths = ids[:, : self.cfg.max_bytes], lengths.clamp(max=self.cfg.max_bytes)
+        x = torch.cat([ids.new_full((B, 1), BOS), ids], dim=1)  # (B, L+1)
+        valid = torch.arange(x.shape[1], device=ids.device)[None, :] <= lengths[:, None]
+        mask = valid[:, None, None, :]  # (B, 1, 1, L+1), BOS always valid
+        h = self.stack(self.embed(x), causal=False, mask=mask)  # (B, L+1, D)
+        q = self.queries[None].expand(B, -1, -1)  # (B, K, D)
+        pooled = self.pool(q, h, mask)  # (B, K, D)
+        z = self.proj(self.pool_norm(pooled.reshape(B, -1)))  # (B, Z)
+        return to_sphere(z, self.cfg.meaning_dim, self.cfg.surface_norm)
+
+
+class ThoughtDecoder(nn.Module):
+    """A mini-LLaMA over bytes, conditioned on a thought (prefix) and a language tag."""
+
+    def __init__(self, cfg: CodecConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        W = cfg.width
+        self.embed = nn.Embedding(cfg.vocab, W)
+        self.cond = nn.Linear(cfg.dim, cfg.prefix_len * W)
+        self.stack = Stack(W, cfg.heads, cfg.dec_layers, cfg.mlp_hidden, cfg.rope_base)
+        self.out = nn.Linear(W, cfg.vocab, bias=False)
+        # only bytes and EOS may be written
+        allowed = torch.zeros(cfg.vocab, dtype=torch.bool)
+        allowed[:N_BYTES] = True
+        allowed[EOS] = True
+        self.register_buffer("writable", allowed, persistent=False)  # (V,)
+        init_weights(self, cfg.dec_layers)
+
+    def start(self, thoughts: Tensor, lang: Tensor | None) -> Tensor:
+        """Prefix and start token embedded: (B, P+1, D). ``lang`` (B,) holds start ids
+        (see :meth:`ltm.config.CodecConfig.lang_id`); ``None`` means BOS for all."""
+        B = thoughts.shape[0]
+        prefix = self.cond(thoughts).view(B, self.cfg.prefix_len, -1)  # (B, P, D)
+        if lang is None:
+            lang = thoughts.new_full((B,), BOS, dtype=torch.long)
+        return torch.cat([prefix, self.embed(lang)[:, None]], dim=1)  # (B, P+1, D)
+
+    def forward(self, thoughts: Tensor, ids: Tensor, lang: Tensor | None = None) -> Tensor:
+        """Teacher-forced logits (B, L+1, V) for :func:`decoder_targets` of ``ids`` (B, L)."""
+        x = torch.cat([self.start(thoughts, lang), self.embed(ids)], dim=1)  # (B, P+1+L, D)
+        h = self.stack(x, causal=True)  # (B, P+1+L, D)
+        return self.out(h[:, self.cfg.prefix_len :])  # (B, L+1, V)
+
+    def _next(self, logits: Tensor, method: str, top_p: float, temperature: float,
+              generator: torch.Generator | None) -> Tensor:
+        logits = logits.masked_fill(~self.writable, float("-inf"))  # (B, V)
+        if method == "greedy":
+            return logits.argmax(-1)
+        probs = torch.softmax(logits / temperature, dim=-1)  # (B, V)
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        keep = sorted_p.cumsum(-1) - sorted_p < top_p  # the smallest head reaching top_p
+        sorted_p = sorted_p * keep
+        pick = torch.multinomial(sorted_p, 1, generator=generator)  # (B, 1)
+        return order.gather(-1, pick)[:, 0]
+
+    @torch.no_grad()
+    def generate(self, thoughts: Tensor, lang: Tensor | None = None, *,
+                 method: str = "greedy", top_p: float = 0.9, temperature: float = 1.0,
+                 max_bytes: int | None = None,
+                 generator: torch.Generator | None = None) -> list[bytes]:
+        """Write one unit per thought (B, Z): ``greedy`` or ``nucleus`` sampling, each
+        unit ending at EOS or after ``max_bytes`` (default: the config's)."""
+        if method not in ("greedy", "nucleus"):
+            raise ValueError(f"method must be 'greedy' or 'nucleus', got {method!r}")
+        B = thoughts.shape[0]
+        limit = self.cfg.max_bytes if max_bytes is None else max_bytes
+        caches = self.stack.new_caches()
+        h = self.stack(self.start(thoughts, lang), causal=True, caches=caches)  # (B, P+1, D)
+        out = torch.full((B, limit), PAD, dtype=torch.long, device=thoughts.device)
+        done = torch.zeros(B, dtype=torch.bool, device=thoughts.device)
+        for i in range(limit):
+            tok = self._next(self.out(h[:, -1]), method, top_p, temperature, generator)  # (B,)
+            tok = tok.masked_fill(done, PAD)
+            done |= tok == EOS
+            out[:, i] = tok
+            if bool(done.all()):
+                break
+            h = self.stack(self.embed(tok)[:, None], causal=True, caches=caches)  # (B, 1, D)
+        return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()]

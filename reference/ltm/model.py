@@ -1,0 +1,152 @@
+"""The Large Thought Model: codec, field core and tension head, composed.
+
+DESIGN.md section 3, the whole pipeline:
+
+    text --segment--> units --encode--> thoughts z_1..z_T --FieldCore--> c_1..c_T
+         --head.sample(c_T, z_T)--> z_{T+1} --decode--> the next unit, in any language
+
+:class:`LTM` is plain ``torch.nn`` (no Lightning): training lives in ``lit.py`` and
+calls the submodules with the pure losses of :mod:`ltm.losses`. This file adds the
+conveniences that take and give text: :meth:`LTM.encode`, :meth:`LTM.decode`,
+:meth:`LTM.predict_next`, :meth:`LTM.continue_text`, and :meth:`LTM.save` /
+:meth:`LTM.load` (safetensors weights plus a JSON config, no pickle).
+
+Shape legend: B batch · T thoughts · Z thought dim.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ltm.codec import ThoughtDecoder, ThoughtEncoder, pack
+from ltm.config import LTMConfig
+from ltm.field import FieldCore
+from ltm.heads import build_head
+from ltm.segment import units as segment_units
+
+__all__ = ["LTM", "WEIGHTS", "CONFIG"]
+
+WEIGHTS, CONFIG = "model.safetensors", "config.json"
+"""File names inside a directory written by :meth:`LTM.save`."""
+
+class LTM(nn.Module):
+    """The Large Thought Model: ``encoder``, ``decoder``, ``core`` and ``head``."""
+
+    def __init__(self, config: LTMConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = ThoughtEncoder(config.codec)
+        self.decoder = ThoughtDecoder(config.codec)
+        self.core = FieldCore(config.field, config.codec)
+        self.head = build_head(config.field, config.codec)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def encode(self, texts: Sequence[str | bytes] | str | bytes) -> Tensor:
+        """Units (str or raw bytes; empty, overlong or invalid UTF-8 all fine) ->
+        thoughts (B, Z) of unit norm. Input longer than ``max_bytes`` is truncated."""
+        if isinstance(texts, str | bytes):
+            texts = [texts]
+        ids, lengths = pack(texts, self.config.codec.max_bytes, self.device)
+        return self.encoder(ids, lengths)
+
+    def lang_ids(self, lang: str | Sequence[str | None] | None, n: int) -> Tensor:
+        """Start token ids (B,) for one language, one per row, or ``None`` (unspecified)."""
+        langs = [lang] * n if lang is None or isinstance(lang, str) else list(lang)
+        if len(langs) != n:
+            raise ValueError(f"got {len(langs)} languages for {n} thoughts")
+        codec = self.config.codec
+        return torch.tensor([codec.lang_id(x) for x in langs], device=self.device)
+
+    @torch.no_grad()
+    def decode_bytes(self, vectors: Tensor, lang: str | Sequence[str | None] | None = None,
+                     **sampling) -> list[bytes]:
+        """Thoughts (B, Z) -> raw bytes of one unit each; ``sampling`` goes to
+        :meth:`ltm.codec.ThoughtDecoder.generate` (method, top_p, temperature, ...)."""
+        vectors = vectors.reshape(-1, vectors.shape[-1]).to(self.device)
+        return self.decoder.generate(vectors, self.lang_ids(lang, len(vectors)), **sampling)
+
+    def decode(self, vectors: Tensor, lang: str | Sequence[str | None] | None = None,
+               **sampling) -> list[str]:
+        """Thoughts (B, Z) -> text of one unit each (invalid UTF-8 shown as U+FFFD)."""
+        return [b.decode("utf-8", "replace") for b in self.decode_bytes(vectors, lang,
+                                                                        **sampling)]
+
+    def predict_next(self, thoughts: Tensor, mask: Tensor | None = None, *,
+                     slots: Tensor | None = None, steps: int | None = None,
+                     method: str | None = None,
+                     generator: torch.Generator | None = None) -> Tensor:
+        """The thought after the last real one: (B, T, Z) -> (B, Z), or (T, Z) -> (Z,).
+        ``mask`` (B, T) marks real thoughts of right-padded episodes."""
+        single = thoughts.dim() == 2
+        if single:
+            thoughts = thoughts[None]
+        B, T, _ = thoughts.shape
+        if T == 0:
+            raise ValueError("predict_next needs at least one thought")
+        context, _ = self.core(thoughts, mask, slots)  # (B, T, D)
+        last = (mask.long().sum(1) - 1) if mask is not None else torch.full((B,), T - 1)
+        last = last.to(thoughts.device)
+        rows = torch.arange(B, device=thoughts.device)
+        nxt = self.head.sample(context[rows, last], thoughts[rows, last], steps, method,
+                               generator)  # (B, Z)
+        return nxt[0] if single else nxt
+
+    @torch.no_grad()
+    def continue_text(self, text: str | Sequence[str], n_thoughts: int, *,
+                      lang: str | None = None, scale: str = "sentence",
+                      reencode: bool = False,
+                      steps: int | None = None, method: str | None = None,
+                      generator: torch.Generator | None = None, **sampling) -> str:
+        """Think ``n_thoughts`` more thoughts after ``text`` and say them.
+
+        ``text`` is a string, cut into units at ``scale`` by :func:`ltm.segment.units`
+        (with the rules of ``lang`` when it is ``en`` or ``ru``), or a list of units.
+        Each predicted thought joins the trajectory as it is (the model thinks in
+        thoughts); with ``reencode`` it is decoded and encoded again first. Returns the
+        new text only (the decoded units joined)."""
+        if isinstance(text, str):
+            rules = lang if lang in ("en", "ru") else "en"
+            units = segment_units(text, scale, rules, self.config.codec.max_bytes)
+        else:
+            units = list(text)
+        if not units:
+            raise ValueError("continue_text needs at least one unit of text")
+        thoughts = self.encode(units)  # (T, Z)
+        said = []
+        for _ in range(n_thoughts):
+            nxt = self.predict_next(thoughts, steps=steps, method=method,
+                                    generator=generator)  # (Z,)
+            unit = self.decode(nxt[None], lang, generator=generator, **sampling)[0]
+            said.append(unit)
+            if reencode:
+                nxt = self.encode([unit])[0]
+            thoughts = torch.cat([thoughts, nxt[None]], dim=0)  # (T+1, Z)
+        return "".join(said)
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``model.safetensors`` and ``config.json`` into ``directory``."""
+        from safetensors.torch import save_file
+
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(d / WEIGHTS))
+        (d / CONFIG).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory: str | Path, device: torch.device | str = "cpu") -> LTM:
+        """Inverse of :meth:`save`."""
+        from safetensors.torch import load_file
+
+        d = Path(directory)
+        model = cls(LTMConfig.from_dict(json.loads((d / CONFIG).read_text())))
+        model.load_state_dict(load_file(str(d / WEIGHTS), device=str(device)))
+        return model.to(device)

@@ -1,0 +1,61 @@
+"""Configs: validation names the bad field; presets state their parameter counts."""
+
+import re
+
+import pytest
+
+from ltm.config import PRESETS, CodecConfig, FieldConfig, LTMConfig, preset
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_parameter_count_matches_docstring(name):
+    from ltm.model import LTM
+
+    doc = PRESETS[name].__doc__
+    stated = re.search(r"Parameters: ([\d,]+) \(encoder ([\d,]+); decoder ([\d,]+); "
+                       r"core ([\d,]+);\s+head ([\d,]+)\)", doc)
+    assert stated, f"preset {name} docstring does not state its parameter count"
+    total, *parts = (int(x.replace(",", "")) for x in stated.groups())
+    model = LTM(preset(name))
+    counts = [sum(p.numel() for p in getattr(model, m).parameters())
+              for m in ("encoder", "decoder", "core", "head")]
+    assert sum(p.numel() for p in model.parameters()) == total
+    assert counts == parts
+
+
+def test_unknown_preset_lists_names():
+    with pytest.raises(ValueError, match="tiny, paper, gpu"):
+        preset("huge")
+
+
+@pytest.mark.parametrize("kind,kwargs,field", [
+    (CodecConfig, {"width": 0}, "width"),
+    (CodecConfig, {"width": 64, "heads": 3}, "heads"),
+    (CodecConfig, {"surface_dim": -1}, "surface_dim"),
+    (CodecConfig, {"surface_norm": 1.5}, "surface_norm"),
+    (CodecConfig, {"surface_dim": 0}, "surface_norm"),
+    (CodecConfig, {"langs": ("en", "xx")}, "langs"),
+    (CodecConfig, {"max_bytes": 2.5}, "max_bytes"),
+    (FieldConfig, {"head": "diffusion"}, "head"),
+    (FieldConfig, {"sample_method": "rk4"}, "sample_method"),
+    (FieldConfig, {"energy_samples": 1}, "energy_samples"),
+    (FieldConfig, {"layers": 0}, "layers"),
+])
+def test_validation_names_the_field(kind, kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        kind(**kwargs)
+
+
+def test_dict_round_trip_and_unknown_keys():
+    cfg = preset("paper")
+    assert LTMConfig.from_dict(cfg.to_dict()) == cfg
+    bad = cfg.to_dict()
+    bad["codec"]["widht"] = 3
+    with pytest.raises(ValueError, match="widht"):
+        LTMConfig.from_dict(bad)
+
+
+def test_configs_are_frozen():
+    cfg = CodecConfig()
+    with pytest.raises(AttributeError):
+        cfg.width = 3  # type: ignore[misc]
