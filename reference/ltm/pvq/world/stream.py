@@ -26,7 +26,10 @@ SPLITS: tuple[str, ...] = ("train", "heldout")
 
 
 def _langs(langs: str | Iterable[str]) -> tuple[str, ...]:
-    items = langs.split(",") if isinstance(langs, str) else list(langs)
+    try:
+        items = langs.split(",") if isinstance(langs, str) else list(langs)
+    except TypeError:
+        raise ValueError(f"langs must be a sequence like ('en', 'ru') or 'en,ru', got {langs!r}") from None
     out: list[str] = []
     for lang in items:
         lang = lang.strip() if isinstance(lang, str) else lang
