@@ -6,14 +6,14 @@ converts it to PVQ. This script is how those files were made, so anyone can chec
 
     apt-get update                                      # once, for apt-get download
     pip install -e '.[corpora]'                         # rdata, pysword
-    python scripts/build_corpora.py                     # all three, about 3 minutes
+    python scripts/build_corpora.py                     # all three, 2-5 minutes
     python scripts/build_corpora.py --only bible --debs DIR   # use .deb files you have
 
 Nothing is installed system-wide: each package is fetched with ``apt-get download`` (or
 taken from ``--debs``) and unpacked with ``dpkg-deb -x`` into a temporary directory.
-Output is deterministic for given packages: rows in a fixed order, compact JSON with
-sorted-free fixed key order, xz with a fixed preset. Only ``built`` in the provenance
-changes between runs. The README of ``data/corpora/`` is written from the measured numbers.
+Output is deterministic for given packages: rows in source order, compact JSON with a
+fixed key order, xz with a fixed preset (checked: two builds gave identical bytes). Only
+``built`` in the provenance changes between runs. The README of ``data/corpora/`` is written from the measured numbers.
 
 Corpora and the rules that make them (each is also stated in its provenance file):
 
