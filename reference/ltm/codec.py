@@ -100,7 +100,7 @@ class ThoughtEncoder(nn.Module):
         self.queries = nn.Parameter(torch.zeros(cfg.pool_slots, W))
         self.pool = CrossAttention(W, cfg.heads)
         self.pool_norm = RMSNorm(cfg.pool_slots * W)
-        self.proj = nn.Linear(cfg.pool_slots * W, cfg.dim)
+        self.proj = nn.Linear(cfg.pool_slots * W, cfg.dim, bias=False)
         init_weights(self, cfg.enc_layers)
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
