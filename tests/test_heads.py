@@ -1,0 +1,81 @@
+"""The tension heads: the flow follows the straight path, samples lie on the field."""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ltm.codec import to_sphere
+from ltm.config import FieldConfig, preset
+from ltm.heads import FlowHead, build_head, integrate
+
+torch.set_num_threads(1)
+CODEC = preset("tiny").codec
+Z = CODEC.dim
+KINDS = ["flow", "flow-noise", "mse", "energy"]
+
+
+def points(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return to_sphere(torch.randn(n, Z, generator=g), CODEC.meaning_dim, CODEC.surface_norm)
+
+
+@given(st.integers(1, 20), st.sampled_from(["euler", "heun"]), st.integers(0, 100))
+@settings(max_examples=30)
+def test_oracle_velocity_lands_on_target(steps, method, seed):
+    """On the straight path the true velocity is the constant x1 - x0, so any number of
+    Euler or Heun steps lands exactly on x1."""
+    x0, x1 = points(4, seed), points(4, seed + 1)
+    end = integrate(lambda x, s: x1 - x0, x0, steps, method)
+    torch.testing.assert_close(end, x1, rtol=0, atol=1e-5)
+
+
+def test_flow_head_with_oracle_velocity_samples_the_target():
+    head = FlowHead(FieldConfig(head="flow"), CODEC)
+    cur, nxt = points(3, 0), points(3, 1)
+    head.velocity = lambda c, z, x, s: nxt - cur
+    out = head.sample(torch.zeros(3, head.cfg.width), cur, steps=3, method="heun")
+    torch.testing.assert_close(out, nxt, rtol=0, atol=1e-5)
+
+
+def test_flow_loss_is_zero_for_the_true_velocity():
+    head = FlowHead(FieldConfig(head="flow"), CODEC)
+    cur, nxt = points(5, 0), points(5, 1)
+    head.velocity = lambda c, z, x, s: nxt - z
+    assert head.loss(torch.zeros(5, head.cfg.width), cur, nxt).item() < 1e-10
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_heads_sample_on_the_field_and_learn(kind):
+    torch.manual_seed(0)
+    cfg = FieldConfig(width=16, head=kind, head_width=32, head_layers=1)
+    head = build_head(cfg, CODEC)
+    ctx, cur, nxt = torch.randn(8, 16), points(8, 0), points(8, 1)
+    g = torch.Generator().manual_seed(0)
+    out = head.sample(ctx, cur, generator=g)
+    assert out.shape == (8, Z)
+    torch.testing.assert_close(out.norm(dim=-1), torch.ones(8), rtol=0, atol=1e-5)
+    opt = torch.optim.Adam(head.parameters(), lr=3e-3)
+    first = None
+    for _ in range(60):
+        loss = head.loss(ctx, cur, nxt, torch.Generator().manual_seed(1))
+        first = loss.item() if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < first
+
+
+def test_sample_keeps_the_graph():
+    cfg = FieldConfig(width=16, head_width=32, head_layers=1)
+    head = build_head(cfg, CODEC)
+    ctx = torch.randn(2, 16, requires_grad=True)
+    head.sample(ctx, points(2, 0), steps=2).sum().backward()
+    assert ctx.grad is not None
+
+
+def test_integrate_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="rk4"):
+        integrate(lambda x, s: x, torch.zeros(1, 2), 2, "rk4")
+    with pytest.raises(ValueError, match="steps"):
+        integrate(lambda x, s: x, torch.zeros(1, 2), 0, "euler")

@@ -1,0 +1,83 @@
+"""The composed LTM: text in and out, padded episodes, save/load, no Lightning."""
+
+import pathlib
+
+import pytest
+import torch
+
+from ltm.config import preset
+from ltm.model import LTM
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return LTM(preset("tiny")).eval()
+
+
+def test_encode_any_input(model):
+    z = model.encode(["", "Hello.", b"\xff\xfe\xc3", "ж" * 1000, "\x00"])
+    assert z.shape == (5, model.config.codec.dim)
+    torch.testing.assert_close(z.norm(dim=-1), torch.ones(5), rtol=0, atol=1e-5)
+    assert model.encode("one unit").shape == (1, model.config.codec.dim)
+
+
+def test_decode_gives_text_per_vector(model):
+    z = model.encode(["A cat.", "Кот."])
+    out = model.decode(z, lang="ru", max_bytes=8)
+    assert len(out) == 2 and all(isinstance(s, str) for s in out)
+    with pytest.raises(ValueError, match="xx"):
+        model.decode(z, lang="xx")
+
+
+def test_predict_next_padded_batch_matches_alone(model):
+    with torch.no_grad():
+        a = model.encode(["One.", "Two.", "Three."])
+        b = model.encode(["Four.", "Five."])
+        batch = torch.zeros(2, 3, a.shape[-1])
+        batch[0], batch[1, :2] = a, b
+        mask = torch.tensor([[True, True, True], [True, True, False]])
+        both = model.predict_next(batch, mask)
+        torch.testing.assert_close(both[0], model.predict_next(a), rtol=0, atol=1e-5)
+        torch.testing.assert_close(both[1], model.predict_next(b), rtol=0, atol=1e-5)
+    assert both.shape == (2, a.shape[-1])
+    torch.testing.assert_close(both.norm(dim=-1), torch.ones(2), rtol=0, atol=1e-5)
+
+
+def test_continue_text(model):
+    out = model.continue_text("Anna came home. She sat down.", 2, lang="en", max_bytes=6)
+    assert isinstance(out, str) and len(out.encode()) <= 12 * 3
+    out = model.continue_text(["Anna came home. "], 1, reencode=True, max_bytes=4)
+    assert isinstance(out, str)
+    with pytest.raises(ValueError):
+        model.continue_text("", 1)
+
+
+@pytest.mark.parametrize("head", ["flow", "flow-noise", "mse", "energy"])
+def test_save_load_round_trip(tmp_path, head):
+    import dataclasses
+
+    cfg = preset("tiny")
+    cfg = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field, head=head))
+    torch.manual_seed(0)
+    model = LTM(cfg).eval()
+    model.save(tmp_path)
+    again = LTM.load(tmp_path).eval()
+    assert again.config == cfg
+    texts = ["A red book.", "", b"\xff"]
+    with torch.no_grad():
+        za, zb = model.encode(texts), again.encode(texts)
+        assert torch.equal(za, zb)
+        pa = model.predict_next(za, generator=torch.Generator().manual_seed(0))
+        pb = again.predict_next(zb, generator=torch.Generator().manual_seed(0))
+        assert torch.equal(pa, pb)
+    assert model.decode(za, max_bytes=10) == again.decode(zb, max_bytes=10)
+    assert {p.name for p in tmp_path.iterdir()} == {"model.safetensors", "config.json"}
+
+
+def test_model_code_imports_no_lightning():
+    root = pathlib.Path(__file__).resolve().parents[1] / "reference" / "ltm"
+    for name in ["llama", "codec", "memory", "field", "heads", "model", "config", "losses"]:
+        assert "lightning" not in (root / f"{name}.py").read_text()
