@@ -52,7 +52,7 @@ Languages: ``"en"`` and ``"ru"``; any other tag raises ``ValueError`` rather
 than silently applying the wrong abbreviations. Known limits, by design of the
 rules: a sentence that ends in a listed abbreviation (``etc.``, ``1999 г.``)
 runs on into the next; a sentence that starts in lowercase does not split off;
-a dialogue line with no terminator joins the next line; only ``\n`` breaks lines.
+a dialogue line with no terminator joins the next line; only ``\\n`` breaks lines.
 """
 
 from __future__ import annotations
