@@ -84,3 +84,32 @@ def test_next_unit_loss_reaches_the_prediction():
     ids, lengths = pack(["next one.", "x"], 32)
     next_unit_loss(dec, pred, ids, lengths).backward()
     assert pred.grad is not None and pred.grad.abs().sum() > 0
+
+
+def test_one_training_step_reaches_every_parameter():
+    """All the loss terms together, as lit.py will sum them, give every parameter of the
+    tiny LTM a finite gradient (no dead module)."""
+    from ltm.model import LTM
+
+    torch.manual_seed(0)
+    model = LTM(preset("tiny"))
+    episodes = [["Anna came. ", "She sat. ", "Boris left."], ["Кот спит. ", "Dog ran."]]
+    flat = [u for ep in episodes for u in ep]
+    ids, lengths = pack(flat, CODEC.max_bytes)
+    z = model.encoder(ids, lengths)  # (U, Z)
+    lang = torch.full((len(flat),), CODEC.lang_id("en"))
+    loss = reconstruction_loss(model.decoder(z, ids, lang), decoder_targets(ids, lengths))
+    loss = loss + alignment_loss(z, torch.tensor([0, 1, 2, 0, 3]), M)
+    loss = loss + noised_decoding_loss(model.decoder, z, ids, lengths, lang, 0.2)
+    thoughts = torch.zeros(2, 3, Z)
+    thoughts[0], thoughts[1, :2] = z[:3], z[3:]
+    mask = torch.tensor([[True, True, True], [True, True, False]])
+    context, _ = model.core(thoughts, mask)
+    loss = loss + head_loss(model.head, context, thoughts, mask)
+    c, cur, _ = next_pairs(context, thoughts, mask)
+    pred = model.head.sample(c, cur, steps=1)
+    nxt_ids, nxt_len = pack([flat[1], flat[2], flat[4]], CODEC.max_bytes)
+    loss = loss + next_unit_loss(model.decoder, pred, nxt_ids, nxt_len)
+    loss.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
