@@ -55,17 +55,10 @@ record_lists = st.lists(records(), min_size=1, max_size=4).map(
 # --------------------------------------------------------------------------- round trips
 
 
-@given(record_lists)
-def test_jsonl_round_trip(tmp_path_factory, recs):
-    f = tmp_path_factory.mktemp("rt") / "x.pvq.jsonl"
-    pvq.write(f, recs)
-    assert pvq.validate(f) == []
-    assert pvq.read(f) == recs
-
-
-@given(record_lists)
-def test_yaml_round_trip(tmp_path_factory, recs):
-    f = tmp_path_factory.mktemp("rt") / "x.thoughtset.yaml"
+@pytest.mark.parametrize("name", ["x.pvq.jsonl", "x.thoughtset.yaml"])
+@given(recs=record_lists)
+def test_round_trip(tmp_path_factory, name, recs):
+    f = tmp_path_factory.mktemp("rt") / name
     pvq.write(f, recs)
     assert pvq.validate(f) == []
     assert pvq.read(f) == recs
