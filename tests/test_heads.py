@@ -79,3 +79,24 @@ def test_integrate_rejects_bad_arguments():
         integrate(lambda x, s: x, torch.zeros(1, 2), 2, "rk4")
     with pytest.raises(ValueError, match="steps"):
         integrate(lambda x, s: x, torch.zeros(1, 2), 0, "euler")
+
+
+def test_flow_source_noise_spreads_the_start_on_the_field():
+    """``source_noise`` 0 starts at the thought itself; > 0 starts at a seeded point of
+    the field near it, so the flow is no longer a deterministic map of the context."""
+    cur = points(64, 0)
+    plain = FlowHead(FieldConfig(head="flow"), CODEC)
+    assert plain.source(cur, None) is cur
+    noisy = FlowHead(FieldConfig(head="flow", source_noise=0.3), CODEC)
+    a = noisy.source(cur, torch.Generator().manual_seed(1))
+    b = noisy.source(cur, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(a.norm(dim=-1), torch.ones(64))
+    dist = (a - cur).norm(dim=-1)
+    assert 0.05 < dist.mean().item() < 0.5
+    c = torch.zeros(64, noisy.cfg.width)
+    s1 = noisy.sample(c, cur, steps=2, generator=torch.Generator().manual_seed(1))
+    s2 = noisy.sample(c, cur, steps=2, generator=torch.Generator().manual_seed(2))
+    assert not torch.allclose(s1, s2)
+    with pytest.raises(ValueError, match="source_noise"):
+        FieldConfig(source_noise=-0.1)

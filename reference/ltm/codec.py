@@ -49,7 +49,7 @@ from torch import Tensor, nn
 from ltm.config import BOS, EOS, N_BYTES, PAD, CodecConfig
 from ltm.llama import CrossAttention, RMSNorm, Stack, init_weights
 
-__all__ = ["to_bytes", "pack", "decoder_targets", "to_sphere", "meaning_part",
+__all__ = ["to_bytes", "pack", "decoder_targets", "to_sphere", "meaning_part", "meaning_only",
            "ThoughtEncoder", "ThoughtDecoder"]
 
 
@@ -92,6 +92,14 @@ def to_sphere(v: Tensor, meaning_dim: int, surface_norm: float) -> Tensor:
 def meaning_part(thoughts: Tensor, meaning_dim: int) -> Tensor:
     """The unit-norm meaning direction (..., meaning_dim) of thoughts (..., Z)."""
     return F.normalize(thoughts[..., :meaning_dim], dim=-1, eps=1e-12)
+
+
+def meaning_only(thoughts: Tensor, cfg: CodecConfig) -> Tensor:
+    """Thoughts (..., Z) with the surface part zeroed and the meaning part renormalised
+    to unit norm: what the decoder gets when it must say a meaning in a language and
+    phrasing of its own (the cross-language term of training)."""
+    m = meaning_part(thoughts, cfg.meaning_dim)  # (..., M), unit norm
+    return torch.cat([m, m.new_zeros(*m.shape[:-1], cfg.surface_dim)], dim=-1)  # (..., Z)
 
 
 class ThoughtEncoder(nn.Module):

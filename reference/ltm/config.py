@@ -1,8 +1,9 @@
 """Configuration of the reference model: frozen, validated dataclasses and named presets.
 
-DESIGN.md section 3. Three blocks: :class:`CodecConfig` (the thought encoder and
+DESIGN.md section 3. Four blocks: :class:`CodecConfig` (the thought encoder and
 decoder over bytes), :class:`FieldConfig` (the field core, its scene memory and its
-tension head) and :class:`LTMConfig`, which holds one of each. Every field has a
+tension head), :class:`TrainConfig` (batches, learning rates, loss weights and stage
+lengths of ``lit.py``) and :class:`LTMConfig`, which holds one of each. Every field has a
 docstring under it (rendered by mkdocstrings and shown by the CLI); every bad value
 raises ``ValueError`` naming the field. Derived sizes are properties, never fields.
 
@@ -20,8 +21,8 @@ from typing import Any, Literal
 
 from ltm.langs import ISO_639_1
 
-__all__ = ["N_BYTES", "PAD", "BOS", "EOS", "CodecConfig", "FieldConfig", "LTMConfig",
-           "preset", "PRESETS"]
+__all__ = ["N_BYTES", "PAD", "BOS", "EOS", "CodecConfig", "FieldConfig", "TrainConfig",
+           "LTMConfig", "preset", "PRESETS"]
 
 N_BYTES = 256
 """Byte values 0..255 are their own token ids."""
@@ -45,6 +46,15 @@ def _divides(obj: Any, width: str, heads: str) -> None:
     if w % h or (w // h) % 2:
         raise ValueError(f"{type(obj).__name__}.{heads}={h} must divide {width}={w} into an "
                          f"even head size (rotary positions rotate pairs)")
+
+
+def _non_negative(obj: Any, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if (not isinstance(value, int | float) or isinstance(value, bool)
+                or not value >= 0 or value == float("inf")):
+            raise ValueError(f"{type(obj).__name__}.{name} must be a finite number >= 0, "
+                             f"got {value!r}")
 
 
 def _mlp_hidden(width: int) -> int:
@@ -155,10 +165,15 @@ class FieldConfig:
     """Samples per row drawn by the energy head's loss (at least 2)."""
     rope_base: float = 10000.0
     """Base of the rotary position frequencies over thought positions."""
+    source_noise: float = 0.0
+    """``flow`` head only: the path starts at the current thought plus Gaussian noise of
+    this expected norm, put back on the field. A flow from a point mass is a
+    deterministic map and can only learn the conditional mean; 0 starts at the thought."""
 
     def __post_init__(self) -> None:
         _positive(self, "width", "heads", "layers", "memory_slots", "head_width",
                   "head_layers", "sample_steps", "energy_samples")
+        _non_negative(self, "source_noise")
         _divides(self, "width", "heads")
         if self.head not in ("flow", "flow-noise", "mse", "energy"):
             raise ValueError("FieldConfig.head must be one of 'flow', 'flow-noise', 'mse', "
@@ -179,6 +194,107 @@ class FieldConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Training (``lit.py``): two stages in one run, the codec first, then the core.
+
+    Stage ``codec`` trains the encoder and decoder on thought groups; stage ``core``
+    freezes them and trains the field core and head on episodes. A stage ends at its
+    step count or, when :attr:`minutes` is set, at its share of the time, whichever
+    comes first."""
+
+    codec_batch: int = 16
+    """Thought groups per codec batch (each gives one quote per language)."""
+    core_batch: int = 8
+    """Episodes per core batch."""
+    max_thoughts: int = 32
+    """Longest episode given to the core, in thoughts; later thoughts are dropped."""
+    lr_encoder: float = 3e-4
+    """AdamW learning rate of the encoder. Keep it about 1/10 of :attr:`lr_decoder`:
+    with one rate the codec collapses every thought onto one line in a few steps."""
+    lr_decoder: float = 3e-3
+    """AdamW learning rate of the decoder."""
+    lr_core: float = 1e-3
+    """AdamW learning rate of the field core and the tension head."""
+    weight_decay: float = 0.01
+    """AdamW weight decay, on matrices and embeddings only (not norms or biases)."""
+    warmup_steps: int = 20
+    """Linear learning-rate warm-up at the start of each stage, in steps (0: none)."""
+    grad_clip: float = 1.0
+    """Clip the gradient norm to this (0: no clipping)."""
+    codec_steps: int = 60
+    """Steps of the codec stage (at most)."""
+    core_steps: int = 40
+    """Steps of the core stage (at most)."""
+    minutes: float = 0.0
+    """Wall-clock budget of the whole run in minutes (0: none, steps decide);
+    ``ltm fit --max-minutes`` sets it."""
+    codec_share: float = 0.6
+    """Share of :attr:`minutes` given to the codec stage."""
+    w_rec: float = 1.0
+    """Weight of the byte cross-entropy of each quote decoded from its own thought."""
+    w_align: float = 0.5
+    """Weight of the InfoNCE alignment of the meaning parts of one thought's quotes."""
+    w_cross: float = 0.5
+    """Weight of the byte cross-entropy of the other language's canonical quote decoded
+    from the meaning part alone (surface zeroed, see :func:`ltm.codec.meaning_only`)."""
+    w_noise: float = 0.25
+    """Weight of the byte cross-entropy of each quote decoded from its noised thought."""
+    noise_sigma: float = 0.2
+    """Expected norm of the noise added for the noised decoding term."""
+    w_head: float = 1.0
+    """Weight of the tension head's own loss."""
+    w_next: float = 0.1
+    """Weight of the byte cross-entropy of the true next unit decoded (frozen decoder)
+    from the predicted thought."""
+    align_temperature: float = 0.05
+    """Temperature of the alignment InfoNCE."""
+    val_fraction: float = 0.05
+    """Share of records held out for validation, chosen by a hash of the record id."""
+    exclude_heldout: bool = True
+    """Leave out of training every world episode with a meaning of the compositional
+    held-out split (:func:`ltm.pvq.world.meaning_split`)."""
+    val_every: int = 50
+    """Validate every this many training steps (and at the end)."""
+    val_groups: int = 64
+    """Thought groups in the fixed validation set of the codec."""
+    val_episodes: int = 16
+    """Episodes in the fixed validation set of the core."""
+    ckpt_every: int = 25
+    """Write ``checkpoints/last.ckpt`` every this many steps (and at the end)."""
+    seed: int = 0
+    """Seed of the weights, of every batch and of every noise draw."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "codec_batch", "core_batch", "max_thoughts", "val_every",
+                  "val_groups", "val_episodes", "ckpt_every")
+        _non_negative(self, "lr_encoder", "lr_decoder", "lr_core", "weight_decay",
+                      "grad_clip", "minutes", "w_rec", "w_align", "w_cross", "w_noise",
+                      "noise_sigma", "w_head", "w_next")
+        for name in ("warmup_steps", "codec_steps", "core_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"TrainConfig.{name} must be an int >= 0, got {value!r}")
+        if self.codec_steps + self.core_steps == 0:
+            raise ValueError("TrainConfig.codec_steps + core_steps must be > 0, got 0")
+        if not 0.0 <= self.codec_share <= 1.0:
+            raise ValueError(f"TrainConfig.codec_share must be in [0, 1], "
+                             f"got {self.codec_share!r}")
+        if not self.align_temperature > 0:
+            raise ValueError(f"TrainConfig.align_temperature must be > 0, "
+                             f"got {self.align_temperature!r}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"TrainConfig.val_fraction must be in [0, 1), "
+                             f"got {self.val_fraction!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"TrainConfig.seed must be an int >= 0, got {self.seed!r}")
+
+    @property
+    def total_steps(self) -> int:
+        """Steps of both stages."""
+        return self.codec_steps + self.core_steps
+
+
+@dataclass(frozen=True, kw_only=True)
 class LTMConfig:
     """The whole model: a codec and a field core working in the codec's thought field."""
 
@@ -186,12 +302,16 @@ class LTMConfig:
     """The thought encoder and decoder."""
     field: FieldConfig = dataclasses.field(default_factory=FieldConfig)
     """The field core, scene memory and tension head."""
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    """How ``lit.py`` trains it (no effect on the modules or their parameters)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.codec, CodecConfig):
             raise ValueError(f"LTMConfig.codec must be a CodecConfig, got {self.codec!r}")
         if not isinstance(self.field, FieldConfig):
             raise ValueError(f"LTMConfig.field must be a FieldConfig, got {self.field!r}")
+        if not isinstance(self.train, TrainConfig):
+            raise ValueError(f"LTMConfig.train must be a TrainConfig, got {self.train!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""
@@ -210,11 +330,12 @@ class LTMConfig:
                 sub["langs"] = tuple(sub["langs"])
             return kind(**sub)
 
-        unknown = set(d) - {"codec", "field"}
+        unknown = set(d) - {"codec", "field", "train"}
         if unknown:
             raise ValueError(f"LTMConfig: unknown field(s) {sorted(unknown)}")
         return cls(codec=build(CodecConfig, d.get("codec", {}), "LTMConfig.codec"),
-                   field=build(FieldConfig, d.get("field", {}), "LTMConfig.field"))
+                   field=build(FieldConfig, d.get("field", {}), "LTMConfig.field"),
+                   train=build(TrainConfig, d.get("train", {}), "LTMConfig.train"))
 
 
 def tiny() -> LTMConfig:
@@ -222,7 +343,8 @@ def tiny() -> LTMConfig:
 
     Parameters: 469,440 (encoder 100,352; decoder 150,720; core 150,464; head 67,904).
     """
-    return LTMConfig(codec=CodecConfig(), field=FieldConfig(head_width=64))
+    return LTMConfig(codec=CodecConfig(), field=FieldConfig(head_width=64),
+                     train=TrainConfig())
 
 
 def paper() -> LTMConfig:
@@ -239,6 +361,10 @@ def paper() -> LTMConfig:
                           surface_dim=32, pool_slots=4, prefix_len=4),
         field=FieldConfig(width=256, heads=8, layers=4, memory_slots=8, head_width=256,
                           head_layers=3),
+        train=TrainConfig(codec_batch=32, core_batch=16, warmup_steps=200,
+                          codec_steps=1_000_000, core_steps=1_000_000, minutes=45.0,
+                          codec_share=0.7, val_every=500, val_groups=256, val_episodes=64,
+                          ckpt_every=200),
     )
 
 
@@ -253,6 +379,10 @@ def gpu() -> LTMConfig:
                           surface_dim=128, pool_slots=8, prefix_len=8, max_bytes=512),
         field=FieldConfig(width=768, heads=12, layers=8, memory_slots=16, head_width=1024,
                           head_layers=4),
+        train=TrainConfig(codec_batch=128, core_batch=64, lr_encoder=2e-4, lr_decoder=2e-3,
+                          lr_core=6e-4, warmup_steps=1000, codec_steps=100_000,
+                          core_steps=100_000, val_every=2000, val_groups=512,
+                          val_episodes=128, ckpt_every=1000),
     )
 
 

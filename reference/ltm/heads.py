@@ -12,7 +12,11 @@ context (N, C), current and target (N, Z).
 
   so the learned velocity field *is* the semantic tension that carries one thought to
   the next. Sampling integrates ``dx/ds = v`` from ``x_0 = z_t`` with Euler or Heun
-  steps and maps the end back onto the field (:func:`ltm.codec.to_sphere`).
+  steps and maps the end back onto the field (:func:`ltm.codec.to_sphere`). With
+  ``source_noise > 0`` the path starts at ``z_t`` plus noise, put back on the field: a
+  flow from a point mass is a deterministic map (it can only learn the conditional
+  mean), a flow from a small cloud around ``z_t`` can spread over the possible next
+  thoughts.
 - ``flow-noise``: the same from ``x_0 ~ N(0, I)``, as diffusion LCMs do.
 - ``mse``: direct regression ``L = || f(c, z_t) - z_{t+1} ||^2`` (Base-LCM), which is
   known to predict the mean of the possible next thoughts.
@@ -125,10 +129,16 @@ class FlowHead(TensionHead):
         self.from_noise = from_noise
 
     def source(self, current: Tensor, generator: torch.Generator | None) -> Tensor:
-        """Start of the path: the current thought, or Gaussian noise for ``flow-noise``."""
-        if not self.from_noise:
+        """Start of the path: the current thought (plus noise of expected norm
+        ``source_noise``, put back on the field, when that is set), or Gaussian noise
+        for ``flow-noise``."""
+        if self.from_noise:
+            return torch.randn(current.shape, generator=generator, device=current.device)
+        sigma = self.cfg.source_noise
+        if sigma == 0.0:
             return current
-        return torch.randn(current.shape, generator=generator, device=current.device)
+        eps = torch.randn(current.shape, generator=generator, device=current.device)
+        return self.project(current + eps * (sigma / current.shape[-1] ** 0.5))  # (N, Z)
 
     def velocity(self, context: Tensor, current: Tensor, x: Tensor, s: Tensor) -> Tensor:
         """The tension ``v(x, s | c, z_t)``: (N, Z)."""
