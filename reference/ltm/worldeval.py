@@ -1,0 +1,309 @@
+"""Evaluation of a thought model on the PVQ world: the targets of issue 3.
+
+DESIGN.md section 5, items 1-3, measured against ground truth: the world knows the frame
+behind every quote, the state behind every thought and which thoughts the past
+determines, and :func:`ltm.pvq.world.parse` reads any generated quote back to a frame.
+
+- :func:`codec_metrics`: a quote's own thought, greedily decoded in its language, gives
+  the quote back (exact match, byte accuracy);
+- :func:`retrieval_metrics`: the same meaning found by its vector across languages and
+  across phrasings (recall@1 and @5 on the meaning part, among distinct frames);
+- :func:`cross_language_metrics`: the meaning-only thought of an English quote said in
+  Russian parses to the same frame (and back);
+- :func:`prediction_metrics`: the next thought predicted from the true past, said in the
+  episode's language: does it parse, is it legal in the true state, is it the right
+  frame where the past determines it;
+- :func:`evaluate_world`: all of them, for meanings of the train split and of the
+  held-out split side by side.
+
+The model is anything with ``encode(texts) -> (B, Z)``, ``decode(vectors, lang=...,
+max_bytes=...) -> list[str]`` and ``predict_next(thoughts (B, T, Z), mask (B, T),
+generator=...) -> (B, Z)`` (an :class:`ltm.model.LTM`, or the oracle of the tests). If it
+has ``config.codec`` the meaning part is its first ``meaning_dim`` entries, else the
+whole vector. Items are picked by a seeded ``random.Random``, model calls are batched,
+and a rate with nothing to count is ``nan`` (``n_*`` keys give the counts).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ltm.codec import meaning_only
+from ltm.metrics import byte_accuracy, recall_at_k, rouge_l
+from ltm.pvq import Record, Thought, world
+
+__all__ = ["codec_metrics", "retrieval_metrics", "cross_language_metrics",
+           "prediction_metrics", "evaluate_world", "frame_records"]
+
+LANGS: tuple[str, ...] = ("en", "ru")
+"""The two languages of the world, the default everywhere."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+@contextmanager
+def _inference(model) -> Iterator[None]:
+    """``eval()`` and ``no_grad`` for the duration; the training flag is restored."""
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        if was_training:
+            model.train()
+
+
+def _share(flags: Sequence[bool | float]) -> float:
+    return sum(flags) / len(flags) if flags else float("nan")
+
+
+def _key(frame: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(frame.items()))
+
+
+def _distinct(records: Sequence[Record], split: str | None,
+              langs: Sequence[str]) -> list[Thought]:
+    """The first thought of every distinct frame (in record order) quoted in ``langs``."""
+    seen: dict[tuple, Thought] = {}
+    for record in records:
+        for t in record.thoughts:
+            if t.frame is None or any(lang not in t.quotes for lang in langs):
+                continue
+            if split is None or world.meaning_split(t.frame) == split:
+                seen.setdefault(_key(t.frame), t)
+    return list(seen.values())
+
+
+def _pick(items: Sequence, n: int, seed: int | str) -> list:
+    """``n`` items sampled by ``random.Random(seed)``, kept in their order (all if fewer)."""
+    if len(items) <= n:
+        return list(items)
+    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), n))]
+
+
+def _cap(texts: Sequence[str], max_bytes: int | None) -> int:
+    """Decoding budget: ``max_bytes``, else the longest reference plus 16 bytes (a
+    longer output cannot equal or parse to any of them)."""
+    if max_bytes is not None:
+        return max_bytes
+    return max((len(t.encode("utf-8")) for t in texts), default=0) + 16
+
+
+def _meaning(model, thoughts: Tensor) -> Tensor:
+    """The meaning-only thought: surface part zeroed, meaning part renormalised."""
+    codec = getattr(getattr(model, "config", None), "codec", None)
+    return thoughts if codec is None else meaning_only(thoughts, codec)
+
+
+def _encode(model, texts: Sequence[str], batch: int, progress: bool, desc: str) -> Tensor:
+    chunks = range(0, len(texts), batch)
+    out = [model.encode(list(texts[i: i + batch])).float().cpu()
+           for i in tqdm(chunks, desc=desc, disable=not progress, leave=False)]
+    return torch.cat(out) if out else torch.zeros(0, 0)  # (N, Z)
+
+
+def _decode(model, vectors: Tensor, langs: Sequence[str], batch: int, max_bytes: int,
+            progress: bool, desc: str) -> list[str]:
+    out: list[str] = []
+    for i in tqdm(range(0, len(vectors), batch), desc=desc, disable=not progress,
+                  leave=False):
+        out += model.decode(vectors[i: i + batch], lang=list(langs[i: i + batch]),
+                            max_bytes=max_bytes)
+    return out
+
+
+# --------------------------------------------------------------------------- metrics
+
+def codec_metrics(model, records: Sequence[Record], langs: Sequence[str] = LANGS,
+                  n: int = 1000, seed: int = 0, *, split: str | None = None,
+                  batch_size: int = 64, max_bytes: int | None = None,
+                  progress: bool = True) -> dict[str, float]:
+    """Reconstruction, per language: ``n`` distinct quotes (every phrasing of every
+    distinct frame of ``split``, sampled) are encoded and greedily decoded with their
+    own language's tag. Keys: ``exact_<lang>`` (decoded == quote), ``byte_acc_<lang>``
+    (:func:`ltm.metrics.byte_accuracy`), ``n_<lang>``."""
+    out: dict[str, float] = {}
+    with _inference(model):
+        for lang in langs:
+            pool = list(dict.fromkeys(q for t in _distinct(records, split, (lang,))
+                                      for q in t.quotes[lang]))
+            quotes = _pick(pool, n, f"codec:{lang}:{seed}")
+            said = _decode(model, _encode(model, quotes, batch_size, progress, f"encode {lang}"),
+                           [lang] * len(quotes), batch_size, _cap(quotes, max_bytes), progress,
+                           f"decode {lang}")
+            out[f"exact_{lang}"] = _share([s == q for s, q in zip(said, quotes, strict=True)])
+            out[f"byte_acc_{lang}"] = byte_accuracy(said, quotes) if quotes else float("nan")
+            out[f"n_{lang}"] = len(quotes)
+    return out
+
+
+def retrieval_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: int = 0,
+                      split: str | None = None, langs: Sequence[str] = LANGS,
+                      batch_size: int = 64, progress: bool = True) -> dict[str, float]:
+    """Recall by the meaning part, among ``n`` thoughts of distinct frames.
+
+    Keys: ``recall{1,5}_<a>_<b>`` (phrasing 0 in language ``a`` finds phrasing 0 of the
+    same frame in ``b``, for every ordered pair), ``paraphrase_recall{1,5}_<lang>``
+    (phrasing 0 finds phrasing 1, same language), ``n_candidates``."""
+    thoughts = _pick([t for t in _distinct(records, split, langs)
+                      if all(len(t.quotes[lang]) > 1 for lang in langs)], n, f"retrieval:{seed}")
+    out: dict[str, float] = {"n_candidates": len(thoughts)}
+    if not thoughts:
+        return out
+    with _inference(model):
+        vec = {(lang, p): _meaning(model, _encode(model, [t.quotes[lang][p] for t in thoughts],
+                                                  batch_size, progress, f"encode {lang}{p}"))
+               for lang in langs for p in (0, 1)}  # (N, Z) each
+    for k in (1, 5):
+        for a in langs:
+            for b in langs:
+                if a != b:
+                    out[f"recall{k}_{a}_{b}"] = recall_at_k(vec[a, 0], vec[b, 0], k)
+            out[f"paraphrase_recall{k}_{a}"] = recall_at_k(vec[a, 0], vec[a, 1], k)
+    return out
+
+
+def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
+                           seed: int = 0, split: str | None = None,
+                           langs: Sequence[str] = LANGS, batch_size: int = 64,
+                           max_bytes: int | None = None,
+                           progress: bool = True) -> dict[str, float]:
+    """Said in the other language: phrasing 0 in ``a`` is encoded, its surface part
+    dropped (:func:`ltm.codec.meaning_only`), and decoded with the tag of ``b``.
+    Keys: ``<a>_to_<b>`` (the text parses in ``b`` to the same frame),
+    ``<a>_to_<b>_parses`` (it parses at all), ``n``."""
+    thoughts = _pick(_distinct(records, split, langs), n, f"cross:{seed}")
+    out: dict[str, float] = {"n": len(thoughts)}
+    if not thoughts:
+        return out
+    cap = _cap([q for t in thoughts for lang in langs for q in t.quotes[lang]], max_bytes)
+    with _inference(model):
+        for a in langs:
+            vec = _meaning(model, _encode(model, [t.quotes[a][0] for t in thoughts],
+                                          batch_size, progress, f"encode {a}"))
+            for b in (x for x in langs if x != a):
+                said = _decode(model, vec, [b] * len(vec), batch_size, cap, progress,
+                               f"{a}->{b}")
+                frames = [world.parse(s, b) for s in said]
+                out[f"{a}_to_{b}"] = _share([f == t.frame for f, t in
+                                             zip(frames, thoughts, strict=True)])
+                out[f"{a}_to_{b}_parses"] = _share([f is not None for f in frames])
+    return out
+
+
+def prediction_metrics(model, records: Sequence[Record], n_episodes: int = 200,
+                       seed: int = 0, *, split: str | None = None,
+                       langs: Sequence[str] = LANGS, batch_size: int = 64,
+                       max_bytes: int | None = None,
+                       progress: bool = True) -> dict[str, float]:
+    """Next thoughts predicted from the true past.
+
+    ``n_episodes`` episodes are sampled; episode ``i`` is read in ``langs[i % len]``
+    (phrasing 0 of every unit). For every position ``t >= 1`` (only those whose true
+    frame is of ``split``, when given) the true units ``0..t-1`` are encoded, the model
+    predicts thought ``t`` (``generator`` seeded with ``seed``), and the thought is
+    decoded greedily in the episode's language. Keys, per language and pooled (no
+    suffix): ``parse`` (the text parses), ``legal`` (it parses and is legal in the true
+    state before ``t``), ``exact_determined`` (on thoughts marked ``determined``: the
+    parsed frame is the true one), ``rouge_l`` (against the true phrasing 0), and the
+    counts ``n`` and ``n_determined``."""
+    episodes = [r for r in records if len(r.thoughts) > 1
+                and all(t.frame is not None and t.state is not None for t in r.thoughts)]
+    episodes = _pick(episodes, n_episodes, f"prediction:{seed}")
+    ep_langs = [langs[i % len(langs)] for i in range(len(episodes))]
+    units = [[t.quotes[lang][0] for t in r.thoughts] for r, lang in zip(episodes, ep_langs,
+                                                                          strict=True)]
+    items = [(e, t) for e, r in enumerate(episodes) for t in range(1, len(r.thoughts))
+             if split is None or world.meaning_split(r.thoughts[t].frame) == split]
+    cap = _cap([q for u in units for q in u], max_bytes)
+    rows: dict[str, list[tuple[bool, bool, bool | None, float]]] = {lang: [] for lang in langs}
+    with _inference(model):
+        flat = _encode(model, [q for u in units for q in u], batch_size, progress, "encode")
+        starts = [0]
+        for u in units:
+            starts.append(starts[-1] + len(u))
+        device = getattr(model, "device", torch.device("cpu"))
+        gen = torch.Generator(device=device).manual_seed(seed)
+        for i in tqdm(range(0, len(items), batch_size), desc="predict", disable=not progress,
+                      leave=False):
+            chunk = items[i: i + batch_size]
+            T = max(t for _, t in chunk)
+            past = flat.new_zeros(len(chunk), T, flat.shape[1])  # (B, T, Z)
+            mask = torch.zeros(len(chunk), T, dtype=torch.bool)  # (B, T)
+            for b, (e, t) in enumerate(chunk):
+                past[b, :t] = flat[starts[e]: starts[e] + t]
+                mask[b, :t] = True
+            nxt = model.predict_next(past.to(device), mask.to(device), generator=gen)  # (B, Z)
+            said = model.decode(nxt.float().cpu(), lang=[ep_langs[e] for e, _ in chunk],
+                                max_bytes=cap)
+            for (e, t), text in zip(chunk, said, strict=True):
+                lang, truth, before = ep_langs[e], episodes[e].thoughts[t], episodes[e].thoughts[t - 1]
+                frame = world.parse(text, lang)
+                legal = frame is not None and world.legal(frame, before.state)
+                exact = frame == truth.frame if truth.determined else None
+                rows[lang].append((frame is not None, legal, exact,
+                                   rouge_l(text, units[e][t])))
+    out: dict[str, float] = {}
+    for suffix, got in [*((f"_{lang}", rows[lang]) for lang in langs),
+                        ("", [r for lang in langs for r in rows[lang]])]:
+        det = [r[2] for r in got if r[2] is not None]
+        out[f"parse{suffix}"] = _share([r[0] for r in got])
+        out[f"legal{suffix}"] = _share([r[1] for r in got])
+        out[f"exact_determined{suffix}"] = _share(det)
+        out[f"rouge_l{suffix}"] = _share([r[3] for r in got])
+        out[f"n{suffix}"], out[f"n_determined{suffix}"] = len(got), len(det)
+    return out
+
+
+# --------------------------------------------------------------------------- together
+
+def frame_records(split: str, n: int, seed: int = 0,
+                  langs: Sequence[str] = LANGS) -> list[Record]:
+    """``n`` frames of one side of the meaning split, sampled from
+    :func:`ltm.pvq.world.all_frames` by ``random.Random(seed)``, each as a one-thought
+    record with every phrasing: a pool of distinct meanings larger than episodes give
+    (held-out meanings are rare in episodes by design)."""
+    frames = [f for f in world.all_frames() if world.meaning_split(f) == split]
+    return [Record(id=f"frame-{i:06d}", source="world",
+                   thoughts=(Thought(frame=f, quotes={lang: tuple(world.phrasings(f, lang))
+                                                      for lang in langs}),))
+            for i, f in enumerate(_pick(frames, n, f"frames:{split}:{seed}"))]
+
+
+def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequence[Record],
+                   *, train_units: Sequence[Record] | None = None,
+                   heldout_units: Sequence[Record] | None = None, n: int = 1000,
+                   n_episodes: int = 200, seed: int = 0, batch_size: int = 64,
+                   max_bytes: int | None = None,
+                   progress: bool = True) -> dict[str, dict[str, dict[str, float]]]:
+    """Every world metric, for the train and the held-out side of the meaning split.
+
+    Returns ``{"train": {...}, "heldout": {...}}``, each with ``codec``, ``retrieval``,
+    ``cross_language`` and ``prediction`` dicts. Unit metrics use the frames of that
+    split found in ``*_units`` (default: the episodes); prediction runs on the episodes
+    and, on the held-out side, scores only next thoughts whose meaning is held out (the
+    compositional question: can the model think a meaning it never saw?)."""
+    kw = dict(batch_size=batch_size, progress=progress)
+    out = {}
+    for split, episodes, units in (("train", train_records, train_units),
+                                   ("heldout", heldout_records, heldout_units)):
+        units = episodes if units is None else units
+        out[split] = {
+            "codec": codec_metrics(model, units, n=n, seed=seed, split=split,
+                                   max_bytes=max_bytes, **kw),
+            "retrieval": retrieval_metrics(model, units, n, seed=seed, split=split, **kw),
+            "cross_language": cross_language_metrics(model, units, n, seed=seed, split=split,
+                                                     max_bytes=max_bytes, **kw),
+            "prediction": prediction_metrics(model, episodes, n_episodes, seed,
+                                             split=None if split == "train" else split,
+                                             max_bytes=max_bytes, **kw),
+        }
+    return out
