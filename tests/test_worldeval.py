@@ -142,3 +142,26 @@ def test_frame_records_sample_one_side_of_the_split():
     assert len(recs) == 30 and recs == frame_records("heldout", 30, seed=1)
     assert all(world.meaning_split(r.thoughts[0].frame) == "heldout" for r in recs)
     assert all(len(r.thoughts[0].quotes["ru"]) == 3 for r in recs)
+
+
+def test_eval_world_script_writes_json(tmp_path, capsys):
+    import importlib.util
+    import json
+
+    from ltm import paths
+
+    spec = importlib.util.spec_from_file_location(
+        "eval_world", paths.root() / "experiments" / "eval_world.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    LTM(preset("tiny")).save(tmp_path / "m")
+    out = tmp_path / "r.json"
+    script.main(["--model", str(tmp_path / "m"), "--episodes", "2", "--n", "4",
+                 "--unit-episodes", "10", "--max-bytes", "3", "--threads", "1", "--quiet",
+                 "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert set(report["results"]) == {"train", "heldout"}
+    assert report["seeds"]["world"] == 1000 and report["versions"]["torch"]
+    assert "codec.exact_en" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="config.json"):
+        script.main(["--model", str(tmp_path)])

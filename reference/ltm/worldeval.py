@@ -267,15 +267,23 @@ def prediction_metrics(model, records: Sequence[Record], n_episodes: int = 200,
 
 def frame_records(split: str, n: int, seed: int = 0,
                   langs: Sequence[str] = LANGS) -> list[Record]:
-    """``n`` frames of one side of the meaning split, sampled from
-    :func:`ltm.pvq.world.all_frames` by ``random.Random(seed)``, each as a one-thought
-    record with every phrasing: a pool of distinct meanings larger than episodes give
-    (held-out meanings are rare in episodes by design)."""
-    frames = [f for f in world.all_frames() if world.meaning_split(f) == split]
+    """``n`` distinct frames of one side of the meaning split, each as a one-thought
+    record with every phrasing: a pool of meanings that episodes need not contain.
+    Stratified by act (each act's frames shuffled by ``random.Random(seed)``, then
+    taken in turn, act by act), since a uniform draw from
+    :func:`ltm.pvq.world.all_frames` would be three quarters ``recap``."""
+    rng, by_act = random.Random(f"frames:{split}:{seed}"), {}
+    for f in world.all_frames():
+        if world.meaning_split(f) == split:
+            by_act.setdefault(f["act"], []).append(f)
+    for group in by_act.values():
+        rng.shuffle(group)
+    turns = [g[i] for i in range(max(map(len, by_act.values()), default=0))
+             for g in by_act.values() if i < len(g)]
     return [Record(id=f"frame-{i:06d}", source="world",
                    thoughts=(Thought(frame=f, quotes={lang: tuple(world.phrasings(f, lang))
                                                       for lang in langs}),))
-            for i, f in enumerate(_pick(frames, n, f"frames:{split}:{seed}"))]
+            for i, f in enumerate(turns[:n])]
 
 
 def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequence[Record],

@@ -1,0 +1,140 @@
+"""Evaluate a trained LTM on the PVQ world: the targets of issue 3, in one table.
+
+    python experiments/eval_world.py --model checkpoints/paper [--episodes 200]
+                                     [--n 1000] [--out results.json]
+
+The evaluation world is generated afresh with a seed other than training's (default
+1000; training uses 0), on both sides of the compositional meaning split:
+
+- unit metrics (codec, retrieval, cross-language) draw distinct frames from
+  ``--unit-episodes`` episodes of each split (the held-out side keeps only held-out
+  meanings, so it may hold fewer than ``--n``; the JSON gives the counts);
+- prediction runs on ``--episodes`` episodes of each split (on the held-out side, only
+  next thoughts of held-out meaning are scored).
+
+Prints one table (train beside held-out) and writes a JSON with every number, the
+arguments, seeds, git commit and package versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import subprocess
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import torch
+
+from ltm import paths
+from ltm.model import LTM
+from ltm.pvq import world
+from ltm.worldeval import evaluate_world
+
+PACKAGES = ("ltm", "torch", "numpy", "safetensors", "tqdm")
+"""Packages whose versions go into the JSON."""
+
+
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.root(), check=True,
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=paths.root(), check=True,
+                               capture_output=True, text=True).stdout.strip()
+        return out + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _clean(x):
+    """NaN (a rate with nothing to count) becomes JSON ``null``."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    return None if isinstance(x, float) and math.isnan(x) else x
+
+
+def table(results: dict) -> str:
+    """Rows ``group.metric``, columns train and held-out."""
+    lines = [f"{'metric':<40} {'train':>10} {'heldout':>10}"]
+    for group, metrics in results["train"].items():
+        for key, value in metrics.items():
+            other = results["heldout"][group].get(key, float("nan"))
+            cells = [f"{v:>10d}" if isinstance(v, int) else f"{v:>10.4f}" for v in (value, other)]
+            lines.append(f"{group + '.' + key:<40} {cells[0]} {cells[1]}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the arguments, evaluate, print the table and write the JSON."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, type=Path, help="directory of LTM.save")
+    ap.add_argument("--episodes", type=int, default=200,
+                    help="episodes per split for next-thought prediction")
+    ap.add_argument("--n", type=int, default=1000,
+                    help="distinct frames per unit metric (retrieval candidates)")
+    ap.add_argument("--unit-episodes", type=int, default=10_000,
+                    help="episodes per split whose frames feed the unit metrics")
+    ap.add_argument("--world-seed", type=int, default=1000,
+                    help="seed of the evaluation world (training uses 0)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the picks and sampling")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--max-bytes", type=int, default=None,
+                    help="decoding budget (default: longest reference + 16)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (default: torch's choice; 1 when another run "
+                         "shares the CPU, or oversubscription slows it many times)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--out", type=Path, default=None, help="JSON file to write")
+    args = ap.parse_args(argv)
+    if not (args.model / "config.json").exists():
+        sys.exit(f"eval_world: {args.model} holds no config.json (not a saved LTM)")
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    model = LTM.load(args.model, device=args.device)
+    start = time.perf_counter()
+    episodes = {s: list(world.generate(args.episodes, args.world_seed, split=s))
+                for s in world.SPLITS}
+    units = {s: list(world.generate(args.unit_episodes, args.world_seed, split=s))
+             for s in world.SPLITS}
+    results = evaluate_world(model, episodes["train"], episodes["heldout"],
+                             train_units=units["train"], heldout_units=units["heldout"],
+                             n=args.n, n_episodes=args.episodes, seed=args.seed,
+                             batch_size=args.batch_size, max_bytes=args.max_bytes,
+                             progress=not args.quiet)
+    seconds = time.perf_counter() - start
+    print(table(results))
+    print(f"evaluated in {seconds:.0f} s")
+    if args.out is not None:
+        report = {
+            "results": results,
+            "config": model.config.to_dict(),
+            "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "seeds": {"world": args.world_seed, "picks": args.seed, "torch": args.seed},
+            "commit": _commit(),
+            "versions": _versions(),
+            "seconds": round(seconds, 1),
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(_clean(report), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
