@@ -8,6 +8,11 @@ with status 1 or 2; they never show a traceback.
     ltm data stats FILE                records, thoughts, languages, phases, quote sizes
     ltm data world --episodes N --seed S --out F.pvq.jsonl [--langs en,ru]
     ltm data corpus NAME --out F.pvq.jsonl
+    ltm fit --preset tiny|paper|gpu --data F.pvq.jsonl --out DIR [--max-minutes M]
+            [--resume] [--seed S] [--head flow|flow-noise|mse|energy]
+            [--codec-steps N] [--core-steps N]
+    ltm generate --model DIR "Anna is in the garden." [--thoughts 4] [--lang ru] [--seed S]
+    ltm encode --model DIR FILE [--out F.npy] [--k 5]
 """
 
 from __future__ import annotations
@@ -88,6 +93,131 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from ltm.config import preset
+
+    try:
+        cfg = preset(args.preset)
+        train, field = cfg.train, cfg.field
+        changes = {"seed": args.seed, "minutes": args.max_minutes,
+                   "codec_steps": args.codec_steps, "core_steps": args.core_steps}
+        train = dataclasses.replace(train, **{k: v for k, v in changes.items()
+                                              if v is not None})
+        if args.head is not None:
+            field = dataclasses.replace(field, head=args.head)
+        cfg = dataclasses.replace(cfg, train=train, field=field)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    from ltm import pvq
+    from ltm.train import fit
+
+    try:
+        _, metrics = fit(cfg, args.data, args.out, resume=args.resume)
+    except pvq.PVQError as e:
+        raise UserError(f"{args.data}: refused ({len(e.problems)} problems; first: "
+                        f"{e.problems[0] if e.problems else '?'})") from None
+    except (ValueError, FloatingPointError) as e:
+        raise UserError(str(e)) from None
+    print(f"saved the model to {args.out}: " + ", ".join(f"{k} {v:.4f}"
+                                                        for k, v in metrics.items()),
+          file=sys.stderr)
+    return 0
+
+
+def _load_model(directory: str):
+    from pathlib import Path
+
+    from ltm.model import CONFIG, LTM, WEIGHTS
+
+    d = Path(directory)
+    if not (d / WEIGHTS).is_file() or not (d / CONFIG).is_file():
+        raise UserError(f"{d}: no model here (expected {WEIGHTS} and {CONFIG}; "
+                        f"train one with ltm fit)")
+    try:
+        model = LTM.load(d)
+    except (ValueError, RuntimeError, OSError) as e:
+        raise UserError(f"{d}: cannot load the model ({str(e).splitlines()[0]})") from None
+    return model.eval()
+
+
+def _rules(text: str) -> str:
+    """Segmentation rules for a text: Russian when Cyrillic outnumbers Latin."""
+    cyr = sum("\u0400" <= c <= "\u04ff" for c in text)
+    lat = sum(c.isascii() and c.isalpha() for c in text)
+    return "ru" if cyr > lat else "en"
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    import torch
+
+    from ltm.segment import units
+
+    model = _load_model(args.model)
+    if args.lang is not None and args.lang not in model.config.codec.langs:
+        raise UserError(f"--lang {args.lang!r}: this model speaks "
+                        f"{', '.join(model.config.codec.langs)}")
+    prompt = units(args.text, "sentence", _rules(args.text), model.config.codec.max_bytes)
+    if not prompt:
+        raise UserError("the prompt is empty")
+    g = torch.Generator().manual_seed(args.seed)
+    with torch.no_grad():
+        thoughts = model.encode(prompt)  # (T, Z)
+        for _ in range(args.thoughts):
+            nxt = model.predict_next(thoughts, generator=g)  # (Z,)
+            print(model.decode(nxt[None], args.lang)[0].strip())
+            thoughts = torch.cat([thoughts, nxt[None]], dim=0)
+    return 0
+
+
+def _file_units(path: str, max_bytes: int) -> list[str]:
+    from pathlib import Path
+
+    from ltm import pvq
+    from ltm.segment import units
+
+    if path.endswith((".pvq.jsonl", ".thoughtset.yaml", ".thoughtset.yml")):
+        try:
+            records = pvq.read(path)
+        except pvq.PVQError as e:
+            raise UserError(f"{path}: refused ({len(e.problems)} problems)") from None
+        return [qs[0] for r in records for t in r.thoughts for qs in t.quotes.values()]
+    raw = Path(path).read_bytes()
+    if b"\0" in raw:
+        raise UserError(f"{path}: looks binary (NUL bytes); give text or PVQ")
+    text = raw.decode("utf-8", "replace")
+    return [u for u in units(text, "sentence", _rules(text), max_bytes) if u.strip()]
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    model = _load_model(args.model)
+    found = _file_units(args.file, model.config.codec.max_bytes)
+    if not found:
+        raise UserError(f"{args.file}: no units to encode")
+    with torch.no_grad():
+        z = torch.cat([model.encode(found[i: i + 256]) for i in range(0, len(found), 256)])
+    out = Path(args.out) if args.out else Path(args.file).with_suffix(".npy")
+    np.save(out, z.numpy())
+    print(f"wrote {tuple(z.shape)} thought vectors to {out}", file=sys.stderr)
+    k = min(args.k, len(found) - 1)
+    for i in range(0, len(found), 1024):
+        sim = z[i: i + 1024] @ z.T  # (chunk, N) cosines (unit norm)
+        sim[torch.arange(sim.shape[0]), torch.arange(i, i + sim.shape[0])] = float("-inf")
+        top = sim.topk(k, dim=-1) if k > 0 else None
+        for r in range(sim.shape[0]):
+            print(f"{i + r}\t{found[i + r].strip()}")
+            if top is not None:
+                for s, j in zip(top.values[r].tolist(), top.indices[r].tolist(), strict=True):
+                    print(f"    {s:+.3f}  {j}\t{found[j].strip()}")
+    return 0
+
+
 def _positive(text: str) -> int:
     try:
         n = int(text)
@@ -95,6 +225,13 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if n < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {n}")
+    return n
+
+
+def _at_least_one(text: str) -> int:
+    n = _positive(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {n}")
     return n
 
 
@@ -128,6 +265,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="austen, bible or libreoffice")
     p.add_argument("--out", required=True, help="output *.pvq.jsonl")
     p.set_defaults(func=_cmd_corpus)
+
+    p = sub.add_parser("fit", help="train a model on PVQ data (codec stage, then core stage)")
+    p.add_argument("--preset", default="paper", help="tiny, paper or gpu (default paper)")
+    p.add_argument("--data", required=True, help="training data, *.pvq.jsonl")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, logs, model)")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="wall-clock budget of the whole run (default: the preset's)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoints/last.ckpt")
+    p.add_argument("--seed", type=_positive, default=None, help="seed (default: the preset's)")
+    p.add_argument("--head", default=None, help="flow, flow-noise, mse or energy")
+    p.add_argument("--codec-steps", type=_positive, default=None,
+                   help="steps of the codec stage (default: the preset's)")
+    p.add_argument("--core-steps", type=_positive, default=None,
+                   help="steps of the core stage (default: the preset's)")
+    p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("generate", help="continue a text by thoughts, said in any language")
+    p.add_argument("--model", required=True, help="model directory (from ltm fit)")
+    p.add_argument("text", help="the prompt, cut into sentences")
+    p.add_argument("--thoughts", type=_at_least_one, default=4,
+                   help="thoughts to generate (default 4)")
+    p.add_argument("--lang", default=None, help="say the thoughts in this language")
+    p.add_argument("--seed", type=_positive, default=0, help="seed of the head's sampling")
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("encode", help="thought vectors (.npy) and nearest neighbours")
+    p.add_argument("--model", required=True, help="model directory (from ltm fit)")
+    p.add_argument("file", metavar="FILE", help="text (cut into sentences) or PVQ")
+    p.add_argument("--out", default=None, help="output .npy (default FILE with .npy)")
+    p.add_argument("--k", type=_positive, default=5, help="neighbours per unit (default 5)")
+    p.set_defaults(func=_cmd_encode)
     return ap
 
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from ltm.langs import ISO_639_1
 
 __all__ = ["N_BYTES", "PAD", "BOS", "EOS", "CodecConfig", "FieldConfig", "TrainConfig",
-           "LTMConfig", "preset", "PRESETS"]
+           "LTMConfig", "preset", "PRESETS", "CONFIG_IGNORED_ON_RESUME"]
 
 N_BYTES = 256
 """Byte values 0..255 are their own token ids."""
@@ -344,7 +344,7 @@ def tiny() -> LTMConfig:
     Parameters: 469,440 (encoder 100,352; decoder 150,720; core 150,464; head 67,904).
     """
     return LTMConfig(codec=CodecConfig(), field=FieldConfig(head_width=64),
-                     train=TrainConfig())
+                     train=TrainConfig(val_groups=16, val_episodes=8))
 
 
 def paper() -> LTMConfig:
@@ -385,6 +385,10 @@ def gpu() -> LTMConfig:
                           val_episodes=128, ckpt_every=1000),
     )
 
+
+CONFIG_IGNORED_ON_RESUME = ("minutes",)
+"""TrainConfig fields a run directory may change between runs (a resumed run may be
+given a new time budget)."""
 
 PRESETS = {"tiny": tiny, "paper": paper, "gpu": gpu}
 """Named presets, each a function returning a fresh :class:`LTMConfig`."""

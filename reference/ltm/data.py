@@ -1,0 +1,228 @@
+"""Training data from PVQ files: thought groups for the codec, episodes for the core.
+
+DESIGN.md section 3 (training) and section 4 (data). Two views of one PVQ file:
+
+- **Thought groups** (codec stage): every thought that has quotes, top level and
+  children, as ``{lang: (quote, ...)}`` with the canonical phrasing first (the world
+  lists phrasing 0 first). Groups with the same quotes are one group (the world repeats
+  meanings across episodes), so one batch never holds a meaning twice and the
+  alignment loss never meets a false negative. A batch draws ``G`` groups and, for
+  each, one random phrasing per language (two phrasings when the group has one
+  language only, so it still has a partner to align with); every row also carries the
+  canonical quote of the group's *next* language, the target of cross-language
+  decoding from the meaning part.
+- **Episodes** (core stage): each record's top-level thoughts, said in one language
+  per episode (random among those every thought has), one random phrasing per
+  thought, right-padded with a mask.
+
+Split: a record is validation when a hash of its id falls under
+:attr:`~ltm.config.TrainConfig.val_fraction` (stable across runs and machines); world
+episodes with a held-out meaning (:func:`ltm.pvq.world.meaning_split`) are left out of
+training when asked. Batch ``k`` is a pure function of ``(seed, k)``
+(:class:`StepBatches`), so a run resumed at step ``k`` sees exactly the batches an
+uninterrupted run would; validation is one fixed batch of canonical quotes.
+
+Shape legend: B rows (quotes) or episodes · T thoughts · L bytes · N real units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from ltm.codec import pack
+from ltm.config import LTMConfig
+from ltm.pvq import Record, iter_records, walk
+
+__all__ = ["Group", "is_validation", "split_records", "thought_groups", "episodes",
+           "collate_groups", "collate_episodes", "StepBatches", "PVQDataModule"]
+
+Group = dict[str, tuple[str, ...]]
+"""The quotes of one thought: language -> phrasings, the canonical one first."""
+
+
+def is_validation(record_id: str, fraction: float) -> bool:
+    """Whether a record belongs to validation: a SHA-1 hash of its id, as a number in
+    [0, 1), falls under ``fraction``."""
+    h = int.from_bytes(hashlib.sha1(record_id.encode("utf-8")).digest()[:8], "big")
+    return h / 2**64 < fraction
+
+
+def split_records(records: Sequence[Record], val_fraction: float,
+                  exclude_heldout: bool) -> tuple[list[Record], list[Record]]:
+    """(train, validation) records; with ``exclude_heldout`` no train record holds a
+    meaning of the world's held-out split (records without frames are never held out)."""
+    from ltm.pvq.world import record_split
+
+    train, val = [], []
+    for r in records:
+        if is_validation(r.id, val_fraction):
+            val.append(r)
+        elif not (exclude_heldout and record_split(r) == "heldout"):
+            train.append(r)
+    return train, val
+
+
+def _group(quotes: dict[str, tuple[str, ...]], langs: Sequence[str]) -> Group:
+    return {lang: tuple(quotes[lang]) for lang in langs if quotes.get(lang)}
+
+
+def thought_groups(records: Sequence[Record], langs: Sequence[str]) -> list[Group]:
+    """Distinct thought groups (in order of first appearance) of every thought, children
+    included, restricted to the codec's languages; thoughts with none are skipped."""
+    seen: dict[tuple, Group] = {}
+    for r in records:
+        for t in walk(r.thoughts):
+            g = _group(t.quotes, langs)
+            key = tuple(sorted(g.items()))
+            if g and key not in seen:
+                seen[key] = g
+    return list(seen.values())
+
+
+def episodes(records: Sequence[Record], langs: Sequence[str],
+             max_thoughts: int) -> list[list[Group]]:
+    """Each record's top-level thoughts (at most ``max_thoughts``) as groups; an episode
+    is kept when at least one language quotes every one of its thoughts."""
+    out = []
+    for r in records:
+        ep = [_group(t.quotes, langs) for t in r.thoughts[:max_thoughts]]
+        if ep and set.intersection(*(set(g) for g in ep)):
+            out.append(ep)
+    return out
+
+
+def _pick(quotes: tuple[str, ...], rng: random.Random | None) -> str:
+    return quotes[rng.randrange(len(quotes))] if rng is not None else quotes[0]
+
+
+def collate_groups(groups: Sequence[Group], cfg: LTMConfig,
+                   rng: random.Random | None) -> dict[str, torch.Tensor]:
+    """One codec batch. ``rng`` picks the phrasings; ``None`` takes the canonical ones.
+
+    Returns ``ids`` (B, L), ``lengths`` (B,), ``group`` (B,), ``lang`` (B,) start ids,
+    and for the rows whose group has another language: ``cross_rows`` (C,) their
+    indices, ``cross_ids`` (C, L'), ``cross_lengths`` (C,), ``cross_lang`` (C,): the
+    canonical quote of the group's next language."""
+    codec = cfg.codec
+    texts, group, lang, cross_rows, cross_texts, cross_lang = [], [], [], [], [], []
+    for gi, g in enumerate(groups):
+        ls = [x for x in codec.langs if x in g]
+        rows = [(x, _pick(g[x], rng)) for x in ls]
+        if len(ls) == 1 and len(g[ls[0]]) > 1:  # one language: two phrasings to align
+            other = [q for q in g[ls[0]] if q != rows[0][1]]
+            rows.append((ls[0], _pick(tuple(other), rng)))
+        for x, text in rows:
+            if len(ls) > 1:
+                nxt = ls[(ls.index(x) + 1) % len(ls)]
+                cross_rows.append(len(texts))
+                cross_texts.append(g[nxt][0])
+                cross_lang.append(codec.lang_id(nxt))
+            texts.append(text)
+            group.append(gi)
+            lang.append(codec.lang_id(x))
+    ids, lengths = pack(texts, codec.max_bytes)
+    cross_ids, cross_lengths = pack(cross_texts, codec.max_bytes)
+    return {"ids": ids, "lengths": lengths, "group": torch.tensor(group),
+            "lang": torch.tensor(lang), "cross_rows": torch.tensor(cross_rows, dtype=torch.long),
+            "cross_ids": cross_ids, "cross_lengths": cross_lengths,
+            "cross_lang": torch.tensor(cross_lang, dtype=torch.long)}
+
+
+def collate_episodes(eps: Sequence[list[Group]], cfg: LTMConfig,
+                     rng: random.Random | None) -> dict[str, torch.Tensor]:
+    """One core batch. ``rng`` picks each episode's language and each thought's
+    phrasing; ``None`` takes the first language and the canonical phrasings.
+
+    Returns ``ids`` (N, L) and ``lengths`` (N,) of the real units in row-major order of
+    ``mask`` (B, T), and ``lang`` (B,) start ids."""
+    codec = cfg.codec
+    T = max(len(ep) for ep in eps)
+    mask = torch.zeros(len(eps), T, dtype=torch.bool)
+    texts, lang = [], []
+    for b, ep in enumerate(eps):
+        common = [x for x in codec.langs if all(x in g for g in ep)]
+        x = common[rng.randrange(len(common))] if rng is not None else common[0]
+        texts += [_pick(g[x], rng) for g in ep]
+        mask[b, : len(ep)] = True
+        lang.append(codec.lang_id(x))
+    ids, lengths = pack(texts, codec.max_bytes)
+    return {"ids": ids, "lengths": lengths, "mask": mask, "lang": torch.tensor(lang)}
+
+
+class StepBatches(IterableDataset):
+    """An endless stream of batches where batch ``k`` is ``make(k)``; iteration starts
+    at ``start()``, read when the first batch is drawn (after a checkpoint is restored),
+    so a resumed run continues the very same stream."""
+
+    def __init__(self, make: Callable[[int], dict], start: Callable[[], int]) -> None:
+        self.make, self.start = make, start
+
+    def __iter__(self) -> Iterator[dict]:
+        k = self.start()
+        while True:
+            yield self.make(k)
+            k += 1
+
+
+class PVQDataModule(L.LightningDataModule):
+    """Thought groups and episodes of one PVQ file, split by record id.
+
+    ``exclude_heldout`` overrides :attr:`~ltm.config.TrainConfig.exclude_heldout`."""
+
+    def __init__(self, path: str | Path, config: LTMConfig,
+                 exclude_heldout: bool | None = None) -> None:
+        super().__init__()
+        self.path, self.config = Path(path), config
+        tc = config.train
+        self.exclude_heldout = tc.exclude_heldout if exclude_heldout is None else exclude_heldout
+        self.groups: list[Group] = []
+        self.episodes: list[list[Group]] = []
+        self.val_batch: dict[str, dict] | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        """Read the file once and build the train pools and the fixed validation batch."""
+        if self.val_batch is not None:
+            return
+        cfg, tc = self.config, self.config.train
+        langs = cfg.codec.langs
+        records = list(iter_records(self.path))
+        train, val = split_records(records, tc.val_fraction, self.exclude_heldout)
+        if not val:  # a tiny file: validate on the first training records
+            val = train[: max(1, len(train) // 10)]
+        self.groups = thought_groups(train, langs)
+        self.episodes = [ep for ep in episodes(train, langs, tc.max_thoughts) if len(ep) > 1]
+        val_groups = thought_groups(val, langs)[: tc.val_groups]
+        val_eps = [ep for ep in episodes(val, langs, tc.max_thoughts) if len(ep) > 1]
+        if not self.groups or not self.episodes or not val_groups or not val_eps:
+            raise ValueError(f"{self.path}: too little data to train on (train: "
+                             f"{len(self.groups)} thought groups, {len(self.episodes)} "
+                             f"episodes of 2+ thoughts in languages {', '.join(langs)})")
+        self.val_batch = {"codec": collate_groups(val_groups, cfg, None),
+                          "core": collate_episodes(val_eps[: tc.val_episodes], cfg, None)}
+
+    def train_batch(self, step: int) -> dict[str, dict]:
+        """The batch of training step ``step``: ``{"codec": ..., "core": ...}``."""
+        cfg, tc = self.config, self.config.train
+        rng = random.Random(f"ltm-batch:{tc.seed}:{step}")
+        groups = rng.sample(self.groups, min(tc.codec_batch, len(self.groups)))
+        eps = [self.episodes[rng.randrange(len(self.episodes))] for _ in range(tc.core_batch)]
+        return {"codec": collate_groups(groups, cfg, rng),
+                "core": collate_episodes(eps, cfg, rng)}
+
+    def _start(self) -> int:
+        return self.trainer.global_step if self.trainer is not None else 0
+
+    def train_dataloader(self) -> DataLoader:
+        """The endless step stream (no workers: batches are cheap, the CPU is small)."""
+        return DataLoader(StepBatches(self.train_batch, self._start), batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        """The one fixed validation batch."""
+        return DataLoader([self.val_batch], batch_size=None)

@@ -1,0 +1,254 @@
+"""The LightningModule: two training stages of one LTM in one run.
+
+DESIGN.md section 3, issue 3 section 2. The model math is in plain modules and the
+losses in :mod:`ltm.losses`; this file only weighs the terms, picks the stage, groups
+the parameters and logs. With ``w_*`` and ``tau`` from :class:`ltm.config.TrainConfig`:
+
+**Stage codec** (steps ``0 .. codec_steps``), on thought groups (:mod:`ltm.data`):
+
+    L = w_rec   CE(dec(z_q, lang_q), q)                     each quote from its own thought
+      + w_align InfoNCE_tau(meaning(z) ; quotes of one thought)
+      + w_cross CE(dec(meaning_only(z_q), lang'), canon(lang'))   the other language
+      + w_noise CE(dec(sphere(z_q + sigma eps), lang_q), q)
+
+**Stage core** (the encoder and decoder frozen), on episodes:
+
+    L = w_head head.loss(c_t, z_t -> z_{t+1}) + w_next CE(dec(head.sample(c_t, z_t, 1)), u_{t+1})
+
+where the next-unit term back-propagates through the frozen decoder into the one-step
+prediction (SONAR-LLM's and CALM's lesson: keep a byte-level signal).
+
+AdamW runs three parameter groups (encoder, decoder, core + head), each split into
+decayed matrices and undecayed norms and biases: the encoder at about 1/10 of the
+decoder's rate, because with one rate the codec collapses every thought onto one line
+in a few steps. Frozen parameters get no gradient, so AdamW leaves them alone. Each
+stage warms its rate up linearly.
+
+Resume: every noise draw uses a generator seeded by ``(seed, step)``, the batches are a
+function of the step too, and the stage switch and elapsed time go into the
+checkpoint, so a run restarted from ``last.ckpt`` continues the same computation.
+
+Shape legend: B rows · T thoughts · L bytes · N pairs · Z thought dim · C core width.
+"""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from ltm.codec import decoder_targets, meaning_only, meaning_part
+from ltm.config import PAD, LTMConfig
+from ltm.losses import alignment_loss, next_pairs, noised_decoding_loss, reconstruction_loss
+from ltm.model import LTM
+
+__all__ = ["LitLTM"]
+
+
+class LitLTM(L.LightningModule):
+    """Trains an :class:`ltm.model.LTM` (``self.model``): stage ``codec``, then ``core``."""
+
+    def __init__(self, config: LTMConfig) -> None:
+        super().__init__()
+        self.config, self.tc = config, config.train
+        self.model = LTM(config)
+        self.switch_step: int | None = None
+        """Step at which the core stage began (``None``: still in the codec stage)."""
+        self.elapsed = 0.0
+        """Seconds of training so far, over every resumed run."""
+        self._tick: float | None = None
+
+    @property
+    def stage(self) -> str:
+        """``"codec"`` or ``"core"``."""
+        return "codec" if self.switch_step is None else "core"
+
+    def _generator(self, step: int, salt: int = 0) -> torch.Generator:
+        return torch.Generator().manual_seed((self.tc.seed * 1_000_003 + step) * 8 + salt)
+
+    # ------------------------------------------------------------------ losses
+
+    def codec_losses(self, b: dict[str, Tensor], g: torch.Generator) -> dict[str, Tensor]:
+        """The codec terms (unweighted) on one batch of :func:`ltm.data.collate_groups`."""
+        enc, dec, tc, cfg = self.model.encoder, self.model.decoder, self.tc, self.config.codec
+        ids, lengths, lang = b["ids"], b["lengths"], b["lang"]
+        z = enc(ids, lengths)  # (B, Z)
+        out = {"rec": reconstruction_loss(dec(z, ids, lang), decoder_targets(ids, lengths))}
+        if tc.w_align:
+            out["align"] = alignment_loss(z, b["group"], cfg.meaning_dim, tc.align_temperature)
+        if tc.w_cross and len(b["cross_rows"]):
+            zc = meaning_only(z[b["cross_rows"]], cfg)  # (C, Z)
+            logits = dec(zc, b["cross_ids"], b["cross_lang"])  # (C, L'+1, V)
+            out["cross"] = reconstruction_loss(
+                logits, decoder_targets(b["cross_ids"], b["cross_lengths"]))
+        if tc.w_noise:
+            out["noise"] = noised_decoding_loss(dec, z, ids, lengths, lang, tc.noise_sigma, g)
+        return out
+
+    def episode_thoughts(self, b: dict[str, Tensor]) -> Tensor:
+        """Thoughts (B, T, Z) of one batch of :func:`ltm.data.collate_episodes`
+        (encoder without gradient; zeros at padding)."""
+        mask = b["mask"]
+        with torch.no_grad():
+            flat = self.model.encoder(b["ids"], b["lengths"])  # (N, Z)
+        thoughts = flat.new_zeros(*mask.shape, flat.shape[-1])  # (B, T, Z)
+        thoughts[mask] = flat
+        return thoughts
+
+    def core_losses(self, b: dict[str, Tensor], g: torch.Generator) -> dict[str, Tensor]:
+        """The core terms (unweighted): the head's loss and the next unit's byte CE."""
+        m, tc, mask = self.model, self.tc, b["mask"]
+        thoughts = self.episode_thoughts(b)  # (B, T, Z)
+        context, _ = m.core(thoughts, mask)  # (B, T, C)
+        c, cur, nxt = next_pairs(context, thoughts, mask)  # (N, C), (N, Z), (N, Z)
+        out = {"head": m.head.loss(c, cur, nxt, g)}
+        if tc.w_next:
+            B, T = mask.shape
+            flat = mask.flatten().cumsum(0).view(B, T) - 1  # unit row of each position
+            both = mask[:, :-1] & mask[:, 1:]  # (B, T-1)
+            rows = flat[:, 1:][both]  # (N,) rows of the true next units
+            lang = b["lang"][:, None].expand(B, T - 1)[both]  # (N,)
+            pred = m.head.sample(c, cur, steps=1, generator=g)  # (N, Z), graph kept
+            ids, lengths = b["ids"][rows], b["lengths"][rows]
+            out["next"] = reconstruction_loss(m.decoder(pred, ids, lang),
+                                              decoder_targets(ids, lengths))
+        return out
+
+    # ------------------------------------------------------------------ stages
+
+    def _freeze_codec(self) -> None:
+        for part in (self.model.encoder, self.model.decoder):
+            part.requires_grad_(False)
+            part.eval()
+
+    def _codec_done(self) -> bool:
+        tc = self.tc
+        over_time = tc.minutes > 0 and self.elapsed >= 60 * tc.minutes * tc.codec_share
+        return self.global_step >= tc.codec_steps or over_time
+
+    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        """Count the time, and switch to the core stage when the codec stage is over."""
+        now = time.monotonic()
+        if self._tick is not None:
+            self.elapsed += now - self._tick
+        self._tick = now
+        if self.switch_step is None and self._codec_done() and self.tc.core_steps:
+            self.switch_step = self.global_step
+        if self.switch_step is not None:
+            self._freeze_codec()
+
+    def _last_step(self) -> bool:
+        tc, step = self.tc, self.global_step + 1
+        if tc.minutes > 0 and self.elapsed >= 60 * tc.minutes:
+            return True
+        if self.switch_step is None:
+            return tc.core_steps == 0 and (step >= tc.codec_steps or self._codec_done())
+        return step - self.switch_step >= tc.core_steps
+
+    def training_step(self, batch: dict[str, dict], batch_idx: int) -> Tensor:
+        """One step of the current stage; logs every term and the weighted total."""
+        tc, g = self.tc, self._generator(self.global_step)
+        if self.stage == "codec":
+            terms = self.codec_losses(batch["codec"], g)
+            weights = {"rec": tc.w_rec, "align": tc.w_align, "cross": tc.w_cross,
+                       "noise": tc.w_noise}
+        else:
+            terms = self.core_losses(batch["core"], g)
+            weights = {"head": tc.w_head, "next": tc.w_next}
+        loss = sum(weights[k] * v for k, v in terms.items())
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step} "
+                                     f"({self.stage} stage); the last checkpoint is kept")
+        nan = torch.tensor(float("nan"))  # terms of the other stage: not computed
+        self.log_dict({f"train/{k}": terms[k].detach() if k in terms else nan
+                       for k in ("rec", "align", "cross", "noise", "head", "next")})
+        self.log("train/loss", loss.detach(), prog_bar=True)
+        self.log("train/stage", float(self.stage == "core"))
+        if self._last_step():
+            self.trainer.should_stop = True
+        return loss
+
+    # ------------------------------------------------------------------ validation
+
+    @torch.no_grad()
+    def validation_step(self, batch: dict[str, dict], batch_idx: int) -> None:
+        """Reconstruction byte accuracy and exact match, cross-language exact match,
+        alignment recall@1 in the batch, and next-thought cosine."""
+        m, cfg, b = self.model, self.config.codec, batch["codec"]
+        ids, lengths, lang = b["ids"], b["lengths"], b["lang"]
+        z = m.encoder(ids, lengths)  # (B, Z)
+        targets = decoder_targets(ids, lengths)  # (B, L+1)
+        hit = m.decoder(z, ids, lang).argmax(-1) == targets  # (B, L+1)
+        real = targets != PAD
+        limit = int(lengths.max()) + 1
+        said = m.decoder.generate(z, lang, max_bytes=limit)
+        truth = [bytes(r[:n]) for r, n in zip(ids.tolist(), lengths.tolist(), strict=True)]
+        sim = meaning_part(z, cfg.meaning_dim) @ meaning_part(z, cfg.meaning_dim).T  # (B, B)
+        sim.fill_diagonal_(float("-inf"))
+        group = b["group"]
+        partner = (group[:, None] == group[None, :]).sum(-1) > 1  # (B,)
+        recall = (group[sim.argmax(-1)] == group)[partner].float().mean()
+        metrics = {"byte_acc": hit[real].float().mean(),
+                   "exact": torch.tensor(sum(map(bytes.__eq__, said, truth)) / len(truth)),
+                   "recall1": recall}
+        rows = b["cross_rows"]
+        if len(rows):
+            cross = m.decoder.generate(meaning_only(z[rows], cfg), b["cross_lang"],
+                                       max_bytes=int(b["cross_lengths"].max()) + 1)
+            want = [bytes(r[:n]) for r, n in zip(b["cross_ids"].tolist(),
+                                                  b["cross_lengths"].tolist(), strict=True)]
+            metrics["cross_exact"] = torch.tensor(
+                sum(map(bytes.__eq__, cross, want)) / len(want))
+        e = batch["core"]
+        thoughts = self.episode_thoughts(e)  # (B, T, Z)
+        context, _ = m.core(thoughts, e["mask"])
+        c, cur, nxt = next_pairs(context, thoughts, e["mask"])
+        pred = m.head.sample(c, cur, generator=self._generator(0, salt=7))  # (N, Z)
+        metrics["next_cos"] = (pred * nxt).sum(-1).mean()
+        metrics["head"] = m.head.loss(c, cur, nxt, self._generator(0, salt=7))
+        self.log_dict({f"val/{k}": v for k, v in metrics.items()}, prog_bar=False)
+
+    # ------------------------------------------------------------------ optimiser
+
+    def _warmup(self, step: int, start: int) -> float:
+        w = self.tc.warmup_steps
+        return 1.0 if w == 0 else max(0.0, min(1.0, (step - start + 1) / w))
+
+    def configure_optimizers(self) -> dict:
+        """AdamW over six groups (encoder, decoder, core + head; decayed or not) and a
+        per-stage linear warm-up, stepped every step."""
+        tc, m = self.tc, self.model
+        parts = {"encoder": ([m.encoder], tc.lr_encoder), "decoder": ([m.decoder], tc.lr_decoder),
+                 "core": ([m.core, m.head], tc.lr_core)}
+        groups, lambdas = [], []
+        for name, (mods, lr) in parts.items():
+            params = [p for mod in mods for p in mod.parameters()]
+            for decay in (True, False):
+                groups.append({"name": f"{name}{'' if decay else '_nodecay'}", "lr": lr,
+                               "weight_decay": tc.weight_decay if decay else 0.0,
+                               "params": [p for p in params if (p.ndim >= 2) == decay]})
+                if name == "core":
+                    lambdas.append(lambda s: self._warmup(s, self.switch_step
+                                                          if self.switch_step is not None
+                                                          else tc.codec_steps))
+                else:
+                    lambdas.append(lambda s: self._warmup(s, 0))
+        opt = torch.optim.AdamW(groups, betas=(0.9, 0.95))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambdas)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Store the stage switch and the elapsed time (plain numbers only)."""
+        checkpoint["ltm"] = {"switch_step": self.switch_step, "elapsed": self.elapsed,
+                             "config": self.config.to_dict()}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Restore what :meth:`on_save_checkpoint` stored."""
+        state = checkpoint.get("ltm", {})
+        self.switch_step, self.elapsed = state.get("switch_step"), state.get("elapsed", 0.0)
+        if self.switch_step is not None:
+            self._freeze_codec()

@@ -1,0 +1,144 @@
+"""``fit``: train an LTM on a PVQ file into a run directory (the body of ``ltm fit``).
+
+A run directory holds everything of one run:
+
+    DIR/config.json          the whole LTMConfig (model and training); written first,
+                             so a second run into DIR with another config is refused
+    DIR/checkpoints/last.ckpt  Lightning checkpoint (weights, AdamW, loop, stage, time),
+                             replaced atomically every ``ckpt_every`` steps and at the end
+    DIR/logs/version_N/metrics.csv   every loss term per step and the validation metrics
+    DIR/tb/                  the same for TensorBoard, when tensorboard is installed
+    DIR/model.safetensors    the final weights (:meth:`ltm.model.LTM.save`)
+    DIR/metrics.json         the final validation metrics, steps and training seconds
+
+Determinism: :func:`lightning.seed_everything` before the model is built, Lightning's
+``deterministic=True`` (``torch.use_deterministic_algorithms``), fp32, and batches and
+noise that are functions of ``(seed, step)`` (:mod:`ltm.data`, :mod:`ltm.lit`). So the
+same command on the same machine gives the same numbers, and ``resume=True`` after an
+interruption (even SIGKILL: the checkpoint is written to a temporary file and renamed)
+ends where an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+
+from ltm.config import CONFIG_IGNORED_ON_RESUME, LTMConfig
+from ltm.data import PVQDataModule
+from ltm.lit import LitLTM
+from ltm.model import CONFIG, LTM
+
+__all__ = ["FitError", "LastCheckpoint", "fit", "LAST"]
+
+LAST = "checkpoints/last.ckpt"
+"""Where the resumable checkpoint lives inside a run directory."""
+
+
+class FitError(ValueError):
+    """A problem with the arguments of :func:`fit`, said in one line."""
+
+
+class LastCheckpoint(L.Callback):
+    """Writes ``last.ckpt`` every ``every`` steps and at the last step: to a temporary
+    file first, then renamed over the old one, so a kill never leaves a torn file."""
+
+    def __init__(self, path: Path, every: int) -> None:
+        self.path, self.every = path, every
+
+    def save(self, trainer: L.Trainer) -> None:
+        """Write the checkpoint now."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        trainer.save_checkpoint(tmp)
+        os.replace(tmp, self.path)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        step = trainer.global_step
+        if step % self.every == 0 or trainer.should_stop or step >= trainer.max_steps:
+            self.save(trainer)
+
+
+def _comparable(d: dict) -> dict:
+    d = json.loads(json.dumps(d))
+    for key in CONFIG_IGNORED_ON_RESUME:
+        d.get("train", {}).pop(key, None)
+    return d
+
+
+def _check_out(config: LTMConfig, out: Path, resume: bool) -> None:
+    stored = out / CONFIG
+    if stored.exists():
+        try:
+            old = _comparable(json.loads(stored.read_text()))
+        except (ValueError, OSError) as e:
+            raise FitError(f"{stored}: unreadable config ({e})") from None
+        new = _comparable(config.to_dict())
+        if old != new:
+            diff = sorted(f"{part}.{k}" for part in new for k in new[part]
+                          if old.get(part, {}).get(k) != new[part][k])
+            raise FitError(f"{out} holds a run with a different config (differs in "
+                           f"{', '.join(diff) or 'its layout'}); use another --out")
+    if resume and not (out / LAST).exists():
+        raise FitError(f"nothing to resume: {out / LAST} does not exist")
+
+
+def fit(config: LTMConfig, data: str | Path, out: str | Path, *, resume: bool = False,
+        max_steps: int | None = None, progress: bool = True,
+        callbacks: Sequence[L.Callback] = ()) -> tuple[LTM, dict[str, float]]:
+    """Train ``config`` on the PVQ file ``data`` into the run directory ``out``.
+
+    Args:
+        config: Model and training configuration (``config.train`` sets the stages).
+        data: A ``*.pvq.jsonl`` or ``*.thoughtset.yaml`` file.
+        out: The run directory (created).
+        resume: Continue from ``out/checkpoints/last.ckpt``.
+        max_steps: Stop after this many steps in all, as if interrupted (the stage
+            schedule is unchanged; the tests use it to cut a run in two).
+        progress: Show Lightning's progress bar.
+        callbacks: Extra Lightning callbacks.
+
+    Returns:
+        The trained model and the final validation metrics.
+
+    Raises:
+        FitError: A missing data file, or ``out`` holding another config, or nothing to
+            resume.
+    """
+    data, out = Path(data), Path(out)
+    if not data.is_file():
+        raise FitError(f"{data}: no such data file")
+    _check_out(config, out, resume)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+
+    tc = config.train
+    L.seed_everything(tc.seed, workers=True, verbose=False)
+    datamodule = PVQDataModule(data, config)
+    lit = LitLTM(config)
+    loggers: list = [L.pytorch.loggers.CSVLogger(out, name="logs")]
+    if importlib.util.find_spec("tensorboard") is not None:
+        loggers.append(L.pytorch.loggers.TensorBoardLogger(out, name="tb"))
+    last = LastCheckpoint(out / LAST, tc.ckpt_every)
+    trainer = L.Trainer(
+        accelerator="cpu", devices=1, precision="32-true", deterministic=True,
+        max_epochs=-1, max_steps=tc.total_steps if max_steps is None else max_steps,
+        val_check_interval=tc.val_every, check_val_every_n_epoch=None,
+        num_sanity_val_steps=0, gradient_clip_val=tc.grad_clip or None,
+        logger=loggers, callbacks=[last, *callbacks], enable_checkpointing=False,
+        enable_progress_bar=progress, enable_model_summary=False, log_every_n_steps=1)
+    trainer.fit(lit, datamodule=datamodule, ckpt_path=str(out / LAST) if resume else None)
+    final = trainer.validate(lit, datamodule=datamodule, verbose=False)[0]
+    metrics = {k: float(v) for k, v in sorted(final.items())}
+    summary = {"steps": trainer.global_step, "switch_step": lit.switch_step,
+               "train_seconds": round(lit.elapsed, 3), "val": metrics}
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lit.model.save(out)
+    return lit.model, metrics

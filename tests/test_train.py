@@ -1,0 +1,197 @@
+"""Training: data batches, the two-stage LightningModule, ``ltm fit/generate/encode``.
+
+The golden loss curve (``tests/golden/tiny_loss.json``) is the per-step ``train/loss``
+of ``ltm fit --preset tiny --codec-steps 12 --core-steps 8`` on ``world.generate(40,
+seed=0)``, with one torch thread. It checks determinism on one machine (to 1e-4
+relative), not numerics across machines. After a deliberate change, regenerate it with
+
+    LTM_REGEN_GOLDEN=1 /work/venv/bin/python -m pytest tests/test_train.py -k golden
+"""
+
+import csv
+import dataclasses
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ltm.cli import main
+from ltm.codec import meaning_only
+from ltm.config import TrainConfig, preset
+from ltm.data import PVQDataModule, collate_episodes, collate_groups, is_validation, thought_groups
+from ltm.lit import LitLTM
+from ltm.model import LTM
+from ltm.pvq import world
+from ltm.train import fit
+
+torch.set_num_threads(1)  # deterministic, and 4x faster than 2 threads on a busy box
+GOLDEN = Path(__file__).parent / "golden" / "tiny_loss.json"
+STEPS = ["--codec-steps", "12", "--core-steps", "8"]
+
+
+def short_tiny():
+    cfg = preset("tiny")
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, codec_steps=12,
+                                                              core_steps=8))
+
+
+def losses(run: Path) -> dict[int, float]:
+    """Per-step ``train/loss`` from every CSV log of a run directory."""
+    out = {}
+    for f in sorted(run.glob("logs/version_*/metrics.csv")):
+        for row in csv.DictReader(f.open()):
+            if row.get("train/loss"):
+                out[int(row["step"])] = float(row["train/loss"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("world") / "w.pvq.jsonl"
+    world.write_world(path, 40, seed=0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    assert main(["fit", "--preset", "tiny", "--data", str(data), "--out", str(out),
+                 *STEPS]) == 0
+    return out
+
+
+def test_fit_end_to_end(run):
+    model = LTM.load(run)
+    assert model.config == short_tiny()
+    summary = json.loads((run / "metrics.json").read_text())
+    assert summary["steps"] == 20 and summary["switch_step"] == 12
+    assert {"val/byte_acc", "val/exact", "val/recall1", "val/next_cos"} <= set(summary["val"])
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    rows = list(csv.DictReader(next(run.glob("logs/version_*/metrics.csv")).open()))
+    stages = {float(r["train/stage"]) for r in rows if r.get("train/stage")}
+    assert stages == {0.0, 1.0}  # both stages ran
+
+
+def test_golden_loss_curve(run):
+    got = losses(run)
+    assert sorted(got) == list(range(20))
+    curve = [got[k] for k in range(20)]
+    if os.environ.get("LTM_REGEN_GOLDEN"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps({"command": "LTM_REGEN_GOLDEN=1 python -m pytest "
+                                                 "tests/test_train.py -k golden",
+                                      "train/loss": curve}, indent=2) + "\n")
+    want = json.loads(GOLDEN.read_text())["train/loss"]
+    np.testing.assert_allclose(curve, want, rtol=1e-4)
+
+
+def test_resume_matches_an_uninterrupted_run(run, data, tmp_path):
+    out = tmp_path / "cut"
+    fit(short_tiny(), data, out, max_steps=10, progress=False)
+    fit(short_tiny(), data, out, resume=True, progress=False)
+    got, want = losses(out), losses(run)
+    assert sorted(got) == list(range(20))
+    np.testing.assert_allclose([got[k] for k in range(20)], [want[k] for k in range(20)],
+                               rtol=1e-5)
+
+
+def test_generate_and_encode(run, tmp_path, capsys):
+    assert main(["generate", "--model", str(run), "Anna is in the garden. Ivan left.",
+                 "--thoughts", "3", "--lang", "ru", "--seed", "1"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    text = tmp_path / "t.txt"
+    text.write_text("Anna is in the garden. Ivan went home. The cat sleeps.")
+    assert main(["encode", "--model", str(run), str(text), "--out", str(tmp_path / "z.npy"),
+                 "--k", "2"]) == 0
+    z = np.load(tmp_path / "z.npy")
+    assert z.shape == (3, preset("tiny").codec.dim)
+    np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, rtol=1e-5)
+    assert len(capsys.readouterr().out.splitlines()) == 3 * (1 + 2)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["fit", "--preset", "tiny", "--data", "nope.pvq.jsonl", "--out", "{tmp}/o"], "no such"),
+    (["fit", "--preset", "huge", "--data", "{data}", "--out", "{tmp}/o"], "unknown preset"),
+    (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{run}", "--seed", "5"],
+     "different config"),
+    (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--resume"],
+     "nothing to resume"),
+    (["generate", "--model", "{tmp}", "Hi."], "no model"),
+])
+def test_errors_are_one_line(argv, message, run, data, tmp_path, capsys):
+    argv = [a.format(tmp=tmp_path, data=data, run=run) for a in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ltm: ") and message in err and "\n" not in err
+
+
+def test_bad_thoughts_is_a_usage_error(run, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["generate", "--model", str(run), "Hi.", "--thoughts", "0"])
+    assert e.value.code == 2 and "--thoughts" in capsys.readouterr().err
+
+
+def test_batches_are_a_function_of_the_step(data):
+    dm = PVQDataModule(data, preset("tiny"))
+    dm.setup()
+    a, b = dm.train_batch(7), dm.train_batch(7)
+    for part in ("codec", "core"):
+        for key in a[part]:
+            torch.testing.assert_close(a[part][key], b[part][key])
+    assert not torch.equal(dm.train_batch(8)["codec"]["ids"], a["codec"]["ids"])
+
+
+def test_groups_and_episodes_collate():
+    cfg = preset("tiny")
+    recs = list(world.generate(3, seed=1))
+    groups = thought_groups(recs, cfg.codec.langs)
+    assert len({tuple(sorted(g.items())) for g in groups}) == len(groups)
+    b = collate_groups(groups[:5], cfg, random.Random(0))
+    assert b["ids"].shape[0] == 10 and b["group"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert len(b["cross_rows"]) == 10
+    canon = groups[0]["ru"][0].encode()  # row 0 is English; its cross target is canonical ru
+    assert bytes(b["cross_ids"][0, : b["cross_lengths"][0]].tolist()) == canon
+    e = collate_episodes([[groups[0], groups[1]], [groups[2]]], cfg, random.Random(0))
+    assert e["mask"].tolist() == [[True, True], [True, False]] and e["ids"].shape[0] == 3
+    assert is_validation("x", 1.0 - 1e-12) and not is_validation("x", 0.0)
+
+
+def test_meaning_only_is_unit_norm_without_surface():
+    cfg = preset("tiny").codec
+    z = LTM(preset("tiny")).encode(["Anna left.", "Иван ушёл."])
+    m = meaning_only(z, cfg)
+    torch.testing.assert_close(m.norm(dim=-1), torch.ones(2))
+    assert m[:, cfg.meaning_dim:].abs().max() == 0
+
+
+def test_overfits_one_batch(data):
+    cfg = preset("tiny")
+    dm = PVQDataModule(data, cfg)
+    dm.setup()
+    batch = collate_groups(dm.groups[:3], cfg, None)
+    torch.manual_seed(0)
+    lit = LitLTM(cfg)
+    optim = lit.configure_optimizers()
+    opt, sched = optim["optimizer"], optim["lr_scheduler"]["scheduler"]
+    g = torch.Generator().manual_seed(0)
+    for _ in range(120):
+        terms = lit.codec_losses(batch, g)
+        loss = terms["rec"] + terms["cross"] + 0.1 * terms["align"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    assert terms["rec"].item() < 0.05 and terms["cross"].item() < 0.05, terms
+
+
+def test_train_config_validation():
+    with pytest.raises(ValueError, match="lr_encoder"):
+        TrainConfig(lr_encoder=-1.0)
+    with pytest.raises(ValueError, match="codec_share"):
+        TrainConfig(codec_share=2.0)
+    with pytest.raises(ValueError, match="codec_steps"):
+        TrainConfig(codec_steps=0, core_steps=0)
