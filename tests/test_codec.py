@@ -141,3 +141,41 @@ def test_tiny_codec_overfits_a_handful_of_sentences():
         out = dec.generate(enc(ids, lengths))
     assert [o.decode() for o in out] == SENTENCES, f"loss {loss.item():.4f}"
     assert time.perf_counter() - start < 20
+
+
+def test_centering_keeps_thoughts_apart_in_training():
+    """The collapse the Centering module prevents: a few Adam steps of reconstruction and
+    alignment on world quotes put every thought on one line without it (mean pairwise
+    cosine -> 1.0, experiments/LOG.md); with it the thoughts stay spread."""
+    import random
+
+    from ltm.codec import Centering, ThoughtDecoder, ThoughtEncoder, decoder_targets, pack
+    from ltm.config import preset
+    from ltm.losses import alignment_loss, reconstruction_loss
+    from ltm.pvq import world
+
+    torch.manual_seed(0)
+    rng = random.Random(0)
+    cfg = preset("tiny").codec
+    enc, dec = ThoughtEncoder(cfg), ThoughtDecoder(cfg)
+    assert isinstance(enc.center, Centering)
+    thoughts = [t for r in world.generate(30, 0) for t in r.thoughts]
+    opt = torch.optim.AdamW([{"params": enc.parameters(), "lr": 3e-4},
+                             {"params": dec.parameters(), "lr": 3e-3}])
+    for _ in range(15):
+        batch = rng.sample(thoughts, 16)
+        texts = [t.quotes["en"][0] for t in batch] + [t.quotes["ru"][0] for t in batch]
+        ids, lengths = pack(texts, cfg.max_bytes)
+        z = enc(ids, lengths)
+        lang = torch.tensor([cfg.lang_id("en")] * 16 + [cfg.lang_id("ru")] * 16)
+        loss = reconstruction_loss(dec(z, ids, lang), decoder_targets(ids, lengths))
+        loss = loss + 0.5 * alignment_loss(z, torch.arange(16).repeat(2), cfg.meaning_dim)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    enc.eval()
+    with torch.no_grad():
+        z = enc(*pack([t.quotes["en"][0] for t in thoughts[:40]], cfg.max_bytes))
+    cos = z @ z.T
+    off = cos[~torch.eye(len(z), dtype=torch.bool)]
+    assert off.mean() < 0.9, f"thoughts collapsed: mean cosine {off.mean():.3f}"

@@ -50,7 +50,7 @@ from ltm.config import BOS, EOS, N_BYTES, PAD, CodecConfig
 from ltm.llama import CrossAttention, RMSNorm, Stack, init_weights
 
 __all__ = ["to_bytes", "pack", "decoder_targets", "to_sphere", "meaning_part", "meaning_only",
-           "ThoughtEncoder", "ThoughtDecoder"]
+           "Centering", "ThoughtEncoder", "ThoughtDecoder"]
 
 
 def to_bytes(unit: str | bytes, max_bytes: int) -> bytes:
@@ -102,6 +102,34 @@ def meaning_only(thoughts: Tensor, cfg: CodecConfig) -> Tensor:
     return torch.cat([m, m.new_zeros(*m.shape[:-1], cfg.surface_dim)], dim=-1)  # (..., Z)
 
 
+class Centering(nn.Module):
+    """Removes the mean thought before the sphere (BatchNorm's centring, nothing else).
+
+    In training it subtracts the batch mean and updates a running average of it; in
+    evaluation it subtracts the running average, so a unit's thought is the same alone
+    and inside any batch. Why: at the start of training, Adam moves the encoder's
+    weights coherently toward whatever all units share (the decoder's first want is the
+    byte unigram, and the alignment loss is lowest-effort at ``ln N`` with everything on
+    one point), and every thought lands on one line within a few steps. With the mean
+    removed, the shared direction carries no signal and no gradient (measured in
+    experiments/LOG.md: mean pairwise cosine 1.000 without, about 0 with).
+    """
+
+    def __init__(self, dim: int, momentum: float = 0.1) -> None:
+        super().__init__()
+        self.momentum = momentum
+        self.register_buffer("running_mean", torch.zeros(dim))  # (Z,)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """``z`` (B, Z) -> (B, Z) with the mean removed."""
+        if self.training and z.shape[0] > 1:
+            mean = z.mean(0)  # (Z,)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+            return z - mean
+        return z - self.running_mean
+
+
 class ThoughtEncoder(nn.Module):
     """Bytes of a unit -> a thought (unit norm, meaning part then surface part)."""
 
@@ -115,6 +143,7 @@ class ThoughtEncoder(nn.Module):
         self.pool = CrossAttention(W, cfg.heads)
         self.pool_norm = RMSNorm(cfg.pool_slots * W)
         self.proj = nn.Linear(cfg.pool_slots * W, cfg.dim, bias=False)
+        self.center = Centering(cfg.dim) if cfg.center else nn.Identity()
         init_weights(self, cfg.enc_layers)
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
@@ -127,7 +156,7 @@ class ThoughtEncoder(nn.Module):
         h = self.stack(self.embed(x), causal=False, mask=mask)  # (B, L+1, D)
         q = self.queries[None].expand(B, -1, -1)  # (B, K, D)
         pooled = self.pool(q, h, mask)  # (B, K, D)
-        z = self.proj(self.pool_norm(pooled.reshape(B, -1)))  # (B, Z)
+        z = self.center(self.proj(self.pool_norm(pooled.reshape(B, -1))))  # (B, Z)
         return to_sphere(z, self.cfg.meaning_dim, self.cfg.surface_norm)
 
 

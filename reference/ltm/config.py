@@ -88,6 +88,10 @@ class CodecConfig:
     and projected, so several roles need not share one pooled vector."""
     prefix_len: int = 4
     """Decoder prefix positions the thought is projected to (its conditioning)."""
+    center: bool = False
+    """Subtract the mean thought (the batch mean in training, its running average in
+    evaluation) before the sphere. Without it every thought collapses onto one line in
+    the first steps of training (experiments/LOG.md); the presets turn it on."""
     langs: tuple[str, ...] = ("en", "ru")
     """Languages the decoder can be told to write (ISO 639-1 codes), one tag token each."""
     rope_base: float = 10000.0
@@ -343,7 +347,7 @@ def tiny() -> LTMConfig:
 
     Parameters: 469,440 (encoder 100,352; decoder 150,720; core 150,464; head 67,904).
     """
-    return LTMConfig(codec=CodecConfig(), field=FieldConfig(head_width=64),
+    return LTMConfig(codec=CodecConfig(center=True), field=FieldConfig(head_width=64),
                      train=TrainConfig(val_groups=16, val_episodes=8))
 
 
@@ -358,7 +362,7 @@ def paper() -> LTMConfig:
     """
     return LTMConfig(
         codec=CodecConfig(width=192, heads=6, enc_layers=2, dec_layers=2, meaning_dim=128,
-                          surface_dim=32, pool_slots=4, prefix_len=4),
+                          surface_dim=32, pool_slots=4, prefix_len=4, center=True),
         field=FieldConfig(width=256, heads=8, layers=4, memory_slots=8, head_width=256,
                           head_layers=3),
         train=TrainConfig(codec_batch=32, core_batch=16, warmup_steps=200,
@@ -376,7 +380,8 @@ def gpu() -> LTMConfig:
     """
     return LTMConfig(
         codec=CodecConfig(width=512, heads=8, enc_layers=4, dec_layers=6, meaning_dim=384,
-                          surface_dim=128, pool_slots=8, prefix_len=8, max_bytes=512),
+                          surface_dim=128, pool_slots=8, prefix_len=8, max_bytes=512,
+                          center=True),
         field=FieldConfig(width=768, heads=12, layers=8, memory_slots=16, head_width=1024,
                           head_layers=4),
         train=TrainConfig(codec_batch=128, core_batch=64, lr_encoder=2e-4, lr_decoder=2e-3,
