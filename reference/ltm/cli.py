@@ -8,7 +8,8 @@ with status 1 or 2; they never show a traceback.
     ltm data stats FILE                records, thoughts, languages, phases, quote sizes
     ltm data world --episodes N --seed S --out F.pvq.jsonl [--langs en,ru]
     ltm data corpus NAME --out F.pvq.jsonl
-    ltm fit --preset tiny|paper|gpu --data F.pvq.jsonl --out DIR [--max-minutes M]
+    ltm fit [--model ltm|baseline|hybrid] [--ltm DIR] [--match params|flops]
+            --preset tiny|paper|gpu --data F.pvq.jsonl --out DIR [--max-minutes M]
             [--resume] [--seed S] [--head flow|flow-noise|mse|energy]
             [--codec-steps N] [--core-steps N]
     ltm generate --model DIR "Anna is in the garden." [--thoughts 4] [--lang ru] [--seed S]
@@ -93,28 +94,50 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_fit(args: argparse.Namespace) -> int:
+MODEL_KINDS = ("ltm", "baseline", "hybrid")
+"""What ``ltm fit --model`` trains."""
+
+
+def _fit_config(args: argparse.Namespace):
+    """The preset of ``--model`` and ``--preset`` with the command line's changes."""
     import dataclasses
 
+    from ltm.baseline_config import baseline_preset
     from ltm.config import preset
 
+    kind = args.model
+    if kind not in MODEL_KINDS:
+        raise UserError(f"--model {kind!r}: choose one of {', '.join(MODEL_KINDS)}")
+    if (kind == "hybrid") != (args.ltm is not None):
+        raise UserError("--model hybrid needs --ltm DIR (a trained LTM whose encoder gives "
+                        "the thoughts)" if kind == "hybrid" else
+                        "--ltm applies to --model hybrid only")
+    if kind == "ltm" and args.match is not None:
+        raise UserError("--match applies to --model baseline or hybrid only")
+    if kind != "ltm" and args.head is not None:
+        raise UserError("--head applies to --model ltm only")
     try:
-        cfg = preset(args.preset)
-        train, field = cfg.train, cfg.field
+        cfg = preset(args.preset) if kind == "ltm" else baseline_preset(args.preset,
+                                                                        args.match or "params")
         changes = {"seed": args.seed, "minutes": args.max_minutes,
                    "codec_steps": args.codec_steps, "core_steps": args.core_steps}
-        train = dataclasses.replace(train, **{k: v for k, v in changes.items()
-                                              if v is not None})
+        train = dataclasses.replace(cfg.train, **{k: v for k, v in changes.items()
+                                                  if v is not None})
+        cfg = dataclasses.replace(cfg, train=train)
         if args.head is not None:
-            field = dataclasses.replace(field, head=args.head)
-        cfg = dataclasses.replace(cfg, train=train, field=field)
+            cfg = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field, head=args.head))
     except ValueError as e:
         raise UserError(str(e)) from None
+    return cfg
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    cfg = _fit_config(args)
     from ltm import pvq
     from ltm.train import fit
 
     try:
-        _, metrics = fit(cfg, args.data, args.out, resume=args.resume)
+        _, metrics = fit(cfg, args.data, args.out, resume=args.resume, ltm=args.ltm)
     except pvq.PVQError as e:
         raise UserError(f"{args.data}: refused ({len(e.problems)} problems; first: "
                         f"{e.problems[0] if e.problems else '?'})") from None
@@ -266,7 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output *.pvq.jsonl")
     p.set_defaults(func=_cmd_corpus)
 
-    p = sub.add_parser("fit", help="train a model on PVQ data (codec stage, then core stage)")
+    p = sub.add_parser("fit", help="train an LTM (codec stage, then core stage), the byte "
+                                   "baseline or the hybrid on PVQ data")
+    p.add_argument("--model", default="ltm", help="ltm, baseline or hybrid (default ltm)")
+    p.add_argument("--ltm", default=None, metavar="DIR",
+                   help="hybrid only: the trained LTM whose frozen encoder gives the thoughts")
+    p.add_argument("--match", default=None, help="baseline and hybrid: the preset matched to "
+                                                 "the LTM's in params or flops (default params)")
     p.add_argument("--preset", default="paper", help="tiny, paper or gpu (default paper)")
     p.add_argument("--data", required=True, help="training data, *.pvq.jsonl")
     p.add_argument("--out", required=True, help="run directory (checkpoints, logs, model)")
@@ -277,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_positive, default=None, help="seed (default: the preset's)")
     p.add_argument("--head", default=None, help="flow, flow-noise, mse or energy")
     p.add_argument("--codec-steps", type=_positive, default=None,
-                   help="steps of the codec stage (default: the preset's)")
+                   help="steps of the codec stage (default: the preset's); the baseline "
+                        "and the hybrid train for codec + core steps")
     p.add_argument("--core-steps", type=_positive, default=None,
                    help="steps of the core stage (default: the preset's)")
     p.set_defaults(func=_cmd_fit)

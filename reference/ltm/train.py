@@ -1,14 +1,19 @@
-"""``fit``: train an LTM on a PVQ file into a run directory (the body of ``ltm fit``).
+"""``fit``: train a model on a PVQ file into a run directory (the body of ``ltm fit``).
+
+The model is an LTM (:class:`ltm.config.LTMConfig`, :mod:`ltm.lit`), the byte baseline
+or the hybrid (:class:`ltm.baseline_config.BaselineConfig`, :mod:`ltm.lit_baseline`);
+the run directory, checkpoints and determinism are the same for all three.
 
 A run directory holds everything of one run:
 
-    DIR/config.json          the whole LTMConfig (model and training); written first,
+    DIR/config.json          the whole config (model and training); written first,
                              so a second run into DIR with another config is refused
     DIR/checkpoints/last.ckpt  Lightning checkpoint (weights, AdamW, loop, stage, time),
                              replaced atomically every ``ckpt_every`` steps and at the end
     DIR/logs/version_N/metrics.csv   every loss term per step and the validation metrics
     DIR/tb/                  the same for TensorBoard, when tensorboard is installed
-    DIR/model.safetensors    the final weights (:meth:`ltm.model.LTM.save`)
+    DIR/model.safetensors    the final weights (:meth:`ltm.model.LTM.save`,
+                             :meth:`ltm.baseline.ByteLM.save`)
     DIR/metrics.json         the final validation metrics, steps and training seconds
 
 Determinism: :func:`lightning.seed_everything` before the model is built, Lightning's
@@ -29,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from torch import nn
 
+from ltm.baseline_config import BaselineConfig
 from ltm.config import CONFIG_IGNORED_ON_RESUME, LTMConfig
 from ltm.data import PVQDataModule
 from ltm.lit import LitLTM
-from ltm.model import CONFIG, LTM
+from ltm.model import CONFIG, WEIGHTS
 
 __all__ = ["FitError", "LastCheckpoint", "fit", "LAST"]
 
@@ -73,30 +80,71 @@ def _comparable(d: dict) -> dict:
     return d
 
 
-def _check_out(config: LTMConfig, out: Path, resume: bool) -> None:
+def _differences(old: dict, new: dict) -> list[str]:
+    """Dotted names of the entries that differ between two config dicts."""
+    out = []
+    for part in sorted(set(old) | set(new)):
+        a, b = old.get(part), new.get(part)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{part}.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        elif a != b:
+            out.append(part)
+    return out
+
+
+def _check_out(config: dict, out: Path, resume: bool) -> None:
     stored = out / CONFIG
     if stored.exists():
         try:
             old = _comparable(json.loads(stored.read_text()))
         except (ValueError, OSError) as e:
             raise FitError(f"{stored}: unreadable config ({e})") from None
-        new = _comparable(config.to_dict())
+        new = _comparable(config)
         if old != new:
-            diff = sorted(f"{part}.{k}" for part in new for k in new[part]
-                          if old.get(part, {}).get(k) != new[part][k])
+            diff = _differences(old, new)
             raise FitError(f"{out} holds a run with a different config (differs in "
                            f"{', '.join(diff) or 'its layout'}); use another --out")
     if resume and not (out / LAST).exists():
         raise FitError(f"nothing to resume: {out / LAST} does not exist")
 
 
-def fit(config: LTMConfig, data: str | Path, out: str | Path, *, resume: bool = False,
-        max_steps: int | None = None, progress: bool = True,
-        callbacks: Sequence[L.Callback] = ()) -> tuple[LTM, dict[str, float]]:
+def _build(config: LTMConfig | BaselineConfig, data: Path,
+           ltm: str | Path | None) -> tuple[L.LightningModule, PVQDataModule, dict]:
+    """The LightningModule, the data module and the ``config.json`` of one run: an LTM
+    for an :class:`LTMConfig`; a baseline, or with ``ltm`` a hybrid, for a
+    :class:`~ltm.baseline_config.BaselineConfig`."""
+    if isinstance(config, LTMConfig):
+        if ltm is not None:
+            raise FitError("--ltm applies to --model hybrid only")
+        return LitLTM(config), PVQDataModule(data, config), config.to_dict()
+    from ltm.baseline import ByteLM
+    from ltm.hybrid import HybridLM
+    from ltm.lit_baseline import EpisodeDataModule, LitByteLM
+
+    if ltm is None:
+        model = ByteLM(config)
+    else:
+        ltm = Path(ltm)
+        if not (ltm / WEIGHTS).is_file() or not (ltm / CONFIG).is_file():
+            raise FitError(f"{ltm}: no LTM here (expected {WEIGHTS} and {CONFIG}; "
+                           f"train one with ltm fit --model ltm)")
+        try:
+            model = HybridLM.from_ltm(config, ltm)
+        except (ValueError, RuntimeError, KeyError) as e:
+            raise FitError(f"{ltm}: cannot load its LTM ({str(e).splitlines()[0]})") from None
+    return LitByteLM(model), EpisodeDataModule(data, model), model.config_dict()
+
+
+def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *,
+        resume: bool = False, max_steps: int | None = None, progress: bool = True,
+        callbacks: Sequence[L.Callback] = (),
+        ltm: str | Path | None = None) -> tuple[nn.Module, dict[str, float]]:
     """Train ``config`` on the PVQ file ``data`` into the run directory ``out``.
 
     Args:
-        config: Model and training configuration (``config.train`` sets the stages).
+        config: Model and training configuration (``config.train`` sets the stages):
+            an :class:`LTMConfig` trains an LTM, a
+            :class:`~ltm.baseline_config.BaselineConfig` the baseline (or the hybrid).
         data: A ``*.pvq.jsonl`` or ``*.thoughtset.yaml`` file.
         out: The run directory (created).
         resume: Continue from ``out/checkpoints/last.ckpt``.
@@ -104,6 +152,8 @@ def fit(config: LTMConfig, data: str | Path, out: str | Path, *, resume: bool = 
             schedule is unchanged; the tests use it to cut a run in two).
         progress: Show Lightning's progress bar.
         callbacks: Extra Lightning callbacks.
+        ltm: With a ``BaselineConfig``: the directory of a trained LTM whose frozen
+            encoder gives the thoughts; the run trains the hybrid.
 
     Returns:
         The trained model and the final validation metrics.
@@ -115,14 +165,12 @@ def fit(config: LTMConfig, data: str | Path, out: str | Path, *, resume: bool = 
     data, out = Path(data), Path(out)
     if not data.is_file():
         raise FitError(f"{data}: no such data file")
-    _check_out(config, out, resume)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-
     tc = config.train
     L.seed_everything(tc.seed, workers=True, verbose=False)
-    datamodule = PVQDataModule(data, config)
-    lit = LitLTM(config)
+    lit, datamodule, stored = _build(config, data, ltm)
+    _check_out(stored, out, resume)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CONFIG).write_text(json.dumps(stored, indent=2) + "\n")
     loggers: list = [L.pytorch.loggers.CSVLogger(out, name="logs")]
     if importlib.util.find_spec("tensorboard") is not None:
         loggers.append(L.pytorch.loggers.TensorBoardLogger(out, name="tb"))
@@ -137,7 +185,7 @@ def fit(config: LTMConfig, data: str | Path, out: str | Path, *, resume: bool = 
     trainer.fit(lit, datamodule=datamodule, ckpt_path=str(out / LAST) if resume else None)
     final = trainer.validate(lit, datamodule=datamodule, verbose=False)[0]
     metrics = {k: float(v) for k, v in sorted(final.items())}
-    summary = {"steps": trainer.global_step, "switch_step": lit.switch_step,
+    summary = {"steps": trainer.global_step, "switch_step": getattr(lit, "switch_step", None),
                "train_seconds": round(lit.elapsed, 3), "val": metrics}
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     lit.model.save(out)

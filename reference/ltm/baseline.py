@@ -1,0 +1,264 @@
+"""The byte-level baseline: a causal mini-LLaMA over the same PVQ text as the LTM.
+
+DESIGN.md section 3 "Baseline", issue 4 section 1. The same blocks as the thought
+decoder (:class:`ltm.llama.Stack`: RMSNorm, rotary positions, SwiGLU), the same
+vocabulary as the codec (bytes 0..255, PAD, BOS, EOS, one tag per language) and the
+same episodes as :mod:`ltm.data` (one language per episode, a random phrasing per
+thought). An episode of units ``u_1 .. u_T`` becomes one byte sequence:
+
+    input    [lang] u_1 SEP u_2 SEP ... u_T
+    target          u_1 SEP u_2 SEP ... u_T SEP          (next-token cross-entropy)
+
+**The separator is the EOS token (id 258), not a byte.** Units may hold any byte ("\\n"
+included: real prose has it), so a byte separator would be ambiguous; and with EOS the
+baseline's cross-entropy of a next unit counts exactly the symbols the LTM decoder's
+does (the unit's bytes and one end symbol), so bits per byte compare like for like.
+
+The hybrid (:mod:`ltm.hybrid`) is this model with one extra input position after each
+unit's SEP holding that unit's thought; :func:`make_batch` lays out both.
+
+**Uniform value.** A model whose output weights are zero gives every one of the
+``V = 259 + len(langs)`` tokens probability ``1/V``, so ``score_next_unit`` of a unit of
+``n`` bytes is exactly ``(n + 1) ln V`` nats (``ln 261`` per symbol for en, ru).
+
+Shape legend: B episodes · S positions · D width · V vocab · N units · L unit bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ltm.baseline_config import BaselineConfig, baseline_preset
+from ltm.codec import pack, to_bytes
+from ltm.config import BOS, EOS, N_BYTES, PAD
+from ltm.llama import Stack, init_weights
+from ltm.segment import units as segment_units
+
+__all__ = ["BaselineConfig", "baseline_preset", "SEP", "THOUGHT", "make_batch", "next_token", "ByteLM", "WEIGHTS", "CONFIG"]
+
+SEP = EOS
+"""The separator after every unit: the codec's end-of-unit token."""
+THOUGHT = -1
+"""Placeholder id of an input position that holds a thought (hybrid only)."""
+WEIGHTS, CONFIG = "model.safetensors", "config.json"
+"""File names inside a directory written by :meth:`ByteLM.save`."""
+
+
+def make_batch(episodes: Sequence[Sequence[bytes]], starts: Sequence[int],
+               context: int | None = None, thoughts: bool = False) -> dict[str, Tensor]:
+    """Lay out episodes (lists of unit bytes) as one right-padded batch.
+
+    ``starts`` (B,) are the start ids (language tag or BOS). With ``thoughts`` a
+    :data:`THOUGHT` position follows the SEP of every unit but the last (it will hold
+    that unit's thought, so unit ``t`` sees the thoughts of units ``< t`` only).
+    ``context`` cuts each sequence to that many input positions. Returns ``tokens``
+    (B, S) inputs, ``targets`` (B, S) (PAD: none), ``owner`` (B, S) the flat unit index
+    of each target (-1: none), ``slot`` (B, S) the flat unit whose thought sits at each
+    input position (-1: none), and with ``thoughts`` also ``unit_ids`` (N, L) and
+    ``unit_lengths`` (N,) of all units, flat in episode order."""
+    seqs, flat = [], []
+    for units, start in zip(episodes, starts, strict=True):
+        tok, own, slot = [start], [-1], [-1]
+        for t, u in enumerate(units):
+            if thoughts and t > 0:
+                tok.append(THOUGHT)
+                own.append(-1)
+                slot.append(len(flat) - 1)
+            flat.append(u)
+            tok += [*u, SEP]
+            own += [len(flat) - 1] * (len(u) + 1)
+            slot += [-1] * (len(u) + 1)
+        if context is not None:
+            tok, own, slot = tok[: context + 1], own[: context + 1], slot[: context + 1]
+        seqs.append((tok[:-1], [PAD if x == THOUGHT else x for x in tok[1:]], own[1:], slot[:-1]))
+    S = max(len(s[0]) for s in seqs)
+    out = {k: torch.full((len(seqs), S), fill, dtype=torch.long)
+           for k, fill in (("tokens", PAD), ("targets", PAD), ("owner", -1), ("slot", -1))}
+    for b, seq in enumerate(seqs):
+        for key, row in zip(("tokens", "targets", "owner", "slot"), seq, strict=True):
+            out[key][b, : len(row)] = torch.tensor(row, dtype=torch.long)
+    if thoughts:
+        out["unit_ids"], out["unit_lengths"] = pack(flat, max(map(len, flat), default=0) or 1)
+    return out
+
+
+def next_token(logits: Tensor, writable: Tensor, method: str, top_p: float,
+               temperature: float, generator: torch.Generator | None) -> Tensor:
+    """Pick the next token from ``logits`` (B, V) among ``writable`` (V,) ids: ``greedy``
+    (argmax) or ``nucleus`` (top-p) sampling, as :class:`ltm.codec.ThoughtDecoder`."""
+    logits = logits.masked_fill(~writable, float("-inf"))  # (B, V)
+    if method == "greedy":
+        return logits.argmax(-1)
+    probs = torch.softmax(logits / temperature, dim=-1)  # (B, V)
+    sorted_p, order = probs.sort(dim=-1, descending=True)
+    sorted_p = sorted_p * (sorted_p.cumsum(-1) - sorted_p < top_p)  # smallest head >= top_p
+    return order.gather(-1, torch.multinomial(sorted_p, 1, generator=generator))[:, 0]
+
+
+class ByteLM(nn.Module):
+    """Causal byte mini-LLaMA over episodes of units joined by SEP (the baseline)."""
+
+    kind = "baseline"
+    """Model kind written into ``config.json``."""
+    uses_thoughts = False
+    """Whether the layout holds thought positions (the hybrid's)."""
+
+    def __init__(self, config: BaselineConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.embed = nn.Embedding(c.vocab, c.width)
+        self.stack = Stack(c.width, c.heads, c.layers, c.mlp_hidden, c.rope_base)
+        self.out = nn.Linear(c.width, c.vocab, bias=False)
+        writable = torch.zeros(c.vocab, dtype=torch.bool)
+        writable[:N_BYTES] = True
+        writable[SEP] = True
+        self.register_buffer("writable", writable, persistent=False)  # (V,)
+        init_weights(self, c.layers)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are."""
+        return self.embed.weight.device
+
+    # ------------------------------------------------------------------ teacher forcing
+
+    def inputs(self, batch: dict[str, Tensor]) -> Tensor:
+        """Input vectors (B, S, D) of a :func:`make_batch` batch."""
+        return self.embed(batch["tokens"].clamp(min=0))
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        """Logits (B, S, V) for every input position of a :func:`make_batch` batch."""
+        return self.out(self.stack(self.inputs(batch), causal=True))
+
+    def loss(self, batch: dict[str, Tensor]) -> Tensor:
+        """Mean next-token cross-entropy (nats per symbol, SEP included)."""
+        logits = self(batch)  # (B, S, V)
+        return F.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten(), ignore_index=PAD)
+
+    def unit_nats(self, batch: dict[str, Tensor]) -> Tensor:
+        """Summed cross-entropy (N,) of each unit's bytes and its SEP, given the past."""
+        logits = self(batch)  # (B, S, V)
+        ce = F.cross_entropy(logits.transpose(1, 2), batch["targets"], ignore_index=PAD,
+                             reduction="none")  # (B, S)
+        owner = batch["owner"].flatten()
+        n = int(owner.max()) + 1
+        real = owner >= 0
+        return ce.new_zeros(n).index_add_(0, owner[real], ce.flatten()[real])  # (N,)
+
+    def batch(self, episodes: Sequence[Sequence[str | bytes]],
+              langs: Sequence[str | None], context: int | None = None) -> dict[str, Tensor]:
+        """:func:`make_batch` of text episodes (units cut to ``max_bytes``), on the device."""
+        c = self.config
+        units = [[to_bytes(u, c.max_bytes) for u in ep] for ep in episodes]
+        b = make_batch(units, [c.lang_id(x) for x in langs], context, self.uses_thoughts)
+        return {k: v.to(self.device) for k, v in b.items()}
+
+    # ------------------------------------------------------------------ the harness calls
+
+    @torch.no_grad()
+    def score_units(self, units: Sequence[str | bytes], lang: str | None = None) -> list[float]:
+        """Nats of every unit (bytes and SEP) given the true units before it."""
+        if not units:
+            return []
+        return self.unit_nats(self.batch([units], [lang])).tolist()
+
+    def score_next_unit(self, past_units: Sequence[str | bytes], next_unit: str | bytes,
+                        lang: str | None = None) -> float:
+        """Cross-entropy in nats of ``next_unit``'s bytes and its SEP given the true past
+        (``lang``: the episode's language tag, ``None`` for BOS)."""
+        return self.score_units([*past_units, next_unit], lang)[-1]
+
+    @torch.no_grad()
+    def embed_units(self, units: Sequence[str | bytes]) -> Tensor:
+        """Each unit alone, ``[BOS] b_1 .. b_n``: the mean of the last hidden states over
+        its byte positions (BOS alone for an empty unit) -> (N, D)."""
+        ids, lengths = pack(units, self.config.max_bytes, self.device)  # (N, L), (N,)
+        x = torch.cat([ids.new_full((len(ids), 1), BOS), ids], dim=1).clamp(max=PAD)
+        h = self.stack(self.embed(x), causal=True)  # (N, L+1, D)
+        pos = torch.arange(x.shape[1], device=self.device)[None]  # (1, L+1)
+        keep = ((pos >= 1) & (pos <= lengths[:, None])) | ((pos == 0) & (lengths[:, None] == 0))
+        return (h * keep[..., None]).sum(1) / keep.sum(1, keepdim=True)  # (N, D)
+
+    def after_unit(self, unit: bytes) -> Tensor:
+        """Inputs (1, k, D) fed after a generated unit: its SEP (the hybrid adds its thought)."""
+        return self.embed(torch.tensor([[SEP]], device=self.device))
+
+    @torch.no_grad()
+    def generate_units(self, units: Sequence[str | bytes], n_units: int, *,
+                       lang: str | None = None, method: str = "greedy", top_p: float = 0.9,
+                       temperature: float = 1.0, max_bytes: int | None = None,
+                       generator: torch.Generator | None = None) -> list[bytes]:
+        """``n_units`` more units after ``units`` (at least one), byte by byte with a
+        key/value cache, each ending at SEP or after ``max_bytes`` (default: the config's)."""
+        if method not in ("greedy", "nucleus"):
+            raise ValueError(f"method must be 'greedy' or 'nucleus', got {method!r}")
+        if not units:
+            raise ValueError("generation needs at least one unit of text")
+        limit = self.config.max_bytes if max_bytes is None else max_bytes
+        prefix = self.batch([[*units, b""]], [lang])  # inputs end just before the new unit
+        caches = self.stack.new_caches()
+        h = self.stack(self.inputs(prefix), causal=True, caches=caches)  # (1, S, D)
+        said = []
+        for _ in range(n_units):
+            unit = []
+            for _ in range(limit):
+                tok = next_token(self.out(h[:, -1]), self.writable, method, top_p,
+                                 temperature, generator)  # (1,)
+                if int(tok) == SEP:
+                    break
+                unit.append(int(tok))
+                h = self.stack(self.embed(tok)[:, None], causal=True, caches=caches)
+            said.append(bytes(unit))
+            h = self.stack(self.after_unit(bytes(unit)), causal=True, caches=caches)
+        return said
+
+    def continue_text(self, text: str | Sequence[str], n_units: int, *, lang: str | None = None,
+                      scale: str = "sentence", **sampling) -> str:
+        """Write ``n_units`` more units after ``text`` (a string cut at ``scale`` by
+        :func:`ltm.segment.units`, or a list of units); ``sampling`` goes to
+        :meth:`generate_units`. Returns the new units joined (invalid UTF-8 as U+FFFD)."""
+        if isinstance(text, str):
+            rules = lang if lang in ("en", "ru") else "en"
+            text = segment_units(text, scale, rules, self.config.max_bytes)
+        said = self.generate_units(text, n_units, lang=lang, **sampling)
+        return "".join(u.decode("utf-8", "replace") for u in said)
+
+    # ------------------------------------------------------------------ files
+
+    def config_dict(self) -> dict:
+        """What ``config.json`` holds: the kind and the whole configuration."""
+        return {"kind": self.kind, **self.config.to_dict()}
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``model.safetensors`` and ``config.json`` into ``directory`` (no pickle)."""
+        from safetensors.torch import save_file
+
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(d / WEIGHTS))
+        (d / CONFIG).write_text(json.dumps(self.config_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_config_dict(cls, d: dict) -> ByteLM:
+        """A fresh model from :meth:`config_dict`'s output; a wrong kind raises ``ValueError``."""
+        if d.get("kind") != cls.kind:
+            raise ValueError(f"config holds a model of kind {d.get('kind', 'ltm')!r}, "
+                             f"not {cls.kind!r}")
+        return cls(BaselineConfig.from_dict({k: v for k, v in d.items() if k != "kind"}))
+
+    @classmethod
+    def load(cls, directory: str | Path, device: torch.device | str = "cpu") -> ByteLM:
+        """Inverse of :meth:`save`."""
+        from safetensors.torch import load_file
+
+        d = Path(directory)
+        model = cls.from_config_dict(json.loads((d / CONFIG).read_text()))
+        model.load_state_dict(load_file(str(d / WEIGHTS), device=str(device)))
+        return model.to(device)

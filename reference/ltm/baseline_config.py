@@ -1,0 +1,135 @@
+"""Configuration of the byte-level baseline and the hybrid: one frozen dataclass, presets.
+
+Issue 4 section 1. :class:`BaselineConfig` sizes the byte mini-LLaMA of
+:mod:`ltm.baseline` (and the language model inside :mod:`ltm.hybrid`); training reuses
+the LTM's :class:`ltm.config.TrainConfig`, of which the baseline reads only: ``core_batch``
+(episodes per step), ``max_thoughts``, ``lr_decoder`` (its one learning rate),
+``weight_decay``, ``warmup_steps``, ``grad_clip``, ``total_steps`` (codec + core steps:
+as many optimiser steps as the LTM run), ``minutes``, ``val_fraction``,
+``exclude_heldout``, ``val_every``, ``val_episodes``, ``ckpt_every`` and ``seed``.
+
+Presets (:func:`baseline_preset`) are matched to the LTM presets of the same name:
+
+- ``match="params"``: total parameters within 10% of the LTM's (encoder, decoder,
+  core and head together);
+- ``match="flops"``: training FLOPs per training byte within 10% of the LTM's, as
+  defined by :func:`ltm.flops.ltm_train_per_byte` and :func:`ltm.flops.baseline_train_per_byte`
+  on episodes of the PVQ world's mean shape (the matching rule is stated there).
+
+Each preset's docstring line gives its parameter count; ``tests/test_baseline.py`` checks
+both matchings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ltm.config import BOS, N_BYTES, TrainConfig, _divides, _mlp_hidden, _positive, preset
+from ltm.langs import ISO_639_1
+
+__all__ = ["BaselineConfig", "baseline_preset", "BASELINE_SIZES"]
+
+Match = Literal["params", "flops"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineConfig:
+    """The byte mini-LLaMA: sizes, its vocabulary's languages and how it is trained."""
+
+    width: int = 128
+    """Width of the transformer."""
+    heads: int = 4
+    """Attention heads (the head size ``width / heads`` must be even)."""
+    layers: int = 2
+    """Blocks of the causal transformer."""
+    max_bytes: int = 256
+    """Longest unit, in bytes (as the codec's); longer units are truncated."""
+    context: int = 512
+    """Longest training sequence in positions; longer episodes are cut there. Scoring
+    and generation have no limit (rotary positions are computed on the fly)."""
+    langs: tuple[str, ...] = ("en", "ru")
+    """Languages with a start tag (ISO 639-1), in the codec's order."""
+    rope_base: float = 10000.0
+    """Base of the rotary position frequencies."""
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    """Training (the fields the baseline reads are listed in the module docstring)."""
+
+    def __post_init__(self) -> None:
+        _positive(self, "width", "heads", "layers", "max_bytes", "context")
+        _divides(self, "width", "heads")
+        langs = tuple(self.langs)
+        object.__setattr__(self, "langs", langs)
+        if [x for x in langs if x not in ISO_639_1] or len(set(langs)) != len(langs):
+            raise ValueError(f"BaselineConfig.langs must be distinct ISO 639-1 codes, "
+                             f"got {langs!r}")
+        if self.rope_base <= 1.0:
+            raise ValueError(f"BaselineConfig.rope_base must be > 1, got {self.rope_base!r}")
+        if not isinstance(self.train, TrainConfig):
+            raise ValueError(f"BaselineConfig.train must be a TrainConfig, got {self.train!r}")
+
+    @property
+    def vocab(self) -> int:
+        """Token ids, as the codec's: 256 bytes, PAD, BOS, EOS (the separator), tags."""
+        return N_BYTES + 3 + len(self.langs)
+
+    @property
+    def mlp_hidden(self) -> int:
+        """Hidden size of the SwiGLU feed-forward."""
+        return _mlp_hidden(self.width)
+
+    def lang_id(self, lang: str | None) -> int:
+        """Start token of an episode: the language's tag, or BOS for ``None``."""
+        if lang is None:
+            return BOS
+        if lang not in self.langs:
+            raise ValueError(f"unknown language {lang!r}; this model knows {self.langs}")
+        return N_BYTES + 3 + self.langs.index(lang)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict: ``{"model": {...}, "train": {...}}``."""
+        d = dataclasses.asdict(self)
+        return {"model": {k: v for k, v in d.items() if k != "train"}, "train": d["train"]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BaselineConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
+        unknown = set(d) - {"model", "train"}
+        model, train = dict(d.get("model", {})), d.get("train", {})
+        unknown |= {f"model.{k}" for k in set(model) - {f.name for f in dataclasses.fields(cls)}}
+        unknown |= {f"train.{k}" for k in set(train)
+                    - {f.name for f in dataclasses.fields(TrainConfig)}}
+        if unknown or "train" in model:
+            raise ValueError(f"BaselineConfig: unknown field(s) {sorted(unknown)}")
+        if "langs" in model:
+            model["langs"] = tuple(model["langs"])
+        return cls(**model, train=TrainConfig(**train))
+
+
+BASELINE_SIZES: dict[tuple[str, Match], dict[str, int]] = {
+    ("tiny", "params"): {"width": 128, "heads": 4, "layers": 2, "context": 512},
+    ("paper", "params"): {"width": 384, "heads": 6, "layers": 4, "context": 1024},
+    ("gpu", "params"): {"width": 1024, "heads": 16, "layers": 10, "context": 2048},
+    ("tiny", "flops"): {"width": 72, "heads": 4, "layers": 2, "context": 512},
+    ("paper", "flops"): {"width": 200, "heads": 4, "layers": 4, "context": 1024},
+    ("gpu", "flops"): {"width": 640, "heads": 8, "layers": 8, "context": 2048},
+}
+"""Sizes of every preset. Parameters of the baseline (the LTM preset's in brackets) and
+training MFLOPs per byte (:mod:`ltm.flops`; LTM run: 1.354 tiny, 15.58 paper, 265.7 gpu):
+
+- tiny: params 468,864 (469,440), 3.66 MFLOP/B; flops 162,360, 1.43 MFLOP/B (+5.6%)
+- paper: params 7,281,792 (7,624,800), 50.2 MFLOP/B; flops 2,051,800, 15.38 MFLOP/B
+- gpu: params 126,548,992 (128,387,328), 819 MFLOP/B; flops 39,748,480, 264.0 MFLOP/B
+
+The hybrid on each adds ``thought_in`` (``Z x width``) and the LTM's frozen encoder."""
+
+
+def baseline_preset(name: str, match: Match = "params") -> BaselineConfig:
+    """The baseline matched to LTM preset ``name`` in ``params`` or training ``flops``,
+    trained with that preset's :class:`~ltm.config.TrainConfig` and languages."""
+    if match not in ("params", "flops"):
+        raise ValueError(f"match must be 'params' or 'flops', got {match!r}")
+    ltm = preset(name)  # raises for an unknown name
+    return BaselineConfig(**BASELINE_SIZES[(name, match)], max_bytes=ltm.codec.max_bytes,
+                          langs=ltm.codec.langs, train=ltm.train)
