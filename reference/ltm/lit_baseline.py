@@ -91,7 +91,8 @@ class LitByteLM(L.LightningModule):
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step}; "
                                      f"the last checkpoint is kept")
-        self.log("train/loss", loss.detach(), prog_bar=True)
+        self.log("train/loss", loss.detach(), prog_bar=True,
+                 batch_size=batch["lm"]["tokens"].shape[0])
         if self.tc.minutes > 0 and self.elapsed >= 60 * self.tc.minutes:
             self.trainer.should_stop = True
         return loss
@@ -105,7 +106,8 @@ class LitByteLM(L.LightningModule):
         n_bytes = int((targets < N_BYTES).sum())
         n_symbols = int((b["owner"] >= 0).sum())
         self.log_dict({"val/loss": nats.sum() / n_symbols,
-                       "val/bpb": nats.sum() / (n_bytes * math.log(2))})
+                       "val/bpb": nats.sum() / (n_bytes * math.log(2))},
+                      batch_size=targets.shape[0])
 
     def _warmup(self, step: int) -> float:
         w = self.tc.warmup_steps

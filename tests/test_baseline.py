@@ -1,0 +1,187 @@
+"""The byte baseline and the hybrid: presets, causality, exact uniform scores, files, fit."""
+
+import dataclasses
+import json
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ltm.baseline import SEP, BaselineConfig, ByteLM, baseline_preset, make_batch
+from ltm.cli import main
+from ltm.config import CodecConfig, preset
+from ltm.hybrid import HybridLM
+from ltm.model import LTM
+from ltm.pvq import world
+
+torch.set_num_threads(1)
+SMALL = BaselineConfig(width=32, heads=2, layers=2)
+CODEC = CodecConfig(width=32, heads=2, meaning_dim=16, surface_dim=8)
+torch.manual_seed(0)
+BASE, HYBRID = ByteLM(SMALL).eval(), HybridLM(SMALL, CODEC).eval()
+units_st = st.lists(st.binary(max_size=12), min_size=1, max_size=4)
+
+
+def n_params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", ["tiny", "paper", "gpu"])
+def test_params_presets_match_the_ltm(name):
+    with torch.device("meta"):
+        ltm, base = n_params(LTM(preset(name))), n_params(ByteLM(baseline_preset(name)))
+    assert abs(base / ltm - 1) <= 0.10
+    cfg = baseline_preset(name, match="flops")
+    assert cfg.train == preset(name).train and cfg.langs == preset(name).codec.langs
+
+
+@settings(max_examples=25, deadline=None)
+@given(units=units_st, cut=st.integers(0, 60), seed=st.integers(0, 2**16))
+def test_baseline_is_causal(units, cut, seed):
+    """Changing the tokens after position t never changes the logits at or before t."""
+    b = make_batch([units], [SMALL.lang_id("en")])
+    tokens = b["tokens"]
+    t = min(cut, tokens.shape[1] - 1)
+    other = tokens.clone()
+    g = torch.Generator().manual_seed(seed)
+    other[0, t + 1:] = torch.randint(0, 256, (tokens.shape[1] - t - 1,), generator=g)
+    with torch.no_grad():
+        a, c = BASE({"tokens": tokens}), BASE({"tokens": other})
+    torch.testing.assert_close(a[:, : t + 1], c[:, : t + 1], atol=1e-5, rtol=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(units=st.lists(st.binary(max_size=10), min_size=2, max_size=5), t=st.integers(0, 4),
+       seed=st.integers(0, 2**16))
+def test_hybrid_is_causal_in_thoughts(units, t, seed):
+    """Changing unit t's thought never changes the scores of units <= t."""
+    t = min(t, len(units) - 1)
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(len(units), CODEC.dim, generator=g)
+    z2 = z.clone()
+    z2[t] = torch.randn(CODEC.dim, generator=g)
+    b = make_batch([units], [SMALL.lang_id(None)], thoughts=True)
+    model = HybridLM(SMALL, CODEC).eval()
+    with torch.no_grad():
+        model.thoughts = lambda ids, lengths: z
+        a = model.unit_nats(b)
+        model.thoughts = lambda ids, lengths: z2
+        c = model.unit_nats(b)
+    torch.testing.assert_close(a[: t + 1], c[: t + 1], atol=1e-5, rtol=0)
+    if t + 1 < len(units):
+        assert not torch.allclose(a[t + 1], c[t + 1])  # the next unit does read it
+
+
+@pytest.mark.parametrize("model", [BASE, HYBRID], ids=["baseline", "hybrid"])
+def test_zero_output_scores_exactly_uniform(model):
+    """Zero output weights: every symbol costs ln V, so a unit of n bytes costs (n+1) ln V."""
+    m = type(model).from_config_dict(model.config_dict())
+    with torch.no_grad():
+        m.out.weight.zero_()
+    V = SMALL.vocab
+    assert V == 261
+    for past, nxt in [([], "Anna left."), (["Anna left.", ""], "Иван ушёл."), (["x"], "")]:
+        want = (len(nxt.encode()) + 1) * math.log(V)
+        assert m.score_next_unit(past, nxt, "ru") == pytest.approx(want, rel=1e-6)
+
+
+@pytest.mark.parametrize("model", [BASE, HYBRID], ids=["baseline", "hybrid"])
+def test_scores_embeddings_and_generation(model):
+    units = ["Anna left.", "Ivan came.", "The cat sleeps."]
+    each = model.score_units(units, "en")
+    assert model.score_next_unit(units[:2], units[2], "en") == pytest.approx(each[2], rel=1e-5)
+    e = model.embed_units(units + [""])
+    assert e.shape == (4, SMALL.width)
+    torch.testing.assert_close(model.embed_units(units[1:2])[0], e[1], atol=1e-5, rtol=0)
+    said = model.generate_units(units[:2], 2, lang="en", max_bytes=6)
+    # greedy generation with the cache equals the argmax of teacher forcing
+    b = model.batch([[*units[:2], *said]], ["en"])
+    with torch.no_grad():
+        logits = model(b).masked_fill(~model.writable, float("-inf"))[0]  # (S, V)
+    for k, unit in enumerate(said):
+        rows = (b["owner"][0] == 2 + k).nonzero()[:, 0][: len(unit)]
+        assert logits[rows].argmax(-1).tolist() == list(unit)
+    assert isinstance(model.continue_text("Anna left. Ivan came.", 1, max_bytes=4), str)
+
+
+def test_save_load_round_trip_and_kind(tmp_path):
+    for model in (BASE, HYBRID):
+        d = tmp_path / model.kind
+        model.save(d)
+        back = type(model).load(d).eval()
+        assert back.config == model.config and back.config_dict() == model.config_dict()
+        for k, v in model.state_dict().items():
+            torch.testing.assert_close(back.state_dict()[k], v)
+    with pytest.raises(ValueError, match="kind 'hybrid'"):
+        ByteLM.load(tmp_path / "hybrid")
+    with pytest.raises(ValueError, match="kind 'baseline'"):
+        HybridLM.load(tmp_path / "baseline")
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="width"):
+        BaselineConfig(width=0)
+    with pytest.raises(ValueError, match="heads"):
+        BaselineConfig(width=30, heads=4)
+    with pytest.raises(ValueError, match="langs"):
+        BaselineConfig(langs=("xx",))
+    with pytest.raises(ValueError, match="unknown"):
+        BaselineConfig.from_dict({"model": {"depth": 3}})
+    with pytest.raises(ValueError, match="match"):
+        baseline_preset("tiny", match="time")
+    assert BaselineConfig.from_dict(SMALL.to_dict()) == SMALL
+
+
+def test_layout_puts_each_thought_after_its_separator():
+    b = make_batch([[b"ab", b"c"]], [7], thoughts=True)
+    assert b["tokens"][0].tolist() == [7, 97, 98, SEP, -1, 99]
+    assert b["slot"][0].tolist() == [-1, -1, -1, -1, 0, -1]  # unit 0's thought
+    assert b["owner"][0].tolist() == [0, 0, 0, -1, 1, 1]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("world") / "w.pvq.jsonl"
+    world.write_world(path, 40, 0)
+    return path
+
+
+STEPS = ["--preset", "tiny", "--codec-steps", "2", "--core-steps", "1"]
+
+
+def test_fit_baseline_and_hybrid(data, tmp_path):
+    out = tmp_path / "base"
+    assert main(["fit", "--model", "baseline", "--data", str(data), "--out", str(out),
+                 "--match", "flops", *STEPS]) == 0
+    assert ByteLM.load(out).config == dataclasses.replace(
+        baseline_preset("tiny", "flops"),
+        train=dataclasses.replace(preset("tiny").train, codec_steps=2, core_steps=1))
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["steps"] == 3 and {"val/bpb", "val/loss"} <= set(summary["val"])
+    ltm_dir = tmp_path / "ltm"
+    LTM(preset("tiny")).save(ltm_dir)
+    out = tmp_path / "hyb"
+    assert main(["fit", "--model", "hybrid", "--ltm", str(ltm_dir), "--data", str(data),
+                 "--out", str(out), *STEPS]) == 0
+    hybrid, ltm = HybridLM.load(out), LTM.load(ltm_dir)
+    for k, v in ltm.encoder.state_dict().items():  # the encoder stayed frozen
+        torch.testing.assert_close(hybrid.encoder.state_dict()[k], v)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--model", "gpt"], "choose one of ltm, baseline, hybrid"),
+    (["--model", "hybrid"], "needs --ltm"),
+    (["--model", "baseline", "--ltm", "{tmp}"], "applies to --model hybrid"),
+    (["--model", "hybrid", "--ltm", "{tmp}"], "no LTM here"),
+    (["--model", "baseline", "--head", "mse"], "--head applies"),
+    (["--match", "flops"], "--match applies"),
+    (["--model", "baseline", "--match", "time"], "match must be"),
+])
+def test_fit_errors_are_one_line(argv, message, data, tmp_path, capsys):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    assert main(["fit", *argv, "--preset", "tiny", "--data", str(data),
+                 "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ltm: ") and message in err and "\n" not in err

@@ -1,0 +1,102 @@
+"""ltm.flops against torch's FLOP counter, and the FLOP-matched presets.
+
+Every analytic training-step count is compared with ``FlopCounterMode`` on one forward
+and backward step of the tiny model, with the math attention kernel (the CPU's fused
+kernel is not counted by the flop counter). Only matmuls are counted on both sides; the
+counts agree exactly today, the test allows 2%.
+"""
+
+import math
+import random
+
+import pytest
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+from ltm import flops
+from ltm.baseline import ByteLM, baseline_preset
+from ltm.config import preset
+from ltm.data import collate_episodes, collate_groups, episodes, thought_groups
+from ltm.hybrid import HybridLM
+from ltm.lit import LitLTM
+from ltm.pvq import world
+
+torch.set_num_threads(1)
+TOL = 0.02
+EPISODES = [["Anna left the house.", "Ivan came.", ""], ["Hi there.", "Yes."]]
+
+
+def counted(fn, backward: bool = True) -> int:
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as fc:
+        out = fn()
+        if backward:
+            out.backward()
+    return fc.get_total_flops()
+
+
+def test_baseline_and_hybrid_steps():
+    c = baseline_preset("tiny")
+    m = ByteLM(c)
+    b = m.batch(EPISODES, ["en", "ru"])
+    want = flops.baseline_train_step(c, *b["tokens"].shape)
+    assert counted(lambda: m.loss(b)) == pytest.approx(want, rel=TOL)
+    codec = preset("tiny").codec
+    h = HybridLM(c, codec)
+    b = h.batch(EPISODES, ["en", "ru"])
+    want = flops.hybrid_train_step(c, codec, *b["tokens"].shape, *b["unit_ids"].shape)
+    assert counted(lambda: h.loss(b)) == pytest.approx(want, rel=TOL)
+
+
+@pytest.mark.parametrize("head", ["flow", "flow-noise", "mse", "energy"])
+def test_ltm_steps(head):
+    import dataclasses
+
+    cfg = preset("tiny")
+    cfg = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field, head=head))
+    lit, g = LitLTM(cfg), torch.Generator().manual_seed(0)
+    recs = list(world.generate(3, seed=1))
+    cb = collate_groups(thought_groups(recs, cfg.codec.langs)[:6], cfg, random.Random(0))
+    want = flops.ltm_codec_step(cfg, *cb["ids"].shape, *cb["cross_ids"].shape)
+    got = counted(lambda: sum(lit.codec_losses(cb, g).values()))
+    assert got == pytest.approx(want, rel=TOL)
+    lit._freeze_codec()
+    eb = collate_episodes(episodes(recs, cfg.codec.langs, 32), cfg, random.Random(0))
+    mask = eb["mask"]
+    pairs = int((mask[:, :-1] & mask[:, 1:]).sum())
+    want = flops.ltm_core_step(cfg, *mask.shape, *eb["ids"].shape, pairs)
+    got = counted(lambda: sum(lit.core_losses(eb, g).values()))
+    assert got == pytest.approx(want, rel=TOL)
+
+
+def test_baseline_generation_step():
+    c = baseline_preset("tiny")
+    m = ByteLM(c).eval()
+    prefix = m.batch([["Anna left the house.", "Ivan"]], ["en"])
+    caches = m.stack.new_caches()
+    with torch.no_grad():
+        m.stack(m.inputs(prefix), causal=True, caches=caches)
+        context = caches[0].length
+        got = counted(lambda: m.out(m.stack(m.embed(torch.tensor([[65]])), causal=True,
+                                            caches=caches)), backward=False)
+    assert got == pytest.approx(flops.baseline_generate_per_byte(c, context), rel=TOL)
+
+
+@pytest.mark.parametrize("name", ["tiny", "paper", "gpu"])
+def test_flops_presets_match_the_ltm(name):
+    ltm = flops.ltm_train_per_byte(preset(name))
+    base = flops.baseline_train_per_byte(baseline_preset(name, match="flops"))
+    assert base == pytest.approx(ltm["run"], rel=0.10)
+    s = preset(name).train.codec_share  # the run's rate is the harmonic mean of the stages'
+    assert 1 / ltm["run"] == pytest.approx(s / ltm["codec"] + (1 - s) / ltm["core"])
+    assert min(ltm["codec"], ltm["core"]) <= ltm["run"] <= max(ltm["codec"], ltm["core"])
+
+
+def test_generation_costs_grow_with_context():
+    cfg, c = preset("tiny"), baseline_preset("tiny")
+    a, b = flops.baseline_generate_per_byte(c, 10), flops.baseline_generate_per_byte(c, 110)
+    assert b - a == 4 * c.layers * 100 * c.width  # 4 L D per extra cached key
+    assert flops.hybrid_generate_per_byte(c, cfg.codec, 10) > a
+    g = flops.ltm_generate_per_byte(cfg, 8)
+    assert math.isclose(g["total"], g["core"] + g["codec"])
+    assert flops.ltm_generate_per_byte(cfg, 16)["core"] > g["core"]
