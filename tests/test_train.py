@@ -10,6 +10,7 @@ relative), not numerics across machines. After a deliberate change, regenerate i
 
 import csv
 import dataclasses
+import itertools
 import json
 import os
 import random
@@ -22,7 +23,14 @@ import torch
 from ltm.cli import main
 from ltm.codec import meaning_only
 from ltm.config import TrainConfig, preset
-from ltm.data import PVQDataModule, collate_episodes, collate_groups, is_validation, thought_groups
+from ltm.data import (
+    BUCKET,
+    PVQDataModule,
+    collate_episodes,
+    collate_groups,
+    is_validation,
+    thought_groups,
+)
 from ltm.lit import LitLTM
 from ltm.model import LTM
 from ltm.pvq import world
@@ -143,6 +151,23 @@ def test_batches_are_a_function_of_the_step(data):
         for key in a[part]:
             torch.testing.assert_close(a[part][key], b[part][key])
     assert not torch.equal(dm.train_batch(8)["codec"]["ids"], a["codec"]["ids"])
+
+
+def test_codec_batches_are_length_buckets(tmp_path):
+    path = tmp_path / "w.pvq.jsonl"
+    world.write_world(path, 120, seed=0)
+    dm = PVQDataModule(path, preset("tiny"))
+    dm.setup()
+    G = preset("tiny").train.codec_batch
+    assert len(dm.groups) >= BUCKET * G
+    block = [dm.codec_groups(k) for k in range(BUCKET)]
+    keys = {tuple(sorted(g.items())) for batch in block for g in batch}
+    assert len(keys) == BUCKET * G  # a block never repeats a group
+    longest = [max(len(q) for g in b for qs in g.values() for q in qs) for b in block]
+    shortest = [min(max(len(q) for qs in g.values() for q in qs) for g in b) for b in block]
+    spans = sorted(zip(shortest, longest, strict=True))
+    assert all(hi <= nxt_lo for (_, hi), (nxt_lo, _) in itertools.pairwise(spans))  # disjoint
+    assert dm.codec_groups(BUCKET) != block[0]
 
 
 def test_groups_and_episodes_collate():

@@ -9,7 +9,8 @@ the parameters and logs. With ``w_*`` and ``tau`` from :class:`ltm.config.TrainC
     L = w_rec   CE(dec(z_q, lang_q), q)                     each quote from its own thought
       + w_align InfoNCE_tau(meaning(z) ; quotes of one thought)
       + w_cross CE(dec(meaning_only(z_q), lang'), canon(lang'))   the other language
-      + w_noise CE(dec(sphere(z_q + sigma eps), lang_q), q)
+      + w_noise CE(dec(sphere(z_q + sigma eps), lang_q), q)   on a random half of the rows,
+                                                              the rest give the w_rec term
 
 **Stage core** (the encoder and decoder frozen), on episodes:
 
@@ -41,7 +42,7 @@ from torch import Tensor
 
 from ltm.codec import decoder_targets, meaning_only, meaning_part
 from ltm.config import PAD, LTMConfig
-from ltm.losses import alignment_loss, next_pairs, noised_decoding_loss, reconstruction_loss
+from ltm.losses import alignment_loss, next_pairs, noise_thoughts, reconstruction_loss
 from ltm.model import LTM
 
 __all__ = ["LitLTM"]
@@ -75,7 +76,20 @@ class LitLTM(L.LightningModule):
         enc, dec, tc, cfg = self.model.encoder, self.model.decoder, self.tc, self.config.codec
         ids, lengths, lang = b["ids"], b["lengths"], b["lang"]
         z = enc(ids, lengths)  # (B, Z)
-        out = {"rec": reconstruction_loss(dec(z, ids, lang), decoder_targets(ids, lengths))}
+        targets = decoder_targets(ids, lengths)  # (B, L+1)
+        # One decoder pass serves reconstruction and noised decoding: a random half of
+        # the rows is decoded from a noised thought (half the cost of two passes).
+        noisy = torch.zeros(len(z), dtype=torch.bool)
+        if tc.w_noise and len(z) > 1:
+            noisy = torch.rand(len(z), generator=g) < 0.5  # (B,)
+            if noisy.all() or not noisy.any():  # keep both halves non-empty
+                noisy[0] = ~noisy[0]
+        zin = torch.where(noisy[:, None], noise_thoughts(z, tc.noise_sigma, cfg.meaning_dim,
+                                                         cfg.surface_norm, g), z)  # (B, Z)
+        logits = dec(zin, ids, lang)  # (B, L+1, V)
+        out = {"rec": reconstruction_loss(logits, targets.masked_fill(noisy[:, None], PAD))}
+        if noisy.any():
+            out["noise"] = reconstruction_loss(logits, targets.masked_fill(~noisy[:, None], PAD))
         if tc.w_align:
             out["align"] = alignment_loss(z, b["group"], cfg.meaning_dim, tc.align_temperature)
         if tc.w_cross and len(b["cross_rows"]):
@@ -83,8 +97,6 @@ class LitLTM(L.LightningModule):
             logits = dec(zc, b["cross_ids"], b["cross_lang"])  # (C, L'+1, V)
             out["cross"] = reconstruction_loss(
                 logits, decoder_targets(b["cross_ids"], b["cross_lengths"]))
-        if tc.w_noise:
-            out["noise"] = noised_decoding_loss(dec, z, ids, lengths, lang, tc.noise_sigma, g)
         return out
 
     def episode_thoughts(self, b: dict[str, Tensor]) -> Tensor:
