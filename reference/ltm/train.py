@@ -73,6 +73,33 @@ class LastCheckpoint(L.Callback):
             self.save(trainer)
 
 
+class MinutesBar(L.Callback):
+    """Progress of a time-budgeted run (``train.minutes > 0``) in minutes, not steps:
+    a step count cannot tell when a run that stops on time will end."""
+
+    def __init__(self, minutes: float) -> None:
+        self.minutes, self.bar = minutes, None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=round(self.minutes * 60), unit="s", desc="fit",
+                        bar_format="{desc} {bar} {n:.0f}/{total:.0f} s{postfix}")
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        elapsed = getattr(pl_module, "elapsed", 0.0)
+        self.bar.update(min(elapsed, self.bar.total) - self.bar.n)
+        loss = trainer.callback_metrics.get("train/loss")
+        self.bar.set_postfix_str(f"step {trainer.global_step}, "
+                                 f"stage {getattr(pl_module, 'stage', '-')}, "
+                                 f"loss {float(loss):.3f}" if loss is not None else "")
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _comparable(d: dict) -> dict:
     d = json.loads(json.dumps(d))
     for key in CONFIG_IGNORED_ON_RESUME:
@@ -175,13 +202,16 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
     if importlib.util.find_spec("tensorboard") is not None:
         loggers.append(L.pytorch.loggers.TensorBoardLogger(out, name="tb"))
     last = LastCheckpoint(out / LAST, tc.ckpt_every)
+    timed = progress and tc.minutes > 0
+    if timed:
+        callbacks = [*callbacks, MinutesBar(tc.minutes)]
     trainer = L.Trainer(
         accelerator="cpu", devices=1, precision="32-true", deterministic=True,
         max_epochs=-1, max_steps=tc.total_steps if max_steps is None else max_steps,
         val_check_interval=tc.val_every, check_val_every_n_epoch=None,
         num_sanity_val_steps=0, gradient_clip_val=tc.grad_clip or None,
         logger=loggers, callbacks=[last, *callbacks], enable_checkpointing=False,
-        enable_progress_bar=progress, enable_model_summary=False, log_every_n_steps=1)
+        enable_progress_bar=progress and not timed, enable_model_summary=False, log_every_n_steps=1)
     trainer.fit(lit, datamodule=datamodule, ckpt_path=str(out / LAST) if resume else None)
     final = trainer.validate(lit, datamodule=datamodule, verbose=False)[0]
     metrics = {k: float(v) for k, v in sorted(final.items())}
