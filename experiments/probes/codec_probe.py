@@ -69,22 +69,24 @@ class Pool:
                 self.frame_items.append((frame_key(f), tuple(world.phrasings(f, "en")),
                                          tuple(world.phrasings(f, "ru")), f["act"]))
 
-    def sample(self, n: int, no_recap: bool) -> list[tuple]:
+    def sample(self, n: int, no_recap: bool, episodes_only: bool = False) -> list[tuple]:
         out = []
         while len(out) < n:
-            use_frames = (self.source == "frames"
-                          or (self.source == "mix" and self.rng.random() < self.frames_frac))
+            use_frames = not episodes_only and (
+                self.source == "frames"
+                or (self.source == "mix" and self.rng.random() < self.frames_frac))
             item = self.rng.choice(self.frame_items if use_frames else self.episode_items)
             if no_recap and item[3] == "recap":
                 continue
             out.append(item)
         return out
 
-    def batches(self, G: int, K: int, no_recap: bool) -> list[list[tuple]]:
+    def batches(self, G: int, K: int, no_recap: bool,
+                episodes_only: bool = False) -> list[list[tuple]]:
         """K batches of G examples (key, en quote, ru quote, en canonical, ru canonical),
         bucketed by length: K*G draws sorted by Russian bytes, cut into K batches."""
         ex = []
-        for key, en, ru, _act in self.sample(G * K, no_recap):
+        for key, en, ru, _act in self.sample(G * K, no_recap, episodes_only):
             ex.append((key, self.rng.choice(en), self.rng.choice(ru), en[0], ru[0]))
         ex.sort(key=lambda e: len(e[2].encode()))
         out = [ex[i * G:(i + 1) * G] for i in range(K)]
@@ -351,6 +353,8 @@ def main(argv: list[str] | None = None) -> dict:
     a("--data", choices=("episodes", "frames", "mix"), default="episodes")
     a("--frames-frac", type=float, default=0.3, help="with --data mix")
     a("--episodes", type=int, default=30_000)
+    a("--mix-after", type=float, default=0.0,
+      help="curriculum: episodes only for this fraction of the budget, then --data")
     a("--bucket", type=int, default=16, help="batches drawn at once and bucketed by length")
     a("--no-recap-frac", type=float, default=0.0,
       help="curriculum: no recap frames for this fraction of the budget")
@@ -410,7 +414,8 @@ def main(argv: list[str] | None = None) -> dict:
         for g in opt.param_groups:
             g["lr"] = g["base"] * f
         if not queue:
-            queue = pool.batches(args.batch, args.bucket, prog < args.no_recap_frac)
+            queue = pool.batches(args.batch, args.bucket, prog < args.no_recap_frac,
+                                 prog < args.mix_after)
         loss, logs, nb = step_loss(enc, dec, cfg, queue.pop(), args, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()

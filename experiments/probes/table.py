@@ -1,0 +1,40 @@
+"""Print every probe of ``results.jsonl`` as a Markdown table.
+
+    python experiments/probes/table.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def main() -> None:
+    print("| probe | min | steps | bytes/s | exact en/ru | recall@1 en>ru/ru>en | "
+          "cross en>ru/ru>en | held-out exact en/ru | held-out recall | held-out cross |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for line in (HERE / "results.jsonl").read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        tr = r.get("train", r.get("in", {}))
+        ho = r["heldout"]
+        # the first probe was scored by an earlier eval: 500 episode units (frequency-
+        # weighted), world seed 777/778, not the distinct quotes of the issue-3 harness
+        name = r["name"] + (" (eval v0: episode units)" if "in" in r else "")
+        row = [name, f"{r['train_minutes']:.1f}", str(r["steps"]), str(r["bytes_per_s"]),
+               f"{_f(tr.get('exact_en'))}/{_f(tr.get('exact_ru'))}",
+               f"{_f(tr.get('recall_en_ru'))}/{_f(tr.get('recall_ru_en'))}",
+               f"{_f(tr.get('cross_en_ru'))}/{_f(tr.get('cross_ru_en'))}",
+               f"{_f(ho.get('exact_en'))}/{_f(ho.get('exact_ru'))}",
+               f"{_f(ho.get('recall_en_ru'))}/{_f(ho.get('recall_ru_en'))}",
+               f"{_f(ho.get('cross_en_ru'))}/{_f(ho.get('cross_ru_en'))}"]
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
