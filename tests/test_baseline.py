@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from ltm.baseline import SEP, BaselineConfig, ByteLM, baseline_preset, make_batch
 from ltm.cli import main
-from ltm.config import CodecConfig, preset
+from ltm.config import CodecConfig
 from ltm.hybrid import HybridLM
 from ltm.model import LTM
+from ltm.presets import preset
 from ltm.pvq import world
 
 torch.set_num_threads(1)

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltm.codec import ThoughtDecoder, ThoughtEncoder, decoder_targets, meaning_part, pack, to_sphere
-from ltm.config import EOS, PAD, CodecConfig, preset
+from ltm.config import EOS, PAD, CodecConfig
 from ltm.losses import reconstruction_loss
+from ltm.presets import preset
 
 torch.set_num_threads(1)
 CFG = preset("tiny").codec
@@ -150,8 +151,8 @@ def test_centering_keeps_thoughts_apart_in_training():
     import random
 
     from ltm.codec import Centering, ThoughtDecoder, ThoughtEncoder, decoder_targets, pack
-    from ltm.config import preset
     from ltm.losses import alignment_loss, reconstruction_loss
+    from ltm.presets import preset
     from ltm.pvq import world
 
     torch.manual_seed(0)

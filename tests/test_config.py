@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from ltm.config import PRESETS, CodecConfig, FieldConfig, LTMConfig, preset
+from ltm.config import CodecConfig, FieldConfig, LTMConfig
+from ltm.presets import PRESETS, preset
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

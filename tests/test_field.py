@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltm.codec import to_sphere
-from ltm.config import preset
 from ltm.field import FieldCore
 from ltm.memory import SceneMemory
+from ltm.presets import preset
 
 torch.set_num_threads(1)
 CFG = preset("tiny")

@@ -16,10 +16,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ltm import flops
 from ltm.baseline import ByteLM, baseline_preset
-from ltm.config import preset
 from ltm.data import collate_episodes, collate_groups, episodes, thought_groups
 from ltm.hybrid import HybridLM
 from ltm.lit import LitLTM
+from ltm.presets import preset
 from ltm.pvq import world
 
 torch.set_num_threads(1)

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltm.codec import to_sphere
-from ltm.config import FieldConfig, preset
+from ltm.config import FieldConfig
 from ltm.heads import FlowHead, build_head, integrate
+from ltm.presets import preset
 
 torch.set_num_threads(1)
 CODEC = preset("tiny").codec

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from ltm.codec import ThoughtDecoder, decoder_targets, pack, to_sphere
-from ltm.config import FieldConfig, preset
+from ltm.config import FieldConfig
 from ltm.heads import build_head
 from ltm.losses import (
     alignment_loss,
@@ -15,6 +15,7 @@ from ltm.losses import (
     noised_decoding_loss,
     reconstruction_loss,
 )
+from ltm.presets import preset
 
 torch.set_num_threads(1)
 CODEC = preset("tiny").codec

@@ -5,8 +5,8 @@ import pathlib
 import pytest
 import torch
 
-from ltm.config import preset
 from ltm.model import LTM
+from ltm.presets import preset
 
 torch.set_num_threads(1)
 

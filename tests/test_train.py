@@ -22,7 +22,7 @@ import torch
 
 from ltm.cli import main
 from ltm.codec import meaning_only
-from ltm.config import TrainConfig, preset
+from ltm.config import TrainConfig
 from ltm.data import (
     BUCKET,
     PVQDataModule,
@@ -33,6 +33,7 @@ from ltm.data import (
 )
 from ltm.lit import LitLTM
 from ltm.model import LTM
+from ltm.presets import preset
 from ltm.pvq import world
 from ltm.train import fit
 

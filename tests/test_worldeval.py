@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from ltm.config import preset
 from ltm.model import LTM
+from ltm.presets import preset
 from ltm.pvq import world
 from ltm.worldeval import (
     codec_metrics,

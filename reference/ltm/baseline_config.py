@@ -26,8 +26,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ltm.config import BOS, N_BYTES, TrainConfig, _divides, _mlp_hidden, _positive, preset
+from ltm.config import BOS, N_BYTES, TrainConfig, _divides, _mlp_hidden, _positive
 from ltm.langs import ISO_639_1
+from ltm.presets import preset
 
 __all__ = ["BaselineConfig", "baseline_preset", "BASELINE_SIZES"]
 
@@ -109,18 +110,18 @@ class BaselineConfig:
 
 BASELINE_SIZES: dict[tuple[str, Match], dict[str, int]] = {
     ("tiny", "params"): {"width": 128, "heads": 4, "layers": 2, "context": 512},
-    ("paper", "params"): {"width": 384, "heads": 6, "layers": 4, "context": 1024},
+    ("paper", "params"): {"width": 256, "heads": 4, "layers": 3, "context": 1024},
     ("gpu", "params"): {"width": 1024, "heads": 16, "layers": 10, "context": 2048},
-    ("tiny", "flops"): {"width": 72, "heads": 4, "layers": 2, "context": 512},
-    ("paper", "flops"): {"width": 200, "heads": 4, "layers": 4, "context": 1024},
-    ("gpu", "flops"): {"width": 640, "heads": 8, "layers": 8, "context": 2048},
+    ("tiny", "flops"): {"width": 64, "heads": 4, "layers": 2, "context": 512},
+    ("paper", "flops"): {"width": 120, "heads": 4, "layers": 4, "context": 1024},
+    ("gpu", "flops"): {"width": 608, "heads": 8, "layers": 8, "context": 2048},
 }
 """Sizes of every preset. Parameters of the baseline (the LTM preset's in brackets) and
-training MFLOPs per byte (:mod:`ltm.flops`; LTM run: 1.354 tiny, 15.58 paper, 265.7 gpu):
+training MFLOPs per byte (:mod:`ltm.flops`; LTM run: 1.220 tiny, 6.06 paper, 237.7 gpu):
 
-- tiny: params 468,864 (469,440), 3.66 MFLOP/B; flops 162,360, 1.43 MFLOP/B (+5.6%)
-- paper: params 7,281,792 (7,624,800), 50.2 MFLOP/B; flops 2,051,800, 15.38 MFLOP/B
-- gpu: params 126,548,992 (128,387,328), 819 MFLOP/B; flops 39,748,480, 264.0 MFLOP/B
+- tiny: params 468,864 (469,440), 3.66 MFLOP/B; flops 134,080, 1.21 MFLOP/B (-1.0%)
+- paper: params 2,507,008 (2,506,912), 17.98 MFLOP/B; flops 754,920, 6.28 MFLOP/B (+3.7%)
+- gpu: params 126,548,992 (128,387,328), 819 MFLOP/B; flops 35,971,104, 239.7 MFLOP/B (+0.8%)
 
 The hybrid on each adds ``thought_in`` (``Z x width``) and the LTM's frozen encoder."""
 

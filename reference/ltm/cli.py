@@ -103,7 +103,7 @@ def _fit_config(args: argparse.Namespace):
     import dataclasses
 
     from ltm.baseline_config import baseline_preset
-    from ltm.config import preset
+    from ltm.presets import preset
 
     kind = args.model
     if kind not in MODEL_KINDS:
@@ -184,12 +184,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     prompt = units(args.text, "sentence", _rules(args.text), model.config.codec.max_bytes)
     if not prompt:
         raise UserError("the prompt is empty")
+    # say the thoughts in the prompt's language unless told otherwise: the decoder is
+    # always trained with a language tag, never with the "unspecified" start token
+    lang = args.lang or next((x for x in (_rules(args.text),) if x in model.config.codec.langs),
+                             model.config.codec.langs[0])
     g = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():
         thoughts = model.encode(prompt)  # (T, Z)
         for _ in range(args.thoughts):
             nxt = model.predict_next(thoughts, generator=g)  # (Z,)
-            print(model.decode(nxt[None], args.lang)[0].strip())
+            print(model.decode(nxt[None], lang)[0].strip())
             thoughts = torch.cat([thoughts, nxt[None]], dim=0)
     return 0
 

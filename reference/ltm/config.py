@@ -1,4 +1,4 @@
-"""Configuration of the reference model: frozen, validated dataclasses and named presets.
+"""Configuration of the reference model: frozen, validated dataclasses.
 
 DESIGN.md section 3. Four blocks: :class:`CodecConfig` (the thought encoder and
 decoder over bytes), :class:`FieldConfig` (the field core, its scene memory and its
@@ -7,10 +7,7 @@ lengths of ``lit.py``) and :class:`LTMConfig`, which holds one of each. Every fi
 docstring under it (rendered by mkdocstrings and shown by the CLI); every bad value
 raises ``ValueError`` naming the field. Derived sizes are properties, never fields.
 
-Presets (:func:`preset`): ``tiny`` trains in seconds on a CPU and is what the tests
-use; ``paper`` is sized for the 45-minute CPU runs of the paper; ``gpu`` scales up.
-Each preset's docstring states its parameter count (the same for every head kind)
-and ``tests/test_config.py`` checks it against a freshly built :class:`ltm.model.LTM`.
+The named presets (``tiny``, ``paper``, ``gpu``) are in :mod:`ltm.presets`.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from typing import Any, Literal
 from ltm.langs import ISO_639_1
 
 __all__ = ["N_BYTES", "PAD", "BOS", "EOS", "CodecConfig", "FieldConfig", "TrainConfig",
-           "LTMConfig", "preset", "PRESETS", "CONFIG_IGNORED_ON_RESUME"]
+           "LTMConfig", "CONFIG_IGNORED_ON_RESUME"]
 
 N_BYTES = 256
 """Byte values 0..255 are their own token ids."""
@@ -342,65 +339,6 @@ class LTMConfig:
                    train=build(TrainConfig, d.get("train", {}), "LTMConfig.train"))
 
 
-def tiny() -> LTMConfig:
-    """Trains in seconds on a CPU; the tests use it.
-
-    Parameters: 469,440 (encoder 100,352; decoder 150,720; core 150,464; head 67,904).
-    """
-    return LTMConfig(codec=CodecConfig(center=True), field=FieldConfig(head_width=64),
-                     train=TrainConfig(val_groups=16, val_episodes=8))
-
-
-def paper() -> LTMConfig:
-    """The CPU runs of the paper (45 minutes on 2 cores). The codec is the probe's
-    size (width 192, 2 + 2 layers); measured here at about 5k training bytes/s
-    (forward, backward and AdamW; batches of 64 units of ~36 bytes; the 2048^2 fp32
-    matmul ran at 139 GFLOP/s at the time), so a 45-minute run sees ~13M bytes.
-
-    Parameters: 7,624,800 (encoder 1,207,680; decoder 1,109,568; core 3,929,856;
-    head 1,377,696).
-    """
-    return LTMConfig(
-        codec=CodecConfig(width=192, heads=6, enc_layers=2, dec_layers=2, meaning_dim=128,
-                          surface_dim=32, pool_slots=4, prefix_len=4, center=True),
-        field=FieldConfig(width=256, heads=8, layers=4, memory_slots=8, head_width=256,
-                          head_layers=3),
-        train=TrainConfig(codec_batch=32, core_batch=16, warmup_steps=200,
-                          codec_steps=1_000_000, core_steps=1_000_000, minutes=45.0,
-                          codec_share=0.7, val_every=500, val_groups=256, val_episodes=64,
-                          ckpt_every=200),
-    )
-
-
-def gpu() -> LTMConfig:
-    """Scaled up for one GPU.
-
-    Parameters: 128,387,328 (encoder 15,940,608; decoder 21,347,840; core 63,534,336;
-    head 27,564,544).
-    """
-    return LTMConfig(
-        codec=CodecConfig(width=512, heads=8, enc_layers=4, dec_layers=6, meaning_dim=384,
-                          surface_dim=128, pool_slots=8, prefix_len=8, max_bytes=512,
-                          center=True),
-        field=FieldConfig(width=768, heads=12, layers=8, memory_slots=16, head_width=1024,
-                          head_layers=4),
-        train=TrainConfig(codec_batch=128, core_batch=64, lr_encoder=2e-4, lr_decoder=2e-3,
-                          lr_core=6e-4, warmup_steps=1000, codec_steps=100_000,
-                          core_steps=100_000, val_every=2000, val_groups=512,
-                          val_episodes=128, ckpt_every=1000),
-    )
-
-
 CONFIG_IGNORED_ON_RESUME = ("minutes",)
 """TrainConfig fields a run directory may change between runs (a resumed run may be
 given a new time budget)."""
-
-PRESETS = {"tiny": tiny, "paper": paper, "gpu": gpu}
-"""Named presets, each a function returning a fresh :class:`LTMConfig`."""
-
-
-def preset(name: str) -> LTMConfig:
-    """The preset called ``name``; ``ValueError`` lists the known names."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}")
-    return PRESETS[name]()

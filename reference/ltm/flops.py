@@ -162,11 +162,12 @@ def hybrid_train_step(c: BaselineConfig, codec: CodecConfig, seqs: int, position
 
 
 def ltm_codec_step(cfg: LTMConfig, rows: int, L: int, cross_rows: int, cross_L: int) -> float:
-    """One codec-stage step (all trained): encoder once, the decoder on each quote twice
-    (its own and its noised thought) and once per cross-language row, and the
-    ``rows x rows`` alignment product."""
+    """One codec-stage step (all trained): encoder once, the decoder once on each quote
+    (reconstruction and noised decoding share that pass, half the rows each, see
+    :mod:`ltm.lit`) and once per cross-language row, and the ``rows x rows`` alignment
+    product."""
     c = cfg.codec
-    passes = (cfg.train.w_rec > 0) + (cfg.train.w_noise > 0)
+    passes = int(cfg.train.w_rec > 0 or cfg.train.w_noise > 0)
     cross = _decoder(c, cross_rows, cross_L).train() if cfg.train.w_cross else 0.0
     return (_encoder(c, rows, L).train() + passes * _decoder(c, rows, L).train() + cross
             + Cost(lin=2.0 * rows * rows * c.meaning_dim).train())

@@ -1,0 +1,140 @@
+"""Ship a trained LTM run as a small checkpoint with a model card.
+
+    python scripts/ship_checkpoint.py --run runs/paper --out checkpoints/paper \
+        [--eval checkpoints/paper/eval.json]
+
+Copies ``config.json`` and the run's final validation (``metrics.json``), writes the
+weights as float16 safetensors (half the bytes; :meth:`ltm.model.LTM.load` casts them
+back to float32), and writes ``MODEL_CARD.md`` from those files and, when given, the
+JSON of ``experiments/eval_world.py`` run on the *shipped* weights. Every number in the
+card is read from a file; none is typed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ltm.config import LTMConfig
+from ltm.model import CONFIG, LTM, WEIGHTS
+
+
+def _params(model: torch.nn.Module, part: str | None = None) -> int:
+    module = getattr(model, part) if part else model
+    return sum(p.numel() for p in module.parameters())
+
+
+def _fmt(x: object) -> str:
+    if isinstance(x, float):
+        return "n/a" if x != x else f"{x:.3f}"
+    return str(x)
+
+
+def _eval_table(ev: dict) -> list[str]:
+    rows = [("codec", "exact_en", "exact reconstruction, English"),
+            ("codec", "exact_ru", "exact reconstruction, Russian"),
+            ("codec", "byte_acc_en", "byte accuracy, English"),
+            ("codec", "byte_acc_ru", "byte accuracy, Russian"),
+            ("retrieval", "recall1_en_ru", "EN->RU recall@1 (1,000 distinct meanings)"),
+            ("retrieval", "recall1_ru_en", "RU->EN recall@1"),
+            ("retrieval", "paraphrase_recall1_en", "paraphrase recall@1, English"),
+            ("cross_language", "en_to_ru", "English thought said in Russian, same frame"),
+            ("cross_language", "ru_to_en", "Russian thought said in English, same frame"),
+            ("prediction", "parse", "generated next thoughts that parse"),
+            ("prediction", "legal", "... and are legal in the true state"),
+            ("prediction", "exact_determined", "exact frame on determined thoughts")]
+    out = ["| metric | train meanings | held-out meanings |", "|---|---:|---:|"]
+    for part, key, label in rows:
+        a = ev.get("train", {}).get(part, {}).get(key, float("nan"))
+        b = ev.get("heldout", {}).get(part, {}).get(key, float("nan"))
+        out.append(f"| {label} | {_fmt(a)} | {_fmt(b)} |")
+    return out
+
+
+def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path) -> str:
+    """The text of MODEL_CARD.md."""
+    tc = cfg["train"]
+    model = LTM(LTMConfig.from_dict(cfg))
+    lines = [
+        "# Model card: LTM `paper` preset, trained on the PVQ world",
+        "",
+        "Written by `scripts/ship_checkpoint.py` from the files beside it; do not edit.",
+        "",
+        "## What it is",
+        "A Large Thought Model (`ltm.model.LTM`): a byte-level thought codec (encoder to a "
+        "point on the unit sphere, decoder back to bytes in English or Russian), a causal "
+        "field core with a scene memory, and a tension head "
+        f"(`{cfg['field']['head']}`). Load it with `LTM.load(\"checkpoints/paper\")`.",
+        "",
+        "## Size",
+        f"- parameters: {_params(model):,} (encoder {_params(model, 'encoder'):,}; decoder "
+        f"{_params(model, 'decoder'):,}; core {_params(model, 'core'):,}; head "
+        f"{_params(model, 'head'):,})",
+        f"- weights: `{weights.name}`, float16, {weights.stat().st_size / 1e6:.2f} MB",
+        "",
+        "## Training",
+        "- data: `ltm data world --episodes 10000 --seed 0` (English and Russian), episodes "
+        "with a held-out meaning excluded"
+        + (" (`exclude_heldout`)" if tc.get("exclude_heldout") else ""),
+        f"- steps: {metrics['steps']:,} ({metrics['switch_step']:,} codec, "
+        f"{metrics['steps'] - metrics['switch_step']:,} core); "
+        f"training time {metrics['train_seconds'] / 60:.1f} min",
+        f"- hardware: {platform.machine()} CPU, {torch.get_num_threads()} threads, fp32",
+        f"- learning rates: encoder {tc['lr_encoder']}, decoder {tc['lr_decoder']}, "
+        f"core {tc['lr_core']}; loss weights rec {tc['w_rec']}, align {tc['w_align']}, "
+        f"cross {tc['w_cross']}, noise {tc['w_noise']}, head {tc['w_head']}, "
+        f"next {tc['w_next']}",
+        "",
+        "## Final validation (training split, from `metrics.json`)",
+        "",
+        "| metric | value |", "|---|---:|",
+        *[f"| `{k}` | {_fmt(v)} |" for k, v in metrics["val"].items()],
+    ]
+    if ev is not None:
+        lines += ["", "## Evaluation of the shipped weights (`experiments/eval_world.py`)",
+                  "", f"A fresh world (seed {ev['args']['world_seed']}), both sides of the "
+                  f"compositional split; evaluated in {ev['seconds']:.0f} s.", "",
+                  *_eval_table(ev["results"])]
+    lines += ["", "## Limits",
+              "Trained on a small synthetic world only; it knows 12 agents, 14 places and "
+              "16 objects, and nothing of real text. See `experiments/LOG.md` for what was "
+              "tried and the issue-3 targets it does and does not reach.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Ship ``--run`` into ``--out``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", type=Path, required=True, help="run directory of `ltm fit`")
+    ap.add_argument("--out", type=Path, required=True, help="checkpoint directory to write")
+    ap.add_argument("--eval", type=Path, default=None, help="eval_world.py JSON to include")
+    args = ap.parse_args(argv)
+    for name in (CONFIG, WEIGHTS, "metrics.json"):
+        if not (args.run / name).is_file():
+            sys.exit(f"ship_checkpoint: {args.run / name}: no such file (is the run finished?)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    state = load_file(str(args.run / WEIGHTS))
+    half = {k: (v.half() if v.dtype == torch.float32 else v).contiguous()
+            for k, v in state.items()}
+    if args.run.resolve() != args.out.resolve():
+        shutil.copy(args.run / CONFIG, args.out / CONFIG)
+        shutil.copy(args.run / "metrics.json", args.out / "metrics.json")
+    save_file(half, str(args.out / WEIGHTS))
+    cfg = json.loads((args.out / CONFIG).read_text())
+    metrics = json.loads((args.out / "metrics.json").read_text())
+    ev = json.loads(args.eval.read_text()) if args.eval else None
+    card = model_card(cfg, metrics, ev, args.out / WEIGHTS)
+    (args.out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    print(f"wrote {args.out} ({(args.out / WEIGHTS).stat().st_size / 1e6:.2f} MB of weights)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
