@@ -26,8 +26,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ltm.config import BOS, N_BYTES, TrainConfig, _divides, _mlp_hidden, _positive
-from ltm.langs import ISO_639_1
+from ltm.config import ByteVocab, TrainConfig, _divides, _positive
 from ltm.presets import preset
 
 __all__ = ["BaselineConfig", "baseline_preset", "BASELINE_SIZES"]
@@ -36,7 +35,7 @@ Match = Literal["params", "flops"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class BaselineConfig:
+class BaselineConfig(ByteVocab):
     """The byte mini-LLaMA: sizes, its vocabulary's languages and how it is trained."""
 
     width: int = 128
@@ -60,33 +59,9 @@ class BaselineConfig:
     def __post_init__(self) -> None:
         _positive(self, "width", "heads", "layers", "max_bytes", "context")
         _divides(self, "width", "heads")
-        langs = tuple(self.langs)
-        object.__setattr__(self, "langs", langs)
-        if [x for x in langs if x not in ISO_639_1] or len(set(langs)) != len(langs):
-            raise ValueError(f"BaselineConfig.langs must be distinct ISO 639-1 codes, "
-                             f"got {langs!r}")
-        if self.rope_base <= 1.0:
-            raise ValueError(f"BaselineConfig.rope_base must be > 1, got {self.rope_base!r}")
+        self._check_langs_and_rope()
         if not isinstance(self.train, TrainConfig):
             raise ValueError(f"BaselineConfig.train must be a TrainConfig, got {self.train!r}")
-
-    @property
-    def vocab(self) -> int:
-        """Token ids, as the codec's: 256 bytes, PAD, BOS, EOS (the separator), tags."""
-        return N_BYTES + 3 + len(self.langs)
-
-    @property
-    def mlp_hidden(self) -> int:
-        """Hidden size of the SwiGLU feed-forward."""
-        return _mlp_hidden(self.width)
-
-    def lang_id(self, lang: str | None) -> int:
-        """Start token of an episode: the language's tag, or BOS for ``None``."""
-        if lang is None:
-            return BOS
-        if lang not in self.langs:
-            raise ValueError(f"unknown language {lang!r}; this model knows {self.langs}")
-        return N_BYTES + 3 + self.langs.index(lang)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict: ``{"model": {...}, "train": {...}}``."""

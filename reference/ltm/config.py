@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from ltm.langs import ISO_639_1
 
-__all__ = ["N_BYTES", "PAD", "BOS", "EOS", "CodecConfig", "FieldConfig", "TrainConfig",
+__all__ = ["N_BYTES", "PAD", "BOS", "EOS", "ByteVocab", "CodecConfig", "FieldConfig", "TrainConfig",
            "LTMConfig", "CONFIG_IGNORED_ON_RESUME"]
 
 N_BYTES = 256
@@ -59,8 +59,45 @@ def _mlp_hidden(width: int) -> int:
     return -(-(8 * width // 3) // 16) * 16
 
 
+class ByteVocab:
+    """What the codec and the byte baseline share: the token ids (bytes 0..255, PAD, BOS,
+    EOS, then one tag per language of ``langs``), the language check and the SwiGLU size.
+    A mixin of frozen dataclasses with ``width`` and ``langs`` fields."""
+
+    width: int
+    langs: tuple[str, ...]
+
+    def _check_langs_and_rope(self) -> None:
+        name = type(self).__name__
+        langs = tuple(self.langs)
+        object.__setattr__(self, "langs", langs)
+        if [x for x in langs if x not in ISO_639_1] or len(set(langs)) != len(langs):
+            raise ValueError(f"{name}.langs must be distinct ISO 639-1 codes, got {langs!r}")
+        if self.rope_base <= 1.0:
+            raise ValueError(f"{name}.rope_base must be > 1, got {self.rope_base!r}")
+
+    @property
+    def vocab(self) -> int:
+        """Token ids: 256 bytes, PAD, BOS, EOS, one tag per language."""
+        return N_BYTES + 3 + len(self.langs)
+
+    @property
+    def mlp_hidden(self) -> int:
+        """Hidden size of the SwiGLU feed-forward."""
+        return _mlp_hidden(self.width)
+
+    def lang_id(self, lang: str | None) -> int:
+        """Start token for a language: its tag, or BOS for ``None`` (unspecified)."""
+        if lang is None:
+            return BOS
+        if lang not in self.langs:
+            raise ValueError(f"unknown language {lang!r}; this {type(self).__name__} knows "
+                             f"{self.langs}")
+        return N_BYTES + 3 + self.langs.index(lang)
+
+
 @dataclass(frozen=True, kw_only=True)
-class CodecConfig:
+class CodecConfig(ByteVocab):
     """The thought codec: bytes of one unit <-> one vector on the unit sphere."""
 
     width: int = 64
@@ -107,36 +144,12 @@ class CodecConfig:
         if self.surface_dim == 0 and self.surface_norm != 0.0:
             raise ValueError("CodecConfig.surface_norm must be 0 when surface_dim is 0, "
                              f"got {self.surface_norm!r}")
-        langs = tuple(self.langs)
-        object.__setattr__(self, "langs", langs)
-        bad = [x for x in langs if x not in ISO_639_1]
-        if bad or len(set(langs)) != len(langs):
-            raise ValueError(f"CodecConfig.langs must be distinct ISO 639-1 codes, got {langs!r}")
-        if self.rope_base <= 1.0:
-            raise ValueError(f"CodecConfig.rope_base must be > 1, got {self.rope_base!r}")
+        self._check_langs_and_rope()
 
     @property
     def dim(self) -> int:
         """Dimension of the thought field: ``meaning_dim + surface_dim``."""
         return self.meaning_dim + self.surface_dim
-
-    @property
-    def vocab(self) -> int:
-        """Token ids: 256 bytes, PAD, BOS, EOS, one tag per language."""
-        return N_BYTES + 3 + len(self.langs)
-
-    @property
-    def mlp_hidden(self) -> int:
-        """Hidden size of the SwiGLU feed-forward."""
-        return _mlp_hidden(self.width)
-
-    def lang_id(self, lang: str | None) -> int:
-        """Start token for a language: its tag, or BOS for ``None`` (unspecified)."""
-        if lang is None:
-            return BOS
-        if lang not in self.langs:
-            raise ValueError(f"unknown language {lang!r}; this codec knows {self.langs}")
-        return N_BYTES + 3 + self.langs.index(lang)
 
 
 @dataclass(frozen=True, kw_only=True)
