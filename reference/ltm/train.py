@@ -212,7 +212,10 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
         num_sanity_val_steps=0, gradient_clip_val=tc.grad_clip or None,
         logger=loggers, callbacks=[last, *callbacks], enable_checkpointing=False,
         enable_progress_bar=progress and not timed, enable_model_summary=False, log_every_n_steps=1)
-    trainer.fit(lit, datamodule=datamodule, ckpt_path=str(out / LAST) if resume else None)
+    # weights_only: the checkpoint holds tensors and plain types only, so resuming never
+    # unpickles arbitrary objects (a tampered last.ckpt cannot run code)
+    trainer.fit(lit, datamodule=datamodule, ckpt_path=str(out / LAST) if resume else None,
+                weights_only=True)
     final = trainer.validate(lit, datamodule=datamodule, verbose=False)[0]
     metrics = {k: float(v) for k, v in sorted(final.items())}
     summary = {"steps": trainer.global_step, "switch_step": getattr(lit, "switch_step", None),
