@@ -23,12 +23,14 @@ WORLD_EPISODES = {"smoke": 500, "paper": 10_000, "gpu": 100_000}
 
 
 def _validate(path: Path) -> dict:
-    problems = pvq.validate(path)
-    if problems:
-        for p in problems[:20]:
+    """Stats of a PVQ file; exits naming the problems if the reader refuses it (the
+    reader validates the whole file before it yields a record)."""
+    try:
+        return pvq.stats(pvq.iter_records(path))
+    except pvq.PVQError as e:
+        for p in e.problems[:20]:
             print(p)
-        sys.exit(f"reproduce: {path} is not valid PVQ ({len(problems)} problems)")
-    return pvq.stats(pvq.iter_records(path))
+        sys.exit(f"reproduce: {path} is not valid PVQ ({len(e.problems)} problems)")
 
 
 def data_steps(preset: str) -> list[tuple[str, Callable[[], str]]]:

@@ -186,8 +186,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         raise UserError("the prompt is empty")
     # say the thoughts in the prompt's language unless told otherwise: the decoder is
     # always trained with a language tag, never with the "unspecified" start token
-    lang = args.lang or next((x for x in (_rules(args.text),) if x in model.config.codec.langs),
-                             model.config.codec.langs[0])
+    langs, detected = model.config.codec.langs, _rules(args.text)
+    lang = args.lang or (detected if detected in langs else langs[0])
     g = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():
         thoughts = model.encode(prompt)  # (T, Z)
