@@ -253,6 +253,9 @@ class TrainConfig:
     from the meaning part alone (surface zeroed, see :func:`ltm.codec.meaning_only`)."""
     w_noise: float = 0.25
     """Weight of the byte cross-entropy of each quote decoded from its noised thought."""
+    w_roles: float = 0.0
+    """Weight of the role supervision (:mod:`ltm.roles`): linear classifiers read each
+    role's filler from the meaning part, where the training thoughts carry frames."""
     noise_sigma: float = 0.2
     """Expected norm of the noise added for the noised decoding term."""
     w_head: float = 1.0
@@ -283,7 +286,7 @@ class TrainConfig:
                   "val_groups", "val_episodes", "ckpt_every")
         _non_negative(self, "lr_encoder", "lr_decoder", "lr_core", "weight_decay",
                       "grad_clip", "minutes", "w_rec", "w_align", "w_cross", "w_noise",
-                      "noise_sigma", "w_head", "w_next")
+                      "w_roles", "noise_sigma", "w_head", "w_next")
         for name in ("warmup_steps", "codec_steps", "core_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -39,8 +39,10 @@ from torch.utils.data import DataLoader, IterableDataset
 from ltm.codec import pack
 from ltm.config import LTMConfig
 from ltm.pvq import Record, iter_records, walk
+from ltm.roles import RoleVocab, build_vocab, role_targets
 
-__all__ = ["BUCKET", "Group", "is_validation", "split_records", "thought_groups", "episodes",
+__all__ = ["BUCKET", "Group", "is_validation", "split_records", "framed_groups",
+           "thought_groups", "episodes",
            "collate_groups", "collate_episodes", "StepBatches", "PVQDataModule"]
 
 BUCKET = 16
@@ -76,17 +78,24 @@ def _group(quotes: dict[str, tuple[str, ...]], langs: Sequence[str]) -> Group:
     return {lang: tuple(quotes[lang]) for lang in langs if quotes.get(lang)}
 
 
-def thought_groups(records: Sequence[Record], langs: Sequence[str]) -> list[Group]:
+def framed_groups(records: Sequence[Record],
+                  langs: Sequence[str]) -> list[tuple[Group, dict[str, str] | None]]:
     """Distinct thought groups (in order of first appearance) of every thought, children
-    included, restricted to the codec's languages; thoughts with none are skipped."""
-    seen: dict[tuple, Group] = {}
+    included, restricted to the codec's languages, each with the frame of its first
+    thought (``None`` where the data give none); thoughts with no quote are skipped."""
+    seen: dict[tuple, tuple[Group, dict[str, str] | None]] = {}
     for r in records:
         for t in walk(r.thoughts):
             g = _group(t.quotes, langs)
             key = tuple(sorted(g.items()))
             if g and key not in seen:
-                seen[key] = g
+                seen[key] = (g, t.frame)
     return list(seen.values())
+
+
+def thought_groups(records: Sequence[Record], langs: Sequence[str]) -> list[Group]:
+    """The groups of :func:`framed_groups` without their frames."""
+    return [g for g, _ in framed_groups(records, langs)]
 
 
 def episodes(records: Sequence[Record], langs: Sequence[str],
@@ -105,14 +114,16 @@ def _pick(quotes: tuple[str, ...], rng: random.Random | None) -> str:
     return quotes[rng.randrange(len(quotes))] if rng is not None else quotes[0]
 
 
-def collate_groups(groups: Sequence[Group], cfg: LTMConfig,
-                   rng: random.Random | None) -> dict[str, torch.Tensor]:
+def collate_groups(groups: Sequence[Group], cfg: LTMConfig, rng: random.Random | None,
+                   frames: Sequence[dict[str, str] | None] | None = None,
+                   vocab: RoleVocab | None = None) -> dict[str, torch.Tensor]:
     """One codec batch. ``rng`` picks the phrasings; ``None`` takes the canonical ones.
 
     Returns ``ids`` (B, L), ``lengths`` (B,), ``group`` (B,), ``lang`` (B,) start ids,
     and for the rows whose group has another language: ``cross_rows`` (C,) their
     indices, ``cross_ids`` (C, L'), ``cross_lengths`` (C,), ``cross_lang`` (C,): the
-    canonical quote of the group's next language."""
+    canonical quote of the group's next language. With ``frames`` (one per group) and a
+    role ``vocab``, also ``roles`` (B, R): :func:`ltm.roles.role_targets` of each row."""
     codec = cfg.codec
     texts, group, lang, cross_rows, cross_texts, cross_lang = [], [], [], [], [], []
     for gi, g in enumerate(groups):
@@ -132,10 +143,13 @@ def collate_groups(groups: Sequence[Group], cfg: LTMConfig,
             lang.append(codec.lang_id(x))
     ids, lengths = pack(texts, codec.max_bytes)
     cross_ids, cross_lengths = pack(cross_texts, codec.max_bytes)
-    return {"ids": ids, "lengths": lengths, "group": torch.tensor(group),
-            "lang": torch.tensor(lang), "cross_rows": torch.tensor(cross_rows, dtype=torch.long),
-            "cross_ids": cross_ids, "cross_lengths": cross_lengths,
-            "cross_lang": torch.tensor(cross_lang, dtype=torch.long)}
+    out = {"ids": ids, "lengths": lengths, "group": torch.tensor(group),
+           "lang": torch.tensor(lang), "cross_rows": torch.tensor(cross_rows, dtype=torch.long),
+           "cross_ids": cross_ids, "cross_lengths": cross_lengths,
+           "cross_lang": torch.tensor(cross_lang, dtype=torch.long)}
+    if frames is not None and vocab:
+        out["roles"] = role_targets([frames[gi] for gi in group], vocab)
+    return out
 
 
 def collate_episodes(eps: Sequence[list[Group]], cfg: LTMConfig,
@@ -186,6 +200,10 @@ class PVQDataModule(L.LightningDataModule):
         tc = config.train
         self.exclude_heldout = tc.exclude_heldout if exclude_heldout is None else exclude_heldout
         self.groups: list[Group] = []
+        self.frames: list[dict[str, str] | None] = []
+        """The frame of each of :attr:`groups` (``None`` where the data give none)."""
+        self.roles: RoleVocab = {}
+        """Role vocabulary of the training frames (:mod:`ltm.roles`); empty without."""
         self.episodes: list[list[Group]] = []
         self.val_batch: dict[str, dict] | None = None
 
@@ -199,19 +217,27 @@ class PVQDataModule(L.LightningDataModule):
         train, val = split_records(records, tc.val_fraction, self.exclude_heldout)
         if not val:  # a tiny file: validate on the first training records
             val = train[: max(1, len(train) // 10)]
-        self.groups = thought_groups(train, langs)
+        framed = framed_groups(train, langs)
+        self.groups, self.frames = [g for g, _ in framed], [f for _, f in framed]
+        self.roles = build_vocab(self.frames)
         self.episodes = [ep for ep in episodes(train, langs, tc.max_thoughts) if len(ep) > 1]
-        val_groups = thought_groups(val, langs)[: tc.val_groups]
+        val_framed = framed_groups(val, langs)[: tc.val_groups]
+        val_groups = [g for g, _ in val_framed]
         val_eps = [ep for ep in episodes(val, langs, tc.max_thoughts) if len(ep) > 1]
         if not self.groups or not self.episodes or not val_groups or not val_eps:
             raise ValueError(f"{self.path}: too little data to train on (train: "
                              f"{len(self.groups)} thought groups, {len(self.episodes)} "
                              f"episodes of 2+ thoughts in languages {', '.join(langs)})")
-        self.val_batch = {"codec": collate_groups(val_groups, cfg, None),
+        self.val_batch = {"codec": collate_groups(val_groups, cfg, None,
+                                                  [f for _, f in val_framed], self.roles),
                           "core": collate_episodes(val_eps[: tc.val_episodes], cfg, None)}
 
     def codec_groups(self, step: int) -> list[Group]:
-        """The thought groups of codec step ``step``, bucketed by length.
+        """The thought groups of codec step ``step`` (see :meth:`codec_rows`)."""
+        return [self.groups[i] for i in self.codec_rows(step)]
+
+    def codec_rows(self, step: int) -> list[int]:
+        """Indices into :attr:`groups` of codec step ``step``, bucketed by length.
 
         Steps come in blocks of :data:`BUCKET`: a block draws ``BUCKET * codec_batch``
         groups, sorts them by their longest quote and cuts them into batches taken in a
@@ -222,10 +248,11 @@ class PVQDataModule(L.LightningDataModule):
         block, k = divmod(step, BUCKET)
         rng = random.Random(f"ltm-groups:{tc.seed}:{block}")
         G = min(tc.codec_batch, len(self.groups))
-        if len(self.groups) < BUCKET * G:  # too few groups to bucket: one draw per step
-            return random.Random(f"ltm-groups:{tc.seed}:{step}").sample(self.groups, G)
-        drawn = rng.sample(self.groups, BUCKET * G)  # distinct groups: no false negatives
-        drawn.sort(key=lambda g: max(len(q) for qs in g.values() for q in qs))
+        n = len(self.groups)
+        if n < BUCKET * G:  # too few groups to bucket: one draw per step
+            return random.Random(f"ltm-groups:{tc.seed}:{step}").sample(range(n), G)
+        drawn = rng.sample(range(n), BUCKET * G)  # distinct groups: no false negatives
+        drawn.sort(key=lambda i: max(len(q) for qs in self.groups[i].values() for q in qs))
         order = list(range(BUCKET))
         rng.shuffle(order)
         return drawn[order[k] * G: (order[k] + 1) * G]
@@ -234,9 +261,11 @@ class PVQDataModule(L.LightningDataModule):
         """The batch of training step ``step``: ``{"codec": ..., "core": ...}``."""
         cfg, tc = self.config, self.config.train
         rng = random.Random(f"ltm-batch:{tc.seed}:{step}")
-        groups = self.codec_groups(step)
+        rows = self.codec_rows(step)
         eps = [self.episodes[rng.randrange(len(self.episodes))] for _ in range(tc.core_batch)]
-        return {"codec": collate_groups(groups, cfg, rng),
+        frames = [self.frames[i] for i in rows] if tc.w_roles else None
+        return {"codec": collate_groups([self.groups[i] for i in rows], cfg, rng, frames,
+                                        self.roles),
                 "core": collate_episodes(eps, cfg, rng)}
 
     def _start(self) -> int:

@@ -11,6 +11,8 @@ the parameters and logs. With ``w_*`` and ``tau`` from :class:`ltm.config.TrainC
       + w_cross CE(dec(meaning_only(z_q), lang'), canon(lang'))   the other language
       + w_noise CE(dec(sphere(z_q + sigma eps), lang_q), q)   on a random half of the rows,
                                                               the rest give the w_rec term
+      + w_roles mean_r CE(W_r meaning(z_q), filler_r(q))      where the data give frames
+                                                              (:mod:`ltm.roles`)
 
 **Stage core** (the encoder and decoder frozen), on episodes:
 
@@ -44,6 +46,7 @@ from ltm.codec import decoder_targets, meaning_only, meaning_part
 from ltm.config import PAD, LTMConfig
 from ltm.losses import alignment_loss, next_pairs, noise_thoughts, reconstruction_loss
 from ltm.model import LTM
+from ltm.roles import RoleProbe, RoleVocab
 
 __all__ = ["LitLTM"]
 
@@ -51,10 +54,14 @@ __all__ = ["LitLTM"]
 class LitLTM(L.LightningModule):
     """Trains an :class:`ltm.model.LTM` (``self.model``): stage ``codec``, then ``core``."""
 
-    def __init__(self, config: LTMConfig) -> None:
+    def __init__(self, config: LTMConfig, roles: RoleVocab | None = None) -> None:
         super().__init__()
         self.config, self.tc = config, config.train
         self.model = LTM(config)
+        self.role_probe = (RoleProbe(config.codec.meaning_dim, roles)
+                           if roles and config.train.w_roles else None)
+        """The role classifiers (training only, not part of the shipped model), built
+        when ``w_roles > 0`` and the data's frames give a role vocabulary ``roles``."""
         self.switch_step: int | None = None
         """Step at which the core stage began (``None``: still in the codec stage)."""
         self.elapsed = 0.0
@@ -92,6 +99,8 @@ class LitLTM(L.LightningModule):
             out["noise"] = reconstruction_loss(logits, targets.masked_fill(~noisy[:, None], PAD))
         if tc.w_align:
             out["align"] = alignment_loss(z, b["group"], cfg.meaning_dim, tc.align_temperature)
+        if self.role_probe is not None and "roles" in b:
+            out["roles"] = self.role_probe.loss(meaning_part(z, cfg.meaning_dim), b["roles"])
         if tc.w_cross and len(b["cross_rows"]):
             zc = meaning_only(z[b["cross_rows"]], cfg)  # (C, Z)
             logits = dec(zc, b["cross_ids"], b["cross_lang"])  # (C, L'+1, V)
@@ -165,7 +174,7 @@ class LitLTM(L.LightningModule):
         if self.stage == "codec":
             terms = self.codec_losses(batch["codec"], g)
             weights = {"rec": tc.w_rec, "align": tc.w_align, "cross": tc.w_cross,
-                       "noise": tc.w_noise}
+                       "noise": tc.w_noise, "roles": tc.w_roles}
         else:
             terms = self.core_losses(batch["core"], g)
             weights = {"head": tc.w_head, "next": tc.w_next}
@@ -175,7 +184,8 @@ class LitLTM(L.LightningModule):
                                      f"({self.stage} stage); the last checkpoint is kept")
         nan = torch.tensor(float("nan"))  # terms of the other stage: not computed
         self.log_dict({f"train/{k}": terms[k].detach() if k in terms else nan
-                       for k in ("rec", "align", "cross", "noise", "head", "next")})
+                       for k in ("rec", "align", "cross", "noise", "roles", "head", "next")
+                       if k != "roles" or self.role_probe is not None})
         self.log("train/loss", loss.detach(), prog_bar=True)
         self.log("train/stage", float(self.stage == "core"))
         if self._last_step():
@@ -205,6 +215,9 @@ class LitLTM(L.LightningModule):
         metrics = {"byte_acc": hit[real].float().mean(),
                    "exact": torch.tensor(sum(map(bytes.__eq__, said, truth)) / len(truth)),
                    "recall1": recall}
+        if self.role_probe is not None and "roles" in b:
+            metrics["roles_acc"] = self.role_probe.accuracy(meaning_part(z, cfg.meaning_dim),
+                                                            b["roles"])
         rows = b["cross_rows"]
         if len(rows):
             cross = m.decoder.generate(meaning_only(z[rows], cfg), b["cross_lang"],
@@ -229,10 +242,12 @@ class LitLTM(L.LightningModule):
         return 1.0 if w == 0 else max(0.0, min(1.0, (step - start + 1) / w))
 
     def configure_optimizers(self) -> dict:
-        """AdamW over six groups (encoder, decoder, core + head; decayed or not) and a
-        per-stage linear warm-up, stepped every step."""
+        """AdamW over six groups (encoder, decoder and role probe, core + head; decayed
+        or not) and a per-stage linear warm-up, stepped every step."""
         tc, m = self.tc, self.model
-        parts = {"encoder": ([m.encoder], tc.lr_encoder), "decoder": ([m.decoder], tc.lr_decoder),
+        probe = [self.role_probe] if self.role_probe is not None else []
+        parts = {"encoder": ([m.encoder], tc.lr_encoder),
+                 "decoder": ([m.decoder, *probe], tc.lr_decoder),
                  "core": ([m.core, m.head], tc.lr_core)}
         groups, lambdas = [], []
         for name, (mods, lr) in parts.items():

@@ -143,7 +143,12 @@ def _build(config: LTMConfig | BaselineConfig, data: Path,
     if isinstance(config, LTMConfig):
         if ltm is not None:
             raise FitError("--ltm applies to --model hybrid only")
-        return LitLTM(config), PVQDataModule(data, config), config.to_dict()
+        datamodule = PVQDataModule(data, config)
+        roles = None
+        if config.train.w_roles:  # the role classifiers are sized by the data's frames
+            datamodule.setup()
+            roles = datamodule.roles
+        return LitLTM(config, roles), datamodule, config.to_dict()
     from ltm.baseline import ByteLM
     from ltm.hybrid import HybridLM
     from ltm.lit_baseline import EpisodeDataModule, LitByteLM
