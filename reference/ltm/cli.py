@@ -165,6 +165,29 @@ def _load_model(directory: str):
     return model.eval()
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from ltm import eval as harness
+    from ltm.pvq import PVQError
+
+    try:
+        model = harness.load_model(args.model)
+        if not Path(args.data).is_file():
+            raise UserError(f"{args.data}: no such data file")
+        result = harness.evaluate(model, args.data, episodes=args.episodes, split=args.split,
+                                  n_retrieval=args.n_retrieval, samples=args.samples,
+                                  seed=args.seed)
+    except (harness.EvalError, PVQError) as e:
+        raise UserError(str(e)) from None
+    result["model"] = str(args.model)
+    print(harness.format_table(result))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
 def _rules(text: str) -> str:
     """Segmentation rules for a text: Russian when Cyrillic outnumbers Latin."""
     cyr = sum("\u0400" <= c <= "\u04ff" for c in text)
@@ -324,6 +347,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default=None, help="say the thoughts in this language")
     p.add_argument("--seed", type=_positive, default=0, help="seed of the head's sampling")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("eval", help="evaluate any model (ltm, baseline, hybrid) on a PVQ "
+                       "file: bits per byte, next units, diversity, retrieval, cost")
+    p.add_argument("--model", required=True, help="model directory (from ltm fit)")
+    p.add_argument("--data", required=True, help="PVQ file (*.pvq.jsonl or *.thoughtset.yaml)")
+    p.add_argument("--out", default=None, help="write the result JSON here")
+    p.add_argument("--episodes", type=_at_least_one, default=100,
+                   help="episodes to score and continue (default 100)")
+    p.add_argument("--split", choices=("val", "all"), default="val",
+                   help="records of the validation hash (default) or all of them")
+    p.add_argument("--n-retrieval", type=_at_least_one, default=1000,
+                   help="candidates per retrieval task (default 1000)")
+    p.add_argument("--samples", type=_at_least_one, default=4,
+                   help="LTM head draws per scored unit (default 4)")
+    p.add_argument("--seed", type=_positive, default=0, help="seed of every draw (default 0)")
+    p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("encode", help="thought vectors (.npy) and nearest neighbours")
     p.add_argument("--model", required=True, help="model directory (from ltm fit)")

@@ -8,8 +8,10 @@ DESIGN.md section 3, the whole pipeline:
 :class:`LTM` is plain ``torch.nn`` (no Lightning): training lives in ``lit.py`` and
 calls the submodules with the pure losses of :mod:`ltm.losses`. This file adds the
 conveniences that take and give text: :meth:`LTM.encode`, :meth:`LTM.decode`,
-:meth:`LTM.predict_next`, :meth:`LTM.continue_text`, and :meth:`LTM.save` /
-:meth:`LTM.load` (safetensors weights plus a JSON config, no pickle).
+:meth:`LTM.predict_next`, :meth:`LTM.continue_text`, :meth:`LTM.save` /
+:meth:`LTM.load` (safetensors weights plus a JSON config, no pickle), and the calls the
+harness (:mod:`ltm.eval`) makes of every model: :meth:`LTM.score_units`,
+:meth:`LTM.score_next_unit`, :meth:`LTM.embed_units`, :meth:`LTM.generate_units`.
 
 Shape legend: B batch · T thoughts · Z thought dim.
 """
@@ -17,14 +19,15 @@ Shape legend: B batch · T thoughts · Z thought dim.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from ltm.codec import ThoughtDecoder, ThoughtEncoder, pack
-from ltm.config import LTMConfig
+from ltm.codec import ThoughtDecoder, ThoughtEncoder, decoder_targets, meaning_part, pack
+from ltm.config import PAD, LTMConfig
 from ltm.field import FieldCore
 from ltm.heads import build_head
 from ltm.segment import units as segment_units
@@ -130,6 +133,77 @@ class LTM(nn.Module):
                 nxt = self.encode([unit])[0]
             thoughts = torch.cat([thoughts, nxt[None]], dim=0)  # (T+1, Z)
         return "".join(said)
+
+    # ------------------------------------------------------------------ the harness calls
+    # The same calls as ltm.baseline.ByteLM, so ltm.eval treats every model alike.
+
+    @torch.no_grad()
+    def score_units(self, units: Sequence[str | bytes], lang: str | None = None, *,
+                    samples: int = 4, generator: torch.Generator | None = None) -> list[float]:
+        """Nats of every unit (its bytes and EOS) given the true units before it; the
+        first unit has no past to predict from and gets ``nan``.
+
+        Unit ``t+1`` is scored by the decoder's teacher-forced cross-entropy given the
+        thought the head predicts from the true thoughts ``1..t``. The head may be
+        stochastic, so ``samples`` thoughts are drawn and the estimate is
+
+            nats = -log( (1/S) sum_s exp(-CE(u_{t+1} | z^(s)_{t+1})) )
+
+        the log of a Monte-Carlo average of the likelihood: an upper bound on the
+        nats of the model's mixture in expectation, tight as ``S`` grows (and exact for
+        a deterministic head, where every draw is the same)."""
+        if not units:
+            return []
+        thoughts = self.encode(list(units))  # (T, Z)
+        T = len(units)
+        if T == 1:
+            return [float("nan")]
+        context, _ = self.core(thoughts[None])  # (1, T, C)
+        ids, lengths = pack(list(units)[1:], self.config.codec.max_bytes, self.device)
+        targets = decoder_targets(ids, lengths)  # (T-1, L+1)
+        lang_ids = self.lang_ids(lang, T - 1)
+        per_sample = []
+        for _ in range(samples):
+            pred = self.head.sample(context[0, :-1], thoughts[:-1], generator=generator)
+            logits = self.decoder(pred, ids, lang_ids)  # (T-1, L+1, V)
+            ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets,
+                                                   ignore_index=PAD, reduction="none")
+            per_sample.append(ce.sum(1))  # (T-1,)
+        nats = -(torch.logsumexp(-torch.stack(per_sample), 0) - math.log(samples))
+        return [float("nan"), *nats.tolist()]
+
+    def score_next_unit(self, past_units: Sequence[str | bytes], next_unit: str | bytes,
+                        lang: str | None = None, **kw) -> float:
+        """Nats of ``next_unit`` (bytes and EOS) given the true past (at least one unit);
+        see :meth:`score_units` for the estimator."""
+        if not past_units:
+            raise ValueError("the LTM scores a next unit given at least one past unit")
+        return self.score_units([*past_units, next_unit], lang, **kw)[-1]
+
+    @torch.no_grad()
+    def embed_units(self, units: Sequence[str | bytes]) -> Tensor:
+        """The meaning part of each unit's thought (N, meaning_dim), unit norm: the
+        vector by which meanings are compared (retrieval)."""
+        return meaning_part(self.encode(list(units)), self.config.codec.meaning_dim)
+
+    @torch.no_grad()
+    def generate_units(self, units: Sequence[str | bytes], n_units: int, *,
+                       lang: str | None = None, steps: int | None = None,
+                       method: str = "greedy", generator: torch.Generator | None = None,
+                       **sampling) -> list[bytes]:
+        """``n_units`` more units after ``units`` (at least one), as raw bytes: each
+        predicted thought joins the trajectory and is said in ``lang``; ``method``,
+        ``top_p``, ``temperature`` and ``max_bytes`` go to the decoder."""
+        if not units:
+            raise ValueError("generation needs at least one unit of text")
+        thoughts = self.encode(list(units))  # (T, Z)
+        said = []
+        for _ in range(n_units):
+            nxt = self.predict_next(thoughts, steps=steps, generator=generator)  # (Z,)
+            said += self.decode_bytes(nxt[None], lang, method=method, generator=generator,
+                                      **sampling)
+            thoughts = torch.cat([thoughts, nxt[None]], dim=0)  # (T+1, Z)
+        return said
 
     def save(self, directory: str | Path) -> None:
         """Write ``model.safetensors`` and ``config.json`` into ``directory``."""
