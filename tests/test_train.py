@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ltm.cli import main
 from ltm.codec import meaning_only
@@ -106,6 +108,83 @@ def test_resume_matches_an_uninterrupted_run(run, data, tmp_path):
     assert sorted(got) == list(range(20))
     np.testing.assert_allclose([got[k] for k in range(20)], [want[k] for k in range(20)],
                                rtol=1e-5)
+
+
+KILLED_RUN = """
+import dataclasses, sys, torch
+torch.set_num_threads(1)
+from ltm.presets import preset
+from ltm.train import fit
+cfg = preset("tiny")
+cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, codec_steps=12,
+                                                          core_steps=8, ckpt_every=3))
+fit(cfg, sys.argv[1], sys.argv[2], resume=len(sys.argv) > 3, progress=False)
+"""
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(run, data, tmp_path):
+    """Killed with SIGKILL mid-run (right after a checkpoint past step 10), then resumed:
+    the per-step losses equal those of the uninterrupted run (ckpt_every does not change
+    the computation)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(data), str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = out / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if ckpt.exists() and _ckpt_step(ckpt) >= 9:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not (out / "model.safetensors").exists()
+    done = subprocess.run([sys.executable, "-c", KILLED_RUN, str(data), str(out), "resume"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got, want = losses(out), losses(run)
+    assert sorted(got) == list(range(20))
+    np.testing.assert_allclose([got[k] for k in range(20)], [want[k] for k in range(20)],
+                               rtol=1e-5)
+
+
+def _ckpt_step(path: Path) -> int:
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True)["global_step"])
+    except Exception:  # being replaced right now
+        return -1
+
+
+@given(cut=st.floats(0.0, 0.999), junk=st.binary(max_size=64))
+@settings(max_examples=15, deadline=None)
+def test_a_torn_or_tampered_checkpoint_is_refused_in_one_line(run, cut, junk, tmp_path_factory):
+    from ltm.train import FitError, check_checkpoint
+
+    good = (run / "checkpoints" / "last.ckpt").read_bytes()
+    bad = tmp_path_factory.mktemp("ckpt") / "last.ckpt"
+    bad.write_bytes(good[: int(len(good) * cut)] + junk)
+    with pytest.raises(FitError) as e:
+        check_checkpoint(bad)
+    assert len(str(e.value).splitlines()) == 1 and str(bad) in str(e.value)
+    check_checkpoint(run / "checkpoints" / "last.ckpt")  # the good one passes
+
+
+def test_a_pickled_object_in_a_checkpoint_is_refused(tmp_path):
+    from ltm.train import FitError, check_checkpoint
+
+    path = tmp_path / "last.ckpt"
+    torch.save({"state_dict": {}, "optimizer_states": [], "global_step": 1,
+                "evil": __import__("fractions").Fraction(1, 3)}, path)
+    with pytest.raises(FitError, match="cannot resume, not a readable checkpoint"):
+        check_checkpoint(path)
+    torch.save({"state_dict": {}}, path)
+    with pytest.raises(FitError, match="lacks optimizer_states, global_step"):
+        check_checkpoint(path)
 
 
 def test_generate_and_encode(run, tmp_path, capsys):

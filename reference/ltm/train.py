@@ -42,7 +42,7 @@ from ltm.data import PVQDataModule
 from ltm.lit import LitLTM
 from ltm.model import CONFIG, WEIGHTS
 
-__all__ = ["FitError", "LastCheckpoint", "fit", "LAST"]
+__all__ = ["FitError", "LastCheckpoint", "check_checkpoint", "fit", "LAST"]
 
 LAST = "checkpoints/last.ckpt"
 """Where the resumable checkpoint lives inside a run directory."""
@@ -133,6 +133,26 @@ def _check_out(config: dict, out: Path, resume: bool) -> None:
                            f"{', '.join(diff) or 'its layout'}); use another --out")
     if resume and not (out / LAST).exists():
         raise FitError(f"nothing to resume: {out / LAST} does not exist")
+    if resume:
+        check_checkpoint(out / LAST)
+
+
+def check_checkpoint(path: Path) -> None:
+    """Refuse, in one line, a ``last.ckpt`` that is torn, tampered or not a checkpoint of
+    this program: it must load with ``weights_only=True`` and hold weights, optimiser
+    state and the loop's step."""
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # zip, pickle, unsafe-global errors: all one line
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise FitError(f"{path}: cannot resume, not a readable checkpoint "
+                       f"({first[:200]})") from None
+    missing = [k for k in ("state_dict", "optimizer_states", "global_step")
+               if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise FitError(f"{path}: cannot resume, the checkpoint lacks {', '.join(missing)}")
 
 
 def _build(config: LTMConfig | BaselineConfig, data: Path,
