@@ -1,0 +1,155 @@
+"""What every experiment script shares: trained models (reused), provenance, and output.
+
+- :func:`trained` trains a model of one kind at one preset into ``runs/<preset>/<name>``
+  (not committed) or reuses the run there when its ``config.json`` is the same config
+  and it finished (``model.safetensors`` exists): "trained models are reused across
+  experiments where the protocol allows" (issue 5).
+- :func:`write_result` writes one experiment's numbers as JSON (with the preset, seeds,
+  commit, package versions and machine), its table as Markdown and LaTeX, and, for the
+  ``paper`` preset, ``\\newcommand`` macros in ``paper/generated/`` for the numbers the
+  text quotes. Paths come from :mod:`ltm.paths`; none is absolute.
+
+Presets: ``smoke`` trains the ``tiny`` models for a few dozen steps (the whole suite in
+minutes, for CI); ``paper`` trains the ``paper`` presets on the 10k-episode world with
+the time budgets of :data:`MINUTES`; ``gpu`` the ``gpu`` presets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from ltm import paths
+
+PACKAGES = ("ltm", "torch", "lightning", "numpy", "safetensors")
+"""Packages whose versions go into every result JSON."""
+
+MODEL_PRESET = {"smoke": "tiny", "paper": "paper", "gpu": "gpu"}
+"""The model preset each experiment preset trains."""
+
+MINUTES = {"smoke": 0.0, "paper": 45.0, "gpu": 0.0}
+"""Training budget of one model in minutes (0: the steps decide)."""
+
+SMOKE_STEPS = {"codec_steps": 30, "core_steps": 20}
+"""Steps of an LTM at the smoke preset (a baseline or hybrid trains their sum)."""
+
+
+def runs(preset: str) -> Path:
+    """Where the trained models of one preset live: ``runs/<preset>/`` (not committed)."""
+    return paths.root() / "runs" / preset
+
+
+def commit() -> str | None:
+    """The git commit of the checkout (``-dirty`` when it has changes), or ``None``."""
+    try:
+        run = dict(cwd=paths.root(), check=True, capture_output=True, text=True)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], **run).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               **run).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def provenance(preset: str) -> dict:
+    """Preset, commit, package versions and machine of a result."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return {"preset": preset, "commit": commit(), "versions": versions,
+            "machine": {"platform": platform.platform(), "processor": platform.machine(),
+                        "cpus": os.cpu_count()}}
+
+
+def clean(x):
+    """NaN (a rate with nothing to count) becomes JSON ``null``; tuples become lists."""
+    if isinstance(x, dict):
+        return {k: clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [clean(v) for v in x]
+    return None if isinstance(x, float) and math.isnan(x) else x
+
+
+def ltm_config(preset: str, **train):
+    """The LTM config of an experiment preset (``train`` overrides TrainConfig fields)."""
+    from ltm.presets import preset as model_preset
+
+    cfg = model_preset(MODEL_PRESET[preset])
+    budget = {"minutes": MINUTES[preset]} if MINUTES[preset] else {}
+    steps = SMOKE_STEPS if preset == "smoke" else {}
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **steps, **budget,
+                                                              **train))
+
+
+def baseline_config(preset: str, match: str = "params"):
+    """The baseline (or hybrid) config of an experiment preset, trained like the LTM:
+    the same TrainConfig, so the same budget in minutes (or, at smoke, in steps)."""
+    from ltm.baseline_config import baseline_preset
+
+    cfg = baseline_preset(MODEL_PRESET[preset], match)
+    return dataclasses.replace(cfg, train=ltm_config(preset).train)
+
+
+def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = None) -> Path:
+    """The run directory ``runs/<preset>/<name>`` holding ``config`` trained on ``data``:
+    reused when it finished with the same config, else trained (resumed if cut short)."""
+    from ltm.train import fit
+
+    out = runs(preset) / name
+    stored = out / "config.json"
+    if (out / "model.safetensors").is_file() and stored.is_file():
+        want = json.loads(json.dumps(config.to_dict()))
+        got = {k: v for k, v in json.loads(stored.read_text()).items() if k in want}
+        if got != want:
+            raise SystemExit(f"{out} holds a finished run of another config; delete it "
+                             f"to retrain")
+        return out
+    resume = (out / "checkpoints" / "last.ckpt").is_file()
+    print(f"  training {name} ({'resumed' if resume else 'from scratch'}) into {out}",
+          flush=True)
+    fit(config, data, out, resume=resume, ltm=ltm, progress=True)
+    return out
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    """A number for a table: ``-`` for a missing one, thousands separated when large."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}f}"
+
+
+def write_result(name: str, preset: str, numbers: dict, header: list[str],
+                 rows: list[list[str]], caption: str, macros: dict[str, str] | None = None,
+                 ) -> Path:
+    """Write ``experiments/results/<preset>/<name>.{json,md,tex}`` and, at ``paper``,
+    ``paper/generated/<name>.tex`` with one ``\\newcommand`` per entry of ``macros``
+    (name -> already formatted text). Returns the JSON's path."""
+    out = paths.results() / preset
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"name": name, "caption": caption, **provenance(preset), "numbers": clean(numbers)}
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    md = [f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
+    md += [f"| {' | '.join(r)} |" for r in rows]
+    (out / f"{name}.md").write_text(f"{caption}\n\n" + "\n".join(md) + "\n")
+    esc = lambda s: s.replace("_", r"\_").replace("%", r"\%").replace("→", r"$\to$")  # noqa: E731
+    tex = [r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\toprule",
+           " & ".join(esc(h) for h in header) + r" \\", r"\midrule"]
+    tex += [" & ".join(esc(c) for c in r) + r" \\" for r in rows]
+    tex += [r"\bottomrule", r"\end{tabular}"]
+    (out / f"{name}.tex").write_text("\n".join(tex) + "\n")
+    if macros and preset == "paper":
+        gen = paths.root() / "paper" / "generated"
+        gen.mkdir(parents=True, exist_ok=True)
+        lines = [f"% written by experiments/{name}.py; do not edit"]
+        lines += [rf"\newcommand{{\{k}}}{{{v}}}" for k, v in sorted(macros.items())]
+        (gen / f"{name}.tex").write_text("\n".join(lines) + "\n")
+    return out / f"{name}.json"

@@ -1,0 +1,83 @@
+"""E3, prediction: the LTM, the byte baseline and the hybrid on the PVQ world.
+
+    python experiments/tab_prediction.py [--preset smoke|paper|gpu]
+
+Trains (or reuses, :func:`common.trained`) the LTM, the baseline matched to it in
+parameters, and the hybrid (the baseline reading the LTM's thoughts) on the generated
+world (``data/generated/world.pvq.jsonl``, seed 0, held-out meanings left out), and
+evaluates each with the one harness (:func:`ltm.eval.evaluate`) on a fresh world (seed
+1000, both sides of the meaning split): bits per byte of the next unit given the true
+past, and of greedy next units the share that parse, are legal in the true state and
+hit the frame where the past determines it, plus retrieval and cost. One seed so far
+(issue 5 asks for three where a comparison is claimed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import common  # noqa: E402
+
+from ltm import paths  # noqa: E402
+
+EVAL_EPISODES = {"smoke": 4, "paper": 100, "gpu": 300}
+"""Episodes of the evaluation world scored per model."""
+EVAL_MAX_BYTES = {"smoke": 40, "paper": None, "gpu": None}
+"""Longest generated unit (``None``: the model's ``max_bytes``); smoke models are barely
+trained and would otherwise write to the limit."""
+EVAL_SEED = 1000
+"""Seed of the evaluation world (training uses 0)."""
+
+
+def eval_world(preset: str) -> Path:
+    """The evaluation world of this preset (written once; deterministic)."""
+    from ltm.pvq import world
+
+    path = paths.generated() / f"world-eval-{EVAL_SEED}.pvq.jsonl"
+    if not path.is_file():
+        world.write_world(path, max(EVAL_EPISODES[preset], 300), EVAL_SEED)
+    return path
+
+
+def main(preset: str = "paper") -> str:
+    """Train or reuse the three models, evaluate them, write the table."""
+    from ltm.eval import evaluate, load_model
+
+    data = paths.generated() / "world.pvq.jsonl"
+    if not data.is_file():
+        raise SystemExit(f"{data} is missing: run experiments/run.py --only data/world first")
+    ltm_dir = common.trained("ltm", common.ltm_config(preset), data, preset)
+    dirs = {"LTM": ltm_dir,
+            "baseline": common.trained("baseline-params", common.baseline_config(preset),
+                                       data, preset),
+            "hybrid": common.trained("hybrid-params", common.baseline_config(preset), data,
+                                     preset, ltm=ltm_dir)}
+    test = eval_world(preset)
+    numbers = {}
+    for name, d in dirs.items():
+        print(f"  evaluating {name}", flush=True)
+        numbers[name] = evaluate(load_model(d), test, episodes=EVAL_EPISODES[preset],
+                                 split="all", n_retrieval=1000, seed=0,
+                                 max_bytes=EVAL_MAX_BYTES[preset])
+    f = common.fmt
+    header = ["model", "params", "bits/byte", "parse", "legal", "exact (determined)",
+              "ROUGE-L", "EN→RU recall@1"]
+    rows = [[name, f(r["cost"]["params"]), f(r["bits_per_byte"]), f(r["next"]["parse"]),
+             f(r["next"]["legal"]), f(r["next"]["exact_determined"]), f(r["next"]["rouge_l"]),
+             f(r["retrieval"].get("en_ru", {}).get("recall1"))] for name, r in numbers.items()]
+    macros = {f"pred{key}{name.capitalize()}": f(value) for name, r in numbers.items()
+              for key, value in (("Bpb", r["bits_per_byte"]), ("Parse", r["next"]["parse"]),
+                                 ("Legal", r["next"]["legal"]))}
+    common.write_result("tab_prediction", preset, numbers, header, rows,
+                        "E3: next-unit prediction on the PVQ world (one seed).", macros)
+    return ", ".join(f"{n} {r['bits_per_byte']:.3f} bits/byte" for n, r in numbers.items())
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", choices=tuple(common.MODEL_PRESET), default="paper")
+    print(main(ap.parse_args().preset))
