@@ -86,6 +86,7 @@ def _run_bash(block: Block, where: str, cwd: Path) -> None:
     env = dict(os.environ)
     # `ltm` and `python` are the ones of the interpreter running the tests.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["OMP_NUM_THREADS"] = "1"  # one torch thread, like the rest of the suite (2 cores)
     try:
         r = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=cwd, env=env,
                            capture_output=True, text=True, timeout=TIMEOUT_S)
