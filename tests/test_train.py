@@ -300,3 +300,33 @@ def test_train_config_validation():
         TrainConfig(codec_share=2.0)
     with pytest.raises(ValueError, match="codec_steps"):
         TrainConfig(codec_steps=0, core_steps=0)
+
+
+class _Poison(__import__("lightning").Callback):
+    """Turns one weight into NaN at the start of step ``at``."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == self.at:
+            with torch.no_grad():
+                next(pl_module.parameters()).fill_(float("nan"))
+
+
+@pytest.mark.parametrize("kind", ["ltm", "baseline"])
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
+        kind, data, tmp_path):
+    from ltm.baseline import baseline_preset
+
+    cfg = short_tiny() if kind == "ltm" else baseline_preset("tiny")
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(
+        cfg.train, codec_steps=12, core_steps=8, ckpt_every=4))
+    out = tmp_path / kind
+    with pytest.raises(FloatingPointError, match=r"loss is nan at step 6.*last checkpoint"):
+        fit(cfg, data, out, progress=False, callbacks=[_Poison(6)])
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert ckpt["global_step"] == 4
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values()
+               if v.is_floating_point())
+    assert not (out / "model.safetensors").exists()
