@@ -208,6 +208,8 @@ def test_generate_and_encode(run, tmp_path, capsys):
      "different config"),
     (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--resume"],
      "nothing to resume"),
+    (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--strategy",
+      "bogus"], "invalid strategy"),
     (["generate", "--model", "{tmp}", "Hi."], "no model"),
 ])
 def test_errors_are_one_line(argv, message, run, data, tmp_path, capsys):

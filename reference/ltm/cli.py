@@ -137,12 +137,18 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from ltm.train import fit
 
     try:
-        _, metrics = fit(cfg, args.data, args.out, resume=args.resume, ltm=args.ltm)
+        _, metrics = fit(cfg, args.data, args.out, resume=args.resume, ltm=args.ltm,
+                         accelerator=args.accelerator, devices=args.devices,
+                         strategy=args.strategy, num_nodes=args.num_nodes)
     except pvq.PVQError as e:
         raise UserError(f"{args.data}: refused ({len(e.problems)} problems; first: "
                         f"{e.problems[0] if e.problems else '?'})") from None
     except (ValueError, FloatingPointError) as e:
         raise UserError(str(e)) from None
+    except Exception as e:  # Lightning's MisconfigurationException: bad device flags
+        if type(e).__name__ != "MisconfigurationException":
+            raise
+        raise UserError(str(e).strip().splitlines()[0]) from None
     print(f"saved the model to {args.out}: " + ", ".join(f"{k} {v:.4f}"
                                                         for k, v in metrics.items()),
           file=sys.stderr)
@@ -337,6 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "and the hybrid train for codec + core steps")
     p.add_argument("--core-steps", type=_positive, default=None,
                    help="steps of the core stage (default: the preset's)")
+    p.add_argument("--accelerator", default="cpu", choices=("cpu", "gpu", "cuda", "mps", "auto"),
+                   help="Lightning accelerator (default cpu)")
+    p.add_argument("--devices", type=_at_least_one, default=1,
+                   help="processes (CPU) or GPUs per node (default 1)")
+    p.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp or fsdp "
+                                                      "(default auto)")
+    p.add_argument("--num-nodes", type=_at_least_one, default=1, help="machines (default 1)")
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("generate", help="continue a text by thoughts, said in any language")

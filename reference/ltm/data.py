@@ -257,12 +257,22 @@ class PVQDataModule(L.LightningDataModule):
         rng.shuffle(order)
         return drawn[order[k] * G: (order[k] + 1) * G]
 
+    def shard(self, items: list) -> list:
+        """This process's share of one step's items under data parallelism (DDP): items
+        ``rank, rank + world, ...``, so the processes together see the step's batch once.
+        All of them, in a single process."""
+        trainer = self.trainer
+        world = trainer.world_size if trainer is not None else 1
+        return items if world <= 1 else items[trainer.global_rank::world]
+
     def train_batch(self, step: int) -> dict[str, dict]:
-        """The batch of training step ``step``: ``{"codec": ..., "core": ...}``."""
+        """The batch of training step ``step``: ``{"codec": ..., "core": ...}`` (this
+        process's :meth:`shard` of it)."""
         cfg, tc = self.config, self.config.train
         rng = random.Random(f"ltm-batch:{tc.seed}:{step}")
-        rows = self.codec_rows(step)
-        eps = [self.episodes[rng.randrange(len(self.episodes))] for _ in range(tc.core_batch)]
+        rows = self.shard(self.codec_rows(step))
+        eps = self.shard([self.episodes[rng.randrange(len(self.episodes))]
+                          for _ in range(tc.core_batch)])
         frames = [self.frames[i] for i in rows] if tc.w_roles else None
         return {"codec": collate_groups([self.groups[i] for i in rows], cfg, rng, frames,
                                         self.roles),

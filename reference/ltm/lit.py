@@ -48,7 +48,20 @@ from ltm.losses import alignment_loss, next_pairs, noise_thoughts, reconstructio
 from ltm.model import LTM
 from ltm.roles import RoleProbe, RoleVocab
 
-__all__ = ["LitLTM"]
+__all__ = ["LitLTM", "tick"]
+
+
+def tick(module: L.LightningModule) -> None:
+    """Add the time since the last step to ``module.elapsed``. Under data parallelism
+    every process takes rank 0's clock, so all of them switch stages and stop on the
+    same step (a process that stopped alone would hang the others)."""
+    now = time.monotonic()
+    if module._tick is not None:
+        module.elapsed += now - module._tick
+    module._tick = now
+    trainer = module._trainer
+    if trainer is not None and trainer.world_size > 1:
+        module.elapsed = float(trainer.strategy.broadcast(module.elapsed, src=0))
 
 
 class LitLTM(L.LightningModule):
@@ -151,10 +164,7 @@ class LitLTM(L.LightningModule):
 
     def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
         """Count the time, and switch to the core stage when the codec stage is over."""
-        now = time.monotonic()
-        if self._tick is not None:
-            self.elapsed += now - self._tick
-        self._tick = now
+        tick(self)
         if self.switch_step is None and self._codec_done() and self.tc.core_steps:
             self.switch_step = self.global_step
         if self.switch_step is not None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from pathlib import Path
 
 import lightning as L
@@ -30,6 +29,7 @@ from torch import Tensor
 from ltm.baseline import ByteLM, make_batch
 from ltm.config import N_BYTES, CodecConfig, LTMConfig
 from ltm.data import PVQDataModule, collate_episodes
+from ltm.lit import tick
 
 __all__ = ["EpisodeDataModule", "LitByteLM"]
 
@@ -64,7 +64,8 @@ class EpisodeDataModule(PVQDataModule):
         """The batch of step ``step``: ``core_batch`` episodes, drawn as the LTM's are."""
         tc = self.config.train
         rng = random.Random(f"ltm-batch:{tc.seed}:{step}")
-        eps = [self.episodes[rng.randrange(len(self.episodes))] for _ in range(tc.core_batch)]
+        eps = self.shard([self.episodes[rng.randrange(len(self.episodes))]
+                          for _ in range(tc.core_batch)])
         return {"lm": self.layout(collate_episodes(eps, self.config, rng))}
 
 
@@ -79,11 +80,8 @@ class LitByteLM(L.LightningModule):
         self._tick: float | None = None
 
     def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
-        """Count the training time."""
-        now = time.monotonic()
-        if self._tick is not None:
-            self.elapsed += now - self._tick
-        self._tick = now
+        """Count the training time (:func:`ltm.lit.tick`)."""
+        tick(self)
 
     def training_step(self, batch: dict[str, dict], batch_idx: int) -> Tensor:
         """Mean next-symbol cross-entropy; stops at the time budget."""

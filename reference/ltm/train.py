@@ -60,11 +60,12 @@ class LastCheckpoint(L.Callback):
         self.path, self.every = path, every
 
     def save(self, trainer: L.Trainer) -> None:
-        """Write the checkpoint now."""
+        """Write the checkpoint now (every process calls it; rank 0 writes)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         trainer.save_checkpoint(tmp)
-        os.replace(tmp, self.path)
+        if trainer.is_global_zero:
+            os.replace(tmp, self.path)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
                            outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -190,7 +191,8 @@ def _build(config: LTMConfig | BaselineConfig, data: Path,
 def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *,
         resume: bool = False, max_steps: int | None = None, progress: bool = True,
         callbacks: Sequence[L.Callback] = (),
-        ltm: str | Path | None = None) -> tuple[nn.Module, dict[str, float]]:
+        ltm: str | Path | None = None, accelerator: str = "cpu", devices: int | str = 1,
+        strategy: str = "auto", num_nodes: int = 1) -> tuple[nn.Module, dict[str, float]]:
     """Train ``config`` on the PVQ file ``data`` into the run directory ``out``.
 
     Args:
@@ -206,6 +208,11 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
         callbacks: Extra Lightning callbacks.
         ltm: With a ``BaselineConfig``: the directory of a trained LTM whose frozen
             encoder gives the thoughts; the run trains the hybrid.
+        accelerator, devices, strategy, num_nodes: Lightning's own (for example
+            ``"gpu", 8, "ddp"``; or ``"cpu", 2, "ddp"``, the test of data parallelism).
+            Under data parallelism every process takes its share of each step's batch
+            (:meth:`ltm.data.PVQDataModule.shard`), so the step sees the same data as on
+            one process, and rank 0 writes the files.
 
     Returns:
         The trained model and the final validation metrics.
@@ -230,8 +237,12 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
     timed = progress and tc.minutes > 0
     if timed:
         callbacks = [*callbacks, MinutesBar(tc.minutes)]
+    if strategy == "ddp" and isinstance(config, LTMConfig):
+        # each stage leaves the other's parameters without gradient
+        strategy = "ddp_find_unused_parameters_true"
     trainer = L.Trainer(
-        accelerator="cpu", devices=1, precision="32-true", deterministic=True,
+        accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes,
+        precision="32-true", deterministic=True,
         max_epochs=-1, max_steps=tc.total_steps if max_steps is None else max_steps,
         val_check_interval=tc.val_every, check_val_every_n_epoch=None,
         num_sanity_val_steps=0, gradient_clip_val=tc.grad_clip or None,
@@ -245,6 +256,7 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
     metrics = {k: float(v) for k, v in sorted(final.items())}
     summary = {"steps": trainer.global_step, "switch_step": getattr(lit, "switch_step", None),
                "train_seconds": round(lit.elapsed, 3), "val": metrics}
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    lit.model.save(out)
+    if trainer.is_global_zero:
+        (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        lit.model.save(out)
     return lit.model, metrics
