@@ -59,6 +59,13 @@ def reproduce(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Speed and memory, as ratios measured in one run: writes bench/results.json."""
+    _install(session, "model")
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def docs(session: nox.Session) -> None:
     """Build the documentation site strictly into ``site/`` (``-- serve`` to preview it)."""
     _install(session, "model", "docs")
