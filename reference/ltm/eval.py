@@ -46,7 +46,7 @@ from ltm.metrics import bits_per_byte, distinct_n, recall_at_k, rouge_l
 from ltm.pvq import Record, iter_records, walk
 
 __all__ = ["EvalError", "KINDS", "load_model", "kind_of", "eval_episodes", "retrieval_pairs",
-           "evaluate", "format_table"]
+           "retrieval", "evaluate", "format_table"]
 
 KINDS = ("ltm", "baseline", "hybrid")
 """The model kinds, as ``config.json`` names them (no ``kind``: an LTM)."""
@@ -135,6 +135,22 @@ def _embed(model, texts: Sequence[str], batch: int) -> torch.Tensor:
                       for i in range(0, len(texts), batch)])
 
 
+def retrieval(model, records: Sequence[Record], n: int = 1000, seed: int = 0,
+              batch_size: int = 64) -> dict[str, dict[str, float]]:
+    """Recall@1 and @5 of every task of :func:`retrieval_pairs` with at least 5 pairs:
+    each query's key must be its nearest (cosine) among all keys. Needs only
+    ``model.embed_units`` (so the frozen anchors of :mod:`ltm.anchors` run it too)."""
+    out = {}
+    with torch.no_grad():
+        for name, (queries, keys) in retrieval_pairs(records, n, seed).items():
+            if len(queries) < 5:
+                continue
+            q, k = _embed(model, queries, batch_size), _embed(model, keys, batch_size)
+            out[name] = {"recall1": recall_at_k(q, k, 1), "recall5": recall_at_k(q, k, 5),
+                         "n": len(queries)}
+    return out
+
+
 def _world_next(record: Record, t: int, text: str, lang: str) -> tuple[bool, bool, bool | None]:
     from ltm.pvq import world
 
@@ -199,20 +215,14 @@ def evaluate(model, data: str | Path, *, episodes: int = 100, split: str = "val"
             repeats += [a == b for a, b in zip([past[-1], *texts[:-1]], texts, strict=True)]
         seconds = time.perf_counter() - start
         gen_bytes = sum(len(s.encode("utf-8")) for s in sampled)
-        retrieval = {}
-        for name, (queries, keys) in retrieval_pairs(records, n_retrieval, seed).items():
-            if len(queries) < 5:
-                continue
-            q, k = _embed(model, queries, batch_size), _embed(model, keys, batch_size)
-            retrieval[name] = {"recall1": recall_at_k(q, k, 1), "recall5": recall_at_k(q, k, 5),
-                               "n": len(queries)}
+        found = retrieval(model, records, n_retrieval, seed, batch_size)
     out = {"kind": kind, "data": str(data), "split": split, "n_episodes": len(eps),
            "langs": langs, "seed": seed,
            "bits_per_byte": bits_per_byte(nats, int(nbytes)), "n_bytes": int(nbytes),
            "next": {"rouge_l": _share(rouge), "n": len(rouge)},
            "diversity": {"distinct1": distinct_n(sampled, 1), "distinct2": distinct_n(sampled, 2),
                          "repeat": _share(repeats), "n": len(sampled)},
-           "retrieval": retrieval,
+           "retrieval": found,
            "cost": {"params": sum(p.numel() for p in model.parameters()),
                     "generated_bytes_per_s": gen_bytes / seconds if seconds > 0 else math.nan}}
     if world_like:
