@@ -54,7 +54,7 @@ def reproduce(session: nox.Session) -> None:
 
     Arguments after ``--`` go to ``experiments/run.py`` (``--preset smoke`` for a quick run).
     """
-    _install(session, "model", "paper")
+    _install(session, "model", "paper", "anchors")
     session.run("python", "experiments/run.py", *session.posargs)
 
 
