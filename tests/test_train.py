@@ -219,6 +219,29 @@ def test_errors_are_one_line(argv, message, run, data, tmp_path, capsys):
     assert err.startswith("ltm: ") and message in err and "\n" not in err
 
 
+def test_generate_and_encode_take_bad_text_in_one_line(run, tmp_path, capsys):
+    for text in ("", "   \n\t "):
+        assert main(["generate", "--model", str(run), text]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err == "ltm: the prompt is empty (no sentence to think from)"
+    huge = "Anna left. " * 5000  # 5,000 sentences: read the last 256, not all
+    assert main(["generate", "--model", str(run), huge, "--thoughts", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "reading the last 256" in captured.err and len(captured.out.splitlines()) == 1
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    for path, message in ((binary, "looks binary"), (empty, "no units to encode"),
+                          (tmp_path / "missing.txt", "missing.txt")):
+        assert main(["encode", "--model", str(run), str(path)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err, err
+    odd = tmp_path / "odd.txt"  # invalid UTF-8 and control bytes, but no NUL: replaced
+    odd.write_bytes(b"Anna \xff\xfe left.\x07 Ivan came.")
+    assert main(["encode", "--model", str(run), str(odd), "--out", str(tmp_path / "o.npy")]) == 0
+
+
 def test_bad_thoughts_is_a_usage_error(run, capsys):
     with pytest.raises(SystemExit) as e:
         main(["generate", "--model", str(run), "Hi.", "--thoughts", "0"])

@@ -94,6 +94,10 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_PROMPT_THOUGHTS = 256
+"""``ltm generate`` reads at most this many of the prompt's last sentences (the core's
+attention grows with the square of the thoughts; training episodes hold at most 32)."""
+
 MODEL_KINDS = ("ltm", "baseline", "hybrid")
 """What ``ltm fit --model`` trains."""
 
@@ -210,9 +214,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     if args.lang is not None and args.lang not in model.config.codec.langs:
         raise UserError(f"--lang {args.lang!r}: this model speaks "
                         f"{', '.join(model.config.codec.langs)}")
-    prompt = units(args.text, "sentence", _rules(args.text), model.config.codec.max_bytes)
+    prompt = [u for u in units(args.text, "sentence", _rules(args.text),
+                               model.config.codec.max_bytes) if u.strip()]
     if not prompt:
-        raise UserError("the prompt is empty")
+        raise UserError("the prompt is empty (no sentence to think from)")
+    if len(prompt) > MAX_PROMPT_THOUGHTS:  # the core attends over every thought: bound it
+        print(f"ltm: the prompt has {len(prompt):,} sentences; reading the last "
+              f"{MAX_PROMPT_THOUGHTS}", file=sys.stderr)
+        prompt = prompt[-MAX_PROMPT_THOUGHTS:]
     # say the thoughts in the prompt's language unless told otherwise: the decoder is
     # always trained with a language tag, never with the "unspecified" start token
     langs, detected = model.config.codec.langs, _rules(args.text)
