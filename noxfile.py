@@ -77,6 +77,20 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def browser(session: nox.Session) -> None:
+    """Build the site, open every page in headless Chromium offline; screenshots: site-shots/.
+
+    Needs Debian's ``chromium`` (Playwright drives it; nothing is downloaded). Arguments
+    after ``--`` go to ``tests/browser/check_site.py`` (``--out DIR``, ``-v``).
+    """
+    _install(session, "docs", "browser")
+    env = {"NO_MKDOCS_2_WARNING": "1"}
+    site = os.path.join(session.create_tmp(), "site")
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env=env)
+    session.run("python", "tests/browser/check_site.py", "--site", site, *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def paper(session: nox.Session) -> None:
     """Build the whitepaper ``paper/build/ltm.pdf`` with latexmk (needs TeX: see README)."""
     _install(session)
