@@ -208,11 +208,14 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
         callbacks: Extra Lightning callbacks.
         ltm: With a ``BaselineConfig``: the directory of a trained LTM whose frozen
             encoder gives the thoughts; the run trains the hybrid.
-        accelerator, devices, strategy, num_nodes: Lightning's own (for example
-            ``"gpu", 8, "ddp"``; or ``"cpu", 2, "ddp"``, the test of data parallelism).
-            Under data parallelism every process takes its share of each step's batch
+        accelerator: Lightning's accelerator (``"cpu"``, ``"gpu"``, ``"auto"``).
+        devices: Processes (CPU) or GPUs per machine. Under data parallelism every
+            process takes its share of each step's batch
             (:meth:`ltm.data.PVQDataModule.shard`), so the step sees the same data as on
             one process, and rank 0 writes the files.
+        strategy: Lightning's strategy (``"auto"``, ``"ddp"``, ``"fsdp"``, ...); for
+            example ``"gpu", 8, "ddp"``, or ``"cpu", 2, "ddp"`` as the DDP test runs.
+        num_nodes: Machines.
 
     Returns:
         The trained model and the final validation metrics.
