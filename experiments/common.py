@@ -147,10 +147,18 @@ def write_result(name: str, preset: str, numbers: dict, header: list[str],
     tex += [" & ".join(esc(c) for c in r) + r" \\" for r in rows]
     tex += [r"\bottomrule", r"\end{tabular}"]
     (out / f"{name}.tex").write_text("\n".join(tex) + "\n")
-    if macros and preset == "paper":
+    if preset == "paper":
         gen = paths.root() / "paper" / "generated"
         gen.mkdir(parents=True, exist_ok=True)
+        (gen / f"{name}.table.tex").write_text("\n".join(tex) + "\n")
         lines = [f"% written by experiments/{name}.py; do not edit"]
-        lines += [rf"\newcommand{{\{k}}}{{{v}}}" for k, v in sorted(macros.items())]
+        lines += [rf"\newcommand{{\{k}}}{{{v}}}" for k, v in sorted((macros or {}).items())]
         (gen / f"{name}.tex").write_text("\n".join(lines) + "\n")
+        # paper/main.tex inputs macros.tex: one \input per experiment's macro file
+        files = sorted(f.stem for f in gen.glob("*.tex")
+                       if f.stem != "macros" and not f.stem.endswith(".table")
+                       and f.stem != "hparams")
+        (gen / "macros.tex").write_text("% written by experiments/common.py; do not edit\n"
+                                        + "".join(rf"\input{{generated/{f}}}" + "\n"
+                                                  for f in files))
     return out / f"{name}.json"
