@@ -58,7 +58,7 @@ def commit() -> str | None:
         return None
 
 
-def provenance(preset: str) -> dict:
+def provenance(preset: str | None) -> dict:
     """Preset, commit, package versions and machine of a result."""
     versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in PACKAGES:
@@ -119,6 +119,19 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
           flush=True)
     fit(config, data, out, resume=resume, ltm=ltm, progress=True)
     return out
+
+
+def three_models(preset: str) -> dict[str, Path]:
+    """The run directories of the LTM, the baseline matched to it in parameters, and
+    the hybrid (that baseline reading the LTM's thoughts), trained on the generated world
+    at ``preset`` or reused: ``{"LTM": ..., "baseline": ..., "hybrid": ...}``."""
+    data = paths.generated() / "world.pvq.jsonl"
+    if not data.is_file():
+        raise SystemExit(f"{data} is missing: run experiments/run.py --only data/world first")
+    ltm = trained("ltm", ltm_config(preset), data, preset)
+    return {"LTM": ltm,
+            "baseline": trained("baseline-params", baseline_config(preset), data, preset),
+            "hybrid": trained("hybrid-params", baseline_config(preset), data, preset, ltm=ltm)}
 
 
 def fmt(x: float | None, digits: int = 3) -> str:

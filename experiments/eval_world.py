@@ -20,51 +20,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import platform
-import subprocess
 import sys
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import torch
+sys.path.insert(0, str(Path(__file__).parent))
 
-from ltm import paths
-from ltm.model import LTM
-from ltm.pvq import world
-from ltm.worldeval import evaluate_world
+import common  # noqa: E402
+import torch  # noqa: E402
 
-PACKAGES = ("ltm", "torch", "numpy", "safetensors", "tqdm")
-"""Packages whose versions go into the JSON."""
-
-
-def _commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.root(), check=True,
-                             capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=paths.root(), check=True,
-                               capture_output=True, text=True).stdout.strip()
-        return out + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def _versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def _clean(x):
-    """NaN (a rate with nothing to count) becomes JSON ``null``."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    return None if isinstance(x, float) and math.isnan(x) else x
+from ltm.model import LTM  # noqa: E402
+from ltm.pvq import world  # noqa: E402
+from ltm.worldeval import evaluate_world  # noqa: E402
 
 
 def table(results: dict) -> str:
@@ -127,12 +94,11 @@ def main(argv: list[str] | None = None) -> None:
             "config": model.config.to_dict(),
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             "seeds": {"world": args.world_seed, "picks": args.seed, "torch": args.seed},
-            "commit": _commit(),
-            "versions": _versions(),
+            **common.provenance(None),
             "seconds": round(seconds, 1),
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(_clean(report), indent=2, ensure_ascii=False) + "\n")
+        args.out.write_text(json.dumps(common.clean(report), indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {args.out}")
 
 

@@ -47,15 +47,7 @@ def main(preset: str = "paper") -> str:
     """Train or reuse the three models, evaluate them, write the table."""
     from ltm.eval import evaluate, load_model
 
-    data = paths.generated() / "world.pvq.jsonl"
-    if not data.is_file():
-        raise SystemExit(f"{data} is missing: run experiments/run.py --only data/world first")
-    ltm_dir = common.trained("ltm", common.ltm_config(preset), data, preset)
-    dirs = {"LTM": ltm_dir,
-            "baseline": common.trained("baseline-params", common.baseline_config(preset),
-                                       data, preset),
-            "hybrid": common.trained("hybrid-params", common.baseline_config(preset), data,
-                                     preset, ltm=ltm_dir)}
+    dirs = common.three_models(preset)
     test = eval_world(preset)
     numbers = {}
     for name, d in dirs.items():

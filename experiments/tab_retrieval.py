@@ -38,15 +38,7 @@ def main(preset: str = "paper") -> str:
     from ltm.eval import load_model, retrieval
     from ltm.pvq import iter_records
 
-    data = paths.generated() / "world.pvq.jsonl"
-    if not data.is_file():
-        raise SystemExit(f"{data} is missing: run experiments/run.py --only data first")
-    ltm_dir = common.trained("ltm", common.ltm_config(preset), data, preset)
-    models = {"LTM": ltm_dir,
-              "baseline": common.trained("baseline-params", common.baseline_config(preset),
-                                         data, preset),
-              "hybrid": common.trained("hybrid-params", common.baseline_config(preset), data,
-                                       preset, ltm=ltm_dir)}
+    models = common.three_models(preset)
     sets = {"world": eval_world(preset)}
     for name in ("bible", "libreoffice"):
         sets[name] = paths.generated() / f"{name}.pvq.jsonl"
