@@ -121,14 +121,23 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
     return out
 
 
+def _world_data() -> Path:
+    data = paths.generated() / "world.pvq.jsonl"
+    if not data.is_file():
+        raise SystemExit(f"{data} is missing: run experiments/run.py --only data/world first")
+    return data
+
+
+def ltm_run(preset: str) -> Path:
+    """The run directory of the preset's LTM, trained on the generated world or reused."""
+    return trained("ltm", ltm_config(preset), _world_data(), preset)
+
+
 def three_models(preset: str) -> dict[str, Path]:
     """The run directories of the LTM, the baseline matched to it in parameters, and
     the hybrid (that baseline reading the LTM's thoughts), trained on the generated world
     at ``preset`` or reused: ``{"LTM": ..., "baseline": ..., "hybrid": ...}``."""
-    data = paths.generated() / "world.pvq.jsonl"
-    if not data.is_file():
-        raise SystemExit(f"{data} is missing: run experiments/run.py --only data/world first")
-    ltm = trained("ltm", ltm_config(preset), data, preset)
+    data, ltm = _world_data(), ltm_run(preset)
     return {"LTM": ltm,
             "baseline": trained("baseline-params", baseline_config(preset), data, preset),
             "hybrid": trained("hybrid-params", baseline_config(preset), data, preset, ltm=ltm)}
