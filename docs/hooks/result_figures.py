@@ -1,0 +1,14 @@
+"""MkDocs hook: the experiments' figures (``experiments/results/paper/*.png``) become
+site files under ``figures/``, so the Results page shows what the scripts drew, with no
+copy in ``docs/`` that could go stale."""
+
+from pathlib import Path
+
+from mkdocs.structure.files import File
+
+
+def on_files(files, config):
+    root = Path(config["config_file_path"]).parent
+    for png in sorted((root / "experiments" / "results" / "paper").glob("*.png")):
+        files.append(File.generated(config, f"figures/{png.name}", abs_src_path=str(png)))
+    return files
