@@ -137,6 +137,8 @@ def _fit_config(args: argparse.Namespace):
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     cfg = _fit_config(args)
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
     from ltm import pvq
     from ltm.train import fit
 
@@ -149,9 +151,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                         f"{e.problems[0] if e.problems else '?'})") from None
     except (ValueError, FloatingPointError) as e:
         raise UserError(str(e)) from None
-    except Exception as e:  # Lightning's MisconfigurationException: bad device flags
-        if type(e).__name__ != "MisconfigurationException":
-            raise
+    except MisconfigurationException as e:  # bad device or strategy flags
         raise UserError(str(e).strip().splitlines()[0]) from None
     print(f"saved the model to {args.out}: " + ", ".join(f"{k} {v:.4f}"
                                                         for k, v in metrics.items()),
@@ -160,19 +160,18 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _load_model(directory: str):
-    from pathlib import Path
+    """The LTM in ``directory`` (:func:`ltm.eval.load_model`), in evaluation mode;
+    generate and encode need thoughts, so another kind of model is refused."""
+    from ltm import eval as harness
 
-    from ltm.model import CONFIG, LTM, WEIGHTS
-
-    d = Path(directory)
-    if not (d / WEIGHTS).is_file() or not (d / CONFIG).is_file():
-        raise UserError(f"{d}: no model here (expected {WEIGHTS} and {CONFIG}; "
-                        f"train one with ltm fit)")
     try:
-        model = LTM.load(d)
-    except (ValueError, RuntimeError, OSError) as e:
-        raise UserError(f"{d}: cannot load the model ({str(e).splitlines()[0]})") from None
-    return model.eval()
+        model = harness.load_model(directory)
+    except harness.EvalError as e:
+        raise UserError(str(e)) from None
+    if harness.kind_of(model) != "ltm":
+        raise UserError(f"{directory}: a {harness.kind_of(model)} model thinks in bytes, not "
+                        f"thoughts; give an LTM (ltm fit --model ltm)")
+    return model
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:

@@ -67,7 +67,8 @@ def load_model(directory: str | Path):
     config, weights = d / "config.json", d / "model.safetensors"
     for f in (config, weights):
         if not f.is_file():
-            raise EvalError(f"{d}: not a model directory ({f.name} missing)")
+            raise EvalError(f"{d}: no model here, not a model directory ({f.name} missing; "
+                            f"train one with ltm fit)")
     try:
         kind = json.loads(config.read_text()).get("kind", "ltm")
     except (ValueError, AttributeError) as e:
