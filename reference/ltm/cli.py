@@ -226,12 +226,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     langs, detected = model.config.codec.langs, _rules(args.text)
     lang = args.lang or (detected if detected in langs else langs[0])
     g = torch.Generator().manual_seed(args.seed)
-    with torch.no_grad():
-        thoughts = model.encode(prompt)  # (T, Z)
-        for _ in range(args.thoughts):
-            nxt = model.predict_next(thoughts, generator=g)  # (Z,)
-            print(model.decode(nxt[None], lang)[0].strip())
-            thoughts = torch.cat([thoughts, nxt[None]], dim=0)
+    for unit in model.generate_units(prompt, args.thoughts, lang=lang, generator=g):
+        print(unit.decode("utf-8", "replace").strip())
     return 0
 
 

@@ -122,17 +122,26 @@ class LTM(nn.Module):
             units = list(text)
         if not units:
             raise ValueError("continue_text needs at least one unit of text")
-        thoughts = self.encode(units)  # (T, Z)
+        said = self._think(self.encode(units), n_thoughts, lang, reencode=reencode,
+                           steps=steps, head_method=method, generator=generator, **sampling)
+        return "".join(u.decode("utf-8", "replace") for u in said)
+
+    def _think(self, thoughts: Tensor, n: int, lang: str | None, *, reencode: bool = False,
+               steps: int | None = None, head_method: str | None = None,
+               generator: torch.Generator | None = None, **sampling) -> list[bytes]:
+        """``n`` thoughts predicted after ``thoughts`` (T, Z), each said in ``lang`` and
+        joining the trajectory (decoded and encoded again first with ``reencode``);
+        ``sampling`` goes to the decoder."""
         said = []
-        for _ in range(n_thoughts):
-            nxt = self.predict_next(thoughts, steps=steps, method=method,
+        for _ in range(n):
+            nxt = self.predict_next(thoughts, steps=steps, method=head_method,
                                     generator=generator)  # (Z,)
-            unit = self.decode(nxt[None], lang, generator=generator, **sampling)[0]
+            unit = self.decode_bytes(nxt[None], lang, generator=generator, **sampling)[0]
             said.append(unit)
             if reencode:
-                nxt = self.encode([unit])[0]
+                nxt = self.encode([unit.decode("utf-8", "replace")])[0]
             thoughts = torch.cat([thoughts, nxt[None]], dim=0)  # (T+1, Z)
-        return "".join(said)
+        return said
 
     # ------------------------------------------------------------------ the harness calls
     # The same calls as ltm.baseline.ByteLM, so ltm.eval treats every model alike.
@@ -196,14 +205,8 @@ class LTM(nn.Module):
         ``top_p``, ``temperature`` and ``max_bytes`` go to the decoder."""
         if not units:
             raise ValueError("generation needs at least one unit of text")
-        thoughts = self.encode(list(units))  # (T, Z)
-        said = []
-        for _ in range(n_units):
-            nxt = self.predict_next(thoughts, steps=steps, generator=generator)  # (Z,)
-            said += self.decode_bytes(nxt[None], lang, method=method, generator=generator,
-                                      **sampling)
-            thoughts = torch.cat([thoughts, nxt[None]], dim=0)  # (T+1, Z)
-        return said
+        return self._think(self.encode(list(units)), n_units, lang, steps=steps,
+                           generator=generator, method=method, **sampling)
 
     def save(self, directory: str | Path) -> None:
         """Write ``model.safetensors`` and ``config.json`` into ``directory``."""
