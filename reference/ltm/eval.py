@@ -44,6 +44,7 @@ from ltm.codec import to_bytes
 from ltm.data import is_validation
 from ltm.metrics import bits_per_byte, distinct_n, recall_at_k, rouge_l
 from ltm.pvq import Record, iter_records, walk
+from ltm.worldeval import judge_next
 
 __all__ = ["EvalError", "KINDS", "load_model", "kind_of", "eval_episodes", "retrieval_pairs",
            "retrieval", "evaluate", "format_table"]
@@ -152,15 +153,6 @@ def retrieval(model, records: Sequence[Record], n: int = 1000, seed: int = 0,
     return out
 
 
-def _world_next(record: Record, t: int, text: str, lang: str) -> tuple[bool, bool, bool | None]:
-    from ltm.pvq import world
-
-    frame = world.parse(text, lang)
-    legal = frame is not None and world.legal(frame, record.thoughts[t - 1].state)
-    exact = frame == record.thoughts[t].frame if record.thoughts[t].determined else None
-    return frame is not None, legal, exact
-
-
 def _share(xs: Sequence) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
 
@@ -203,7 +195,7 @@ def evaluate(model, data: str | Path, *, episodes: int = 100, split: str = "val"
                 text = said.decode("utf-8", "replace")
                 rouge.append(rouge_l(text, units[t]))
                 if world_like:
-                    meaning.append(_world_next(r, t, text, lang))
+                    meaning.append(judge_next(r, t, text, lang))
         sampled, repeats = [], []
         start = time.perf_counter()
         for r, lang in eps[:continuations]:

@@ -38,7 +38,7 @@ from ltm.codec import meaning_only
 from ltm.metrics import byte_accuracy, recall_at_k, rouge_l
 from ltm.pvq import Record, Thought, world
 
-__all__ = ["codec_metrics", "retrieval_metrics", "cross_language_metrics",
+__all__ = ["codec_metrics", "retrieval_metrics", "cross_language_metrics", "judge_next",
            "prediction_metrics", "evaluate_world", "frame_records"]
 
 LANGS: tuple[str, ...] = ("en", "ru")
@@ -199,6 +199,16 @@ def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
     return out
 
 
+def judge_next(record: Record, t: int, text: str, lang: str) -> tuple[bool, bool, bool | None]:
+    """A generated text for thought ``t`` of a world episode, judged against the truth:
+    does it parse, is it also legal in the state after thought ``t - 1``, and, where the
+    past determines thought ``t``, is it that frame (``None`` where it is not determined)."""
+    frame = world.parse(text, lang)
+    legal = frame is not None and world.legal(frame, record.thoughts[t - 1].state)
+    truth = record.thoughts[t]
+    return frame is not None, legal, (frame == truth.frame if truth.determined else None)
+
+
 def prediction_metrics(model, records: Sequence[Record], n_episodes: int = 200,
                        seed: int = 0, *, split: str | None = None,
                        langs: Sequence[str] = LANGS, batch_size: int = 64,
@@ -245,11 +255,8 @@ def prediction_metrics(model, records: Sequence[Record], n_episodes: int = 200,
             said = model.decode(nxt.float().cpu(), lang=[ep_langs[e] for e, _ in chunk],
                                 max_bytes=cap)
             for (e, t), text in zip(chunk, said, strict=True):
-                lang, truth, before = ep_langs[e], episodes[e].thoughts[t], episodes[e].thoughts[t - 1]
-                frame = world.parse(text, lang)
-                legal = frame is not None and world.legal(frame, before.state)
-                exact = frame == truth.frame if truth.determined else None
-                rows[lang].append((frame is not None, legal, exact,
+                lang = ep_langs[e]
+                rows[lang].append((*judge_next(episodes[e], t, text, lang),
                                    rouge_l(text, units[e][t])))
     out: dict[str, float] = {}
     for suffix, got in [*((f"_{lang}", rows[lang]) for lang in langs),
