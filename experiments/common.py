@@ -121,6 +121,21 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
     return out
 
 
+EVAL_SEED, EVAL_EPISODES = 1000, 300
+"""The evaluation world every script shares: 300 episodes of seed 1000 (training uses
+seed 0), both sides of the meaning split."""
+
+
+def eval_world() -> Path:
+    """The evaluation world (written once into ``data/generated/``; deterministic)."""
+    from ltm.pvq import world
+
+    path = paths.generated() / f"world-eval-{EVAL_SEED}.pvq.jsonl"
+    if not path.is_file():
+        world.write_world(path, EVAL_EPISODES, EVAL_SEED)
+    return path
+
+
 def _world_data() -> Path:
     data = paths.generated() / "world.pvq.jsonl"
     if not data.is_file():

@@ -23,7 +23,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import common  # noqa: E402
-from tab_prediction import eval_world  # noqa: E402
 
 from ltm import paths  # noqa: E402
 
@@ -45,7 +44,7 @@ def main(preset: str = "paper") -> str:
     model = load_model(common.ltm_run(preset))
     codec = model.config.codec
     pool = {lang: {} for lang in codec.langs}
-    for r in iter_records(eval_world(preset)):
+    for r in iter_records(common.eval_world()):
         for t in walk(r.thoughts):
             for lang in codec.langs:
                 for q in t.quotes.get(lang, ()):
@@ -71,10 +70,9 @@ def main(preset: str = "paper") -> str:
                                  for m in ("byte acc.", "exact", "same frame")]
     rows = [[s] + [f(v[lang][k]) for lang in codec.langs for k in ("byte_acc", "exact", "same_frame")]
             for s, v in numbers.items()]
-    macros = {f"noise{k}{lang.capitalize()}{name}": f(numbers[s][lang][k])
+    macros = {f"noise{k.replace('_', '')}{lang.capitalize()}{name}": f(numbers[s][lang][k])
               for s, name in (("0", "Zero"), ("0.2", "Train"), ("0.5", "Half"))
-              for lang in codec.langs for k in ("same_frame", "byte_acc") if s in numbers}
-    macros = {k.replace("_", ""): v for k, v in macros.items()}
+              for lang in codec.langs for k in ("same_frame", "byte_acc")}
     common.write_result("fig_codec_noise", preset, numbers, header, rows,
                         "E1: reconstruction from noised thoughts (greedy decoding).", macros)
     zero, half = numbers["0"], numbers["0.5"]

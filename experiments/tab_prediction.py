@@ -5,8 +5,8 @@
 Trains (or reuses, :func:`common.trained`) the LTM, the baseline matched to it in
 parameters, and the hybrid (the baseline reading the LTM's thoughts) on the generated
 world (``data/generated/world.pvq.jsonl``, seed 0, held-out meanings left out), and
-evaluates each with the one harness (:func:`ltm.eval.evaluate`) on a fresh world (seed
-1000, both sides of the meaning split): bits per byte of the next unit given the true
+evaluates each with the one harness (:func:`ltm.eval.evaluate`) on the shared
+evaluation world (:func:`common.eval_world`: seed 1000, both sides of the meaning split): bits per byte of the next unit given the true
 past, and of greedy next units the share that parse, are legal in the true state and
 hit the frame where the past determines it, plus retrieval and cost. One seed so far
 (issue 5 asks for three where a comparison is claimed).
@@ -22,25 +22,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import common  # noqa: E402
 
-from ltm import paths  # noqa: E402
-
 EVAL_EPISODES = {"smoke": 4, "paper": 100, "gpu": 300}
 """Episodes of the evaluation world scored per model."""
 EVAL_MAX_BYTES = {"smoke": 40, "paper": None, "gpu": None}
 """Longest generated unit (``None``: the model's ``max_bytes``); smoke models are barely
 trained and would otherwise write to the limit."""
-EVAL_SEED = 1000
-"""Seed of the evaluation world (training uses 0)."""
-
-
-def eval_world(preset: str) -> Path:
-    """The evaluation world of this preset (written once; deterministic)."""
-    from ltm.pvq import world
-
-    path = paths.generated() / f"world-eval-{EVAL_SEED}.pvq.jsonl"
-    if not path.is_file():
-        world.write_world(path, max(EVAL_EPISODES[preset], 300), EVAL_SEED)
-    return path
 
 
 def main(preset: str = "paper") -> str:
@@ -48,7 +34,7 @@ def main(preset: str = "paper") -> str:
     from ltm.eval import evaluate, load_model
 
     dirs = common.three_models(preset)
-    test = eval_world(preset)
+    test = common.eval_world()
     numbers = {}
     for name, d in dirs.items():
         print(f"  evaluating {name}", flush=True)

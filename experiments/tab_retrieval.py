@@ -21,7 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import common  # noqa: E402
-from tab_prediction import eval_world  # noqa: E402
 
 from ltm import paths  # noqa: E402
 
@@ -39,7 +38,7 @@ def main(preset: str = "paper") -> str:
     from ltm.pvq import iter_records
 
     models = common.three_models(preset)
-    sets = {"world": eval_world(preset)}
+    sets = {"world": common.eval_world()}
     for name in ("bible", "libreoffice"):
         sets[name] = paths.generated() / f"{name}.pvq.jsonl"
         if not sets[name].is_file():
