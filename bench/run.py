@@ -77,15 +77,27 @@ def _timed(fn, steps: int) -> float:
     return (time.perf_counter() - t) / steps
 
 
-def _ltm_setup(tmp: Path, **train):
+def _rates(sec: float, steps: int, stats: dict) -> dict:
+    """Seconds per step, and bytes and FLOPs per second, of ``steps`` timed steps."""
+    return {"sec_per_step": sec, "bytes_per_s": stats["bytes"] / (sec * steps),
+            "flops_per_s": stats["flops"] / (sec * steps)}
+
+
+def _paper_ltm(**train):
+    """The ``paper`` LTM preset without a time budget (``train`` overrides fields)."""
     import dataclasses
 
-    from ltm.data import PVQDataModule
-    from ltm.lit import LitLTM
     from ltm.presets import preset
 
     cfg = preset("paper")
-    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, minutes=0.0, **train))
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, minutes=0.0, **train))
+
+
+def _ltm_setup(tmp: Path):
+    from ltm.data import PVQDataModule
+    from ltm.lit import LitLTM
+
+    cfg = _paper_ltm()
     dm = PVQDataModule(_world(tmp), cfg)
     dm.setup()
     lit = LitLTM(cfg)
@@ -122,9 +134,7 @@ def train_ltm(tmp: Path, steps: int, stage: str) -> dict:
 
     if stage == "core":
         lit._freeze_codec()
-    sec = _timed(step, steps)
-    return {"sec_per_step": sec, "bytes_per_s": stats["bytes"] / (sec * steps),
-            "flops_per_s": stats["flops"] / (sec * steps)}
+    return _rates(_timed(step, steps), steps, stats)
 
 
 def train_baseline(tmp: Path, steps: int) -> dict:
@@ -153,15 +163,12 @@ def train_baseline(tmp: Path, steps: int) -> dict:
             stats["bytes"] += int(real.sum())
             stats["flops"] += flops.baseline_train_step(cfg, *b["targets"].shape)
 
-    sec = _timed(step, steps)
-    return {"sec_per_step": sec, "bytes_per_s": stats["bytes"] / (sec * steps),
-            "flops_per_s": stats["flops"] / (sec * steps)}
+    return _rates(_timed(step, steps), steps, stats)
 
 
 def lightning(tmp: Path, steps: int) -> dict:
     import lightning as L
 
-    from ltm.presets import preset
     from ltm.train import fit
 
     class Clock(L.Callback):
@@ -171,12 +178,7 @@ def lightning(tmp: Path, steps: int) -> dict:
         def on_train_batch_start(self, *args) -> None:
             self.times.append(time.perf_counter())
 
-    import dataclasses
-
-    cfg = preset("paper")
-    cfg = dataclasses.replace(cfg, train=dataclasses.replace(
-        cfg.train, minutes=0.0, codec_steps=steps + 3, core_steps=0, val_every=10_000,
-        ckpt_every=10_000))
+    cfg = _paper_ltm(codec_steps=steps + 3, core_steps=0, val_every=10_000, ckpt_every=10_000)
     clock = Clock()
     fit(cfg, _world(tmp), tmp / "lightning-run", progress=False, callbacks=[clock])
     t = clock.times[2:]  # from the start of step 2 to the start of the last step
