@@ -5,7 +5,8 @@
   and it finished (``model.safetensors`` exists): "trained models are reused across
   experiments where the protocol allows" (issue 5).
 - :func:`write_result` writes one experiment's numbers as JSON (with the preset, seeds,
-  commit, package versions and machine), its table as Markdown and LaTeX, and, for the
+  commit, package versions and machine; wall-clock timings apart in ``<name>.timing.json``
+  so that the JSON repeats exactly on a rerun), its table as Markdown and LaTeX, and, for the
   ``paper`` preset, ``\\newcommand`` macros in ``paper/generated/`` for the numbers the
   text quotes. Paths come from :mod:`ltm.paths`; none is absolute.
 
@@ -158,6 +159,23 @@ def three_models(preset: str) -> dict[str, Path]:
             "hybrid": trained("hybrid-params", baseline_config(preset), data, preset, ltm=ltm)}
 
 
+def split_timing(numbers):
+    """``(numbers, timing)``: every ``"timing"`` entry, at any depth, moved out of
+    ``numbers`` into ``timing`` (at the same path), since a wall-clock rate differs
+    on every run while everything else repeats exactly."""
+    if not isinstance(numbers, dict):
+        return numbers, {}
+    kept, timing = {}, {}
+    for k, v in numbers.items():
+        if k == "timing":
+            timing[k] = v
+            continue
+        kept[k], t = split_timing(v)
+        if t:
+            timing[k] = t
+    return kept, timing
+
+
 def fmt(x: float | None, digits: int = 3) -> str:
     """A number for a table: ``-`` for a missing one, thousands separated when large."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -173,8 +191,12 @@ def write_result(name: str, preset: str, numbers: dict, header: list[str],
     (name -> already formatted text). Returns the JSON's path."""
     out = paths.results() / preset
     out.mkdir(parents=True, exist_ok=True)
+    numbers, timing = split_timing(numbers)
     result = {"name": name, "caption": caption, **provenance(preset), "numbers": clean(numbers)}
     (out / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    if timing:  # apart: the JSON above repeats exactly on a rerun, these do not
+        (out / f"{name}.timing.json").write_text(
+            json.dumps(clean(timing), indent=2, sort_keys=True) + "\n")
     md = [f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
     md += [f"| {' | '.join(r)} |" for r in rows]
     (out / f"{name}.md").write_text(f"{caption}\n\n" + "\n".join(md) + "\n")

@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 
+from ltm import weights
 from ltm.config import LTMConfig
 from ltm.model import CONFIG, LTM, WEIGHTS
 
@@ -120,13 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.run / name).is_file():
             sys.exit(f"ship_checkpoint: {args.run / name}: no such file (is the run finished?)")
     args.out.mkdir(parents=True, exist_ok=True)
-    state = load_file(str(args.run / WEIGHTS))
+    state = weights.load(args.run / WEIGHTS)
     half = {k: (v.half() if v.dtype == torch.float32 else v).contiguous()
             for k, v in state.items()}
     if args.run.resolve() != args.out.resolve():
         shutil.copy(args.run / CONFIG, args.out / CONFIG)
         shutil.copy(args.run / "metrics.json", args.out / "metrics.json")
-    save_file(half, str(args.out / WEIGHTS))
+    weights.save(half, args.out / WEIGHTS)
     cfg = json.loads((args.out / CONFIG).read_text())
     metrics = json.loads((args.out / "metrics.json").read_text())
     ev = json.loads(args.eval.read_text()) if args.eval else None

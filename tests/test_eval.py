@@ -137,7 +137,7 @@ def test_errors_are_one_line(models, data, tmp_path, capsys):
         for i in range(3)])
     cases = [(["--model", str(tmp_path)], "not a model directory"),
              (["--model", str(bad)], "unknown model kind 'gpt'"),
-             (["--model", str(torn)], "cannot load the ltm model"),
+             (["--model", str(torn)], "not a readable safetensors file"),
              (["--model", str(models / "ltm"), "--data", str(tmp_path / "nope.jsonl")],
               "no such data file")]
     for argv, message in cases:

@@ -100,6 +100,31 @@ def test_golden_loss_curve(run):
     np.testing.assert_allclose(curve, want, rtol=1e-4)
 
 
+def test_the_same_commands_twice_give_identical_result_json(run, data, tmp_path):
+    """Issue 8: ``ltm fit`` then ``ltm eval --out`` run twice give the same weights,
+    byte for byte, and the same result JSON, byte for byte (timings live apart)."""
+    again = tmp_path / "again"
+    assert main(["fit", "--preset", "tiny", "--data", str(data), "--out", str(again),
+                 *STEPS]) == 0
+    assert (again / "model.safetensors").read_bytes() == (run / "model.safetensors").read_bytes()
+    drop = lambda d: {k: v for k, v in d.items() if k != "train_seconds"}  # noqa: E731
+    assert drop(json.loads((again / "metrics.json").read_text())) == \
+        drop(json.loads((run / "metrics.json").read_text()))
+    texts = []
+    for model in (run, again):
+        link = tmp_path / "model"  # the same --model argument both times
+        link.unlink(missing_ok=True)
+        link.symlink_to(model)
+        out = tmp_path / f"{model.name}.json"
+        assert main(["eval", "--model", str(link), "--data", str(data), "--episodes", "2",
+                     "--split", "all", "--n-retrieval", "20", "--samples", "2",
+                     "--out", str(out)]) == 0
+        assert "generated_bytes_per_s" in json.loads(out.with_suffix(".timing.json").read_text())
+        texts.append(out.read_bytes())
+    assert texts[0] == texts[1]
+    assert "timing" not in json.loads(texts[0])
+
+
 def test_resume_matches_an_uninterrupted_run(run, data, tmp_path):
     out = tmp_path / "cut"
     fit(short_tiny(), data, out, max_steps=10, progress=False)

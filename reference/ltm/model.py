@@ -210,20 +210,19 @@ class LTM(nn.Module):
 
     def save(self, directory: str | Path) -> None:
         """Write ``model.safetensors`` and ``config.json`` into ``directory``."""
-        from safetensors.torch import save_file
+        from ltm import weights
 
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(d / WEIGHTS))
+        weights.save(self.state_dict(), d / WEIGHTS)
         (d / CONFIG).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
 
     @classmethod
     def load(cls, directory: str | Path, device: torch.device | str = "cpu") -> LTM:
-        """Inverse of :meth:`save`."""
-        from safetensors.torch import load_file
+        """Inverse of :meth:`save`; damaged weights raise :class:`ltm.weights.WeightsError`."""
+        from ltm import weights
 
         d = Path(directory)
         model = cls(LTMConfig.from_dict(json.loads((d / CONFIG).read_text())))
-        model.load_state_dict(load_file(str(d / WEIGHTS), device=str(device)))
+        model.load_state_dict(weights.load(d / WEIGHTS, device))
         return model.to(device)
