@@ -380,3 +380,23 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
     assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values()
                if v.is_floating_point())
     assert not (out / "model.safetensors").exists()
+
+
+def test_a_core_trained_on_a_given_codec_keeps_it_and_can_drop_the_memory(run, data, tmp_path,
+                                                                         capsys):
+    """``fit(codec=DIR)`` with ``codec_steps=0`` trains only the core (E4, E5): the
+    encoder and decoder come out exactly as they went in; ``memory_slots=0`` works."""
+    cfg = short_tiny()
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, codec_steps=0,
+                                                             core_steps=4),
+                              field=dataclasses.replace(cfg.field, memory_slots=0, head="mse"))
+    model, _ = fit(cfg, data, tmp_path / "core", codec=run, progress=False)
+    base = LTM.load(run).state_dict()
+    got = model.state_dict()
+    shared = [k for k in base if k.startswith(("encoder.", "decoder."))]
+    assert shared and all(torch.equal(got[k], base[k]) for k in shared)
+    assert model.core.memory is None and not any("memory" in k for k in got)
+    assert LTM.load(tmp_path / "core").generate_units(["Anna is here."], 1, max_bytes=8)
+    assert main(["fit", "--preset", "tiny", "--data", str(data), "--out", str(tmp_path / "x"),
+                 "--codec", str(run)]) == 1  # codec steps left at the preset's
+    assert "set codec_steps to 0" in capsys.readouterr().err

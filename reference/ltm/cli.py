@@ -11,7 +11,7 @@ with status 1 or 2; they never show a traceback.
     ltm fit [--model ltm|baseline|hybrid] [--ltm DIR] [--match params|flops]
             --preset tiny|paper|gpu --data F.pvq.jsonl --out DIR [--max-minutes M]
             [--resume] [--seed S] [--head flow|flow-noise|mse|energy]
-            [--codec-steps N] [--core-steps N]
+            [--codec-steps N] [--core-steps N] [--codec DIR (with --codec-steps 0)]
     ltm generate --model DIR "Anna is in the garden." [--thoughts 4] [--lang ru] [--seed S]
     ltm encode --model DIR FILE [--out F.npy] [--k 5]
 """
@@ -144,6 +144,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     try:
         _, metrics = fit(cfg, args.data, args.out, resume=args.resume, ltm=args.ltm,
+                         codec=args.codec,
                          accelerator=args.accelerator, devices=args.devices,
                          strategy=args.strategy, num_nodes=args.num_nodes)
     except pvq.PVQError as e:
@@ -334,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="ltm", help="ltm, baseline or hybrid (default ltm)")
     p.add_argument("--ltm", default=None, metavar="DIR",
                    help="hybrid only: the trained LTM whose frozen encoder gives the thoughts")
+    p.add_argument("--codec", default=None, metavar="DIR",
+                   help="ltm only, with --codec-steps 0: train the core on this trained "
+                        "LTM's frozen codec")
     p.add_argument("--match", default=None, help="baseline and hybrid: the preset matched to "
                                                  "the LTM's in params or flops (default params)")
     p.add_argument("--preset", default="paper", help="tiny, paper or gpu (default paper)")

@@ -163,7 +163,8 @@ class FieldConfig:
     layers: int = 2
     """Blocks of the field core."""
     memory_slots: int = 4
-    """Slots of the scene memory, read by attention and rewritten after every thought."""
+    """Slots of the scene memory, read by attention and rewritten after every thought
+    (0: no memory, the ablation of experiment E5)."""
     head: HeadKind = "flow"
     """Tension head: ``flow`` (current -> next thought), ``flow-noise`` (noise -> next),
     ``mse`` (direct regression) or ``energy`` (CALM's energy score)."""
@@ -185,9 +186,12 @@ class FieldConfig:
     deterministic map and can only learn the conditional mean; 0 starts at the thought."""
 
     def __post_init__(self) -> None:
-        _positive(self, "width", "heads", "layers", "memory_slots", "head_width",
+        _positive(self, "width", "heads", "layers", "head_width",
                   "head_layers", "sample_steps", "energy_samples")
-        _non_negative(self, "source_noise")
+        _non_negative(self, "source_noise", "memory_slots")
+        if not isinstance(self.memory_slots, int):
+            raise ValueError(f"FieldConfig.memory_slots must be an int >= 0, "
+                             f"got {self.memory_slots!r}")
         _divides(self, "width", "heads")
         if self.head not in ("flow", "flow-noise", "mse", "energy"):
             raise ValueError("FieldConfig.head must be one of 'flow', 'flow-noise', 'mse', "

@@ -20,7 +20,8 @@ Every step maps position ``t`` from positions ``<= t`` only, so the whole is cau
 while the expensive blocks still run over all positions at once. The memory's write
 sees the lower blocks' context (not just the bare thought), so it can record what a
 thought *changes*. The final slots come back so that an episode longer than one call
-can carry its memory on (:meth:`FieldCore.forward` takes them as ``slots``).
+can carry its memory on (:meth:`FieldCore.forward` takes them as ``slots``). With
+``memory_slots = 0`` there is no memory: ``v = u`` (the ablation of experiment E5).
 
 Padded episodes are right-padded; ``mask`` (B, T) marks real thoughts. Padded positions
 never write the memory and, being after every real position, are never attended to.
@@ -52,9 +53,11 @@ class FieldCore(nn.Module):
         self.rotary = Rotary(D // cfg.heads, cfg.rope_base)
         self.blocks = nn.ModuleList(Block(D, cfg.heads, cfg.mlp_hidden)
                                     for _ in range(cfg.layers))
-        self.write_norm = RMSNorm(D)
-        self.write_proj = nn.Linear(D, D)
-        self.memory = SceneMemory(D, cfg.memory_slots, cfg.heads)
+        self.memory: SceneMemory | None = None  # memory_slots = 0: no memory (E5's ablation)
+        if cfg.memory_slots:
+            self.write_norm = RMSNorm(D)
+            self.write_proj = nn.Linear(D, D)
+            self.memory = SceneMemory(D, cfg.memory_slots, cfg.heads)
         self.norm = RMSNorm(D)
         init_weights(self, cfg.layers)
 
@@ -64,14 +67,18 @@ class FieldCore(nn.Module):
         (default: the learned start) -> context (B, T, D) and the final slots (B, S, D)."""
         B, T, _ = thoughts.shape
         if slots is None:
-            slots = self.memory.initial(B)
+            slots = (self.memory.initial(B) if self.memory is not None
+                     else thoughts.new_zeros(B, 0, self.cfg.width))
         rope = self.rotary(torch.arange(T, device=thoughts.device))
         x = self.inp(thoughts)  # (B, T, D)
         for block in self.blocks[: self.n_lo]:
             x = block(x, rope, causal=True)
-        states = self.memory.scan(self.write_proj(self.write_norm(x)), mask, slots)
-        x = x + self.memory.read(x, states)  # (B, T, D); states (B, T, S, D)
+        final = slots
+        if self.memory is not None:
+            states = self.memory.scan(self.write_proj(self.write_norm(x)), mask, slots)
+            x = x + self.memory.read(x, states)  # (B, T, D); states (B, T, S, D)
+            if T > 0:  # padded steps leave the slots unchanged
+                final = states[:, -1]
         for block in self.blocks[self.n_lo :]:
             x = block(x, rope, causal=True)
-        final = states[:, -1] if T > 0 else slots  # padded steps leave the slots unchanged
         return self.norm(x), final

@@ -127,6 +127,8 @@ def _core(f: FieldConfig, c: CodecConfig, B: float, T: float) -> tuple[Cost, Cos
     write = (linear(r, D, D) + linear(r * S, D, D) + linear(r, D, D) + Cost(lin=2.0 * r * S * D)
              + linear(r * S, 2 * D, D) + linear(r * S, 2 * D, D))  # proj, addr k/q, score, cand, gate
     read = linear(r, D, D) + linear(r * S, D, 2 * D) + attention(r, 1, S, D) + linear(r, D, D)
+    if S == 0:  # no memory: neither written nor read
+        write = read = Cost()
     return linear(r, c.dim, D), block(D, f.mlp_hidden, f.layers, B, T) + write + read
 
 

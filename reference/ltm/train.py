@@ -156,10 +156,31 @@ def check_checkpoint(path: Path) -> None:
         raise FitError(f"{path}: cannot resume, the checkpoint lacks {', '.join(missing)}")
 
 
-def _build(config: LTMConfig | BaselineConfig, data: Path,
-           ltm: str | Path | None) -> tuple[L.LightningModule, PVQDataModule, dict]:
+def _trained_codec(config: LTMConfig, codec: Path) -> dict:
+    """The encoder and decoder weights of the LTM in ``codec``, checked to fit ``config``."""
+    from ltm.model import LTM
+
+    if config.train.codec_steps != 0:
+        raise FitError(f"--codec {codec}: a run on a trained codec trains the core only; "
+                       f"set codec_steps to 0 (got {config.train.codec_steps})")
+    if not (codec / WEIGHTS).is_file() or not (codec / CONFIG).is_file():
+        raise FitError(f"{codec}: no LTM here (expected {WEIGHTS} and {CONFIG})")
+    try:
+        trained = LTM.load(codec)
+    except (ValueError, RuntimeError, KeyError) as e:
+        raise FitError(f"{codec}: cannot load its LTM ({str(e).splitlines()[0]})") from None
+    if trained.config.codec != config.codec:
+        raise FitError(f"{codec}: its codec config differs from this run's; the codec "
+                       f"blocks of the two configs must be equal")
+    return {k: v for k, v in trained.state_dict().items()
+            if k.startswith(("encoder.", "decoder."))}
+
+
+def _build(config: LTMConfig | BaselineConfig, data: Path, ltm: str | Path | None,
+           codec: str | Path | None = None) -> tuple[L.LightningModule, PVQDataModule, dict]:
     """The LightningModule, the data module and the ``config.json`` of one run: an LTM
-    for an :class:`LTMConfig`; a baseline, or with ``ltm`` a hybrid, for a
+    for an :class:`LTMConfig` (with ``codec``, its encoder and decoder taken from that
+    trained LTM); a baseline, or with ``ltm`` a hybrid, for a
     :class:`~ltm.baseline_config.BaselineConfig`."""
     if isinstance(config, LTMConfig):
         if ltm is not None:
@@ -169,7 +190,12 @@ def _build(config: LTMConfig | BaselineConfig, data: Path,
         if config.train.w_roles:  # the role classifiers are sized by the data's frames
             datamodule.setup()
             roles = datamodule.roles
-        return LitLTM(config, roles), datamodule, config.to_dict()
+        lit = LitLTM(config, roles)
+        if codec is not None:
+            lit.model.load_state_dict(_trained_codec(config, Path(codec)), strict=False)
+        return lit, datamodule, config.to_dict()
+    if codec is not None:
+        raise FitError("--codec applies to --model ltm only")
     from ltm.baseline import ByteLM
     from ltm.hybrid import HybridLM
     from ltm.lit_baseline import EpisodeDataModule, LitByteLM
@@ -191,7 +217,8 @@ def _build(config: LTMConfig | BaselineConfig, data: Path,
 def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *,
         resume: bool = False, max_steps: int | None = None, progress: bool = True,
         callbacks: Sequence[L.Callback] = (),
-        ltm: str | Path | None = None, accelerator: str = "cpu", devices: int | str = 1,
+        ltm: str | Path | None = None, codec: str | Path | None = None,
+        accelerator: str = "cpu", devices: int | str = 1,
         strategy: str = "auto", num_nodes: int = 1) -> tuple[nn.Module, dict[str, float]]:
     """Train ``config`` on the PVQ file ``data`` into the run directory ``out``.
 
@@ -208,6 +235,10 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
         callbacks: Extra Lightning callbacks.
         ltm: With a ``BaselineConfig``: the directory of a trained LTM whose frozen
             encoder gives the thoughts; the run trains the hybrid.
+        codec: With an ``LTMConfig`` whose ``train.codec_steps`` is 0: the directory of
+            a trained LTM with the same codec config, whose encoder and decoder this run
+            takes (frozen) and trains only the core and head on, so that variants of
+            the core (the heads of E4, no memory in E5) share one codec.
         accelerator: Lightning's accelerator (``"cpu"``, ``"gpu"``, ``"auto"``).
         devices: Processes (CPU) or GPUs per machine. Under data parallelism every
             process takes its share of each step's batch
@@ -229,7 +260,7 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
         raise FitError(f"{data}: no such data file")
     tc = config.train
     L.seed_everything(tc.seed, workers=True, verbose=False)
-    lit, datamodule, stored = _build(config, data, ltm)
+    lit, datamodule, stored = _build(config, data, ltm, codec)
     _check_out(stored, out, resume)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG).write_text(json.dumps(stored, indent=2) + "\n")
