@@ -101,7 +101,8 @@ def baseline_config(preset: str, match: str = "params"):
     return dataclasses.replace(cfg, train=ltm_config(preset).train)
 
 
-def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = None) -> Path:
+def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = None,
+            codec: Path | None = None) -> Path:
     """The run directory ``runs/<preset>/<name>`` holding ``config`` trained on ``data``:
     reused when it finished with the same config, else trained (resumed if cut short)."""
     from ltm.train import fit
@@ -118,7 +119,7 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
     resume = (out / "checkpoints" / "last.ckpt").is_file()
     print(f"  training {name} ({'resumed' if resume else 'from scratch'}) into {out}",
           flush=True)
-    fit(config, data, out, resume=resume, ltm=ltm, progress=True)
+    fit(config, data, out, resume=resume, ltm=ltm, codec=codec, progress=True)
     return out
 
 
@@ -147,6 +148,29 @@ def _world_data() -> Path:
 def ltm_run(preset: str) -> Path:
     """The run directory of the preset's LTM, trained on the generated world or reused."""
     return trained("ltm", ltm_config(preset), _world_data(), preset)
+
+
+CORE_STEPS = {"smoke": 20, "paper": 400, "gpu": 4000}
+"""Steps of a core variant (:func:`core_variant`); 400 at ``paper`` is about a third of
+the shipped LTM's core stage (1,174 steps)."""
+
+
+def core_variant(preset: str, name: str, **field) -> Path:
+    """An LTM whose core and head (``field`` overrides FieldConfig fields;
+    ``max_thoughts`` overrides the TrainConfig's) train for :data:`CORE_STEPS` on the
+    preset LTM's frozen codec: the variants of E4 (heads) and E5 (memory) differ in the
+    core only, so they share one codec and one budget. Trained or reused."""
+    base = ltm_config(preset)
+    train = {"max_thoughts": field.pop("max_thoughts")} if "max_thoughts" in field else {}
+    cfg = dataclasses.replace(
+        base, field=dataclasses.replace(base.field, **field),
+        train=dataclasses.replace(base.train, codec_steps=0, core_steps=CORE_STEPS[preset],
+                                  minutes=0.0, **train))
+    return trained(name, cfg, _world_data(), preset, codec=ltm_run(preset))
+
+
+HEADS = ("flow", "flow-noise", "mse", "energy")
+"""The tension heads E4 compares (:mod:`ltm.heads`)."""
 
 
 def three_models(preset: str) -> dict[str, Path]:
@@ -181,6 +205,21 @@ def fmt(x: float | None, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}f}"
+
+
+def save_figure(fig, name: str, preset: str) -> None:
+    """Save a matplotlib figure as ``experiments/results/<preset>/<name>.png`` (the docs)
+    and, at ``paper``, as vector ``paper/generated/<name>.pdf``; then close it."""
+    import matplotlib.pyplot as plt
+
+    out = paths.results() / preset
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / f"{name}.png", dpi=150)
+    if preset == "paper":
+        gen = paths.root() / "paper" / "generated"
+        gen.mkdir(parents=True, exist_ok=True)
+        fig.savefig(gen / f"{name}.pdf")
+    plt.close(fig)
 
 
 def write_result(name: str, preset: str, numbers: dict, header: list[str],

@@ -24,8 +24,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import common  # noqa: E402
 
-from ltm import paths  # noqa: E402
-
 SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.8)
 """Expected noise norms, on thoughts of norm 1."""
 N = {"smoke": 24, "paper": 300, "gpu": 1000}
@@ -100,14 +98,7 @@ def _figure(numbers: dict, langs, preset: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6.5, ncol=2, frameon=False)
     fig.tight_layout()
-    out = paths.results() / preset
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / "fig_codec_noise.png", dpi=150)
-    if preset == "paper":
-        gen = paths.root() / "paper" / "generated"
-        gen.mkdir(parents=True, exist_ok=True)
-        fig.savefig(gen / "fig_codec_noise.pdf")
-    plt.close(fig)
+    common.save_figure(fig, "fig_codec_noise", preset)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ in a fresh namespace. A block right after the HTML comment ``<!-- no-run -->`` i
 ````yaml`` blocks that hold PVQ records must be valid PVQ, and blocks of one page that
 show the same record id (e.g. the two encodings of one episode) must be equal.
 
-The ``ltm`` command must be on ``PATH`` next to this Python (``pip install -e .``).
+The ``ltm`` command must be on ``PATH`` next to this Python (``pip install -e .``). A
+page names files of the repo (the shipped ``checkpoints/paper``) through ``$LTM_REPO``,
+which the test sets to the clone's root.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import yaml
 
 from ltm import pvq
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
 TIMEOUT_S = 60
 NO_RUN = "<!-- no-run -->"
@@ -87,6 +90,7 @@ def _run_bash(block: Block, where: str, cwd: Path) -> None:
     # `ltm` and `python` are the ones of the interpreter running the tests.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["OMP_NUM_THREADS"] = "1"  # one torch thread, like the rest of the suite (2 cores)
+    env["LTM_REPO"] = str(REPO)  # pages name shipped files (checkpoints/paper) through it
     try:
         r = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=cwd, env=env,
                            capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -99,6 +103,7 @@ def _run_bash(block: Block, where: str, cwd: Path) -> None:
 
 def _run_python(block: Block, where: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(cwd)
+    monkeypatch.setenv("LTM_REPO", str(REPO))
     code = compile(block.code, where, "exec")
     with _time_limit(TIMEOUT_S, where):
         exec(code, {"__name__": "__main__"})

@@ -101,3 +101,31 @@ def test_flow_source_noise_spreads_the_start_on_the_field():
     assert not torch.allclose(s1, s2)
     with pytest.raises(ValueError, match="source_noise"):
         FieldConfig(source_noise=-0.1)
+
+
+def test_register_head_adds_a_head_the_config_can_name(monkeypatch):
+    """The fork tutorial's path: a TensionHead subclass registered by a new name is
+    built by FieldConfig(head=name); a taken name and a non-head are refused."""
+    from ltm import heads
+
+    monkeypatch.setattr(heads, "HEADS", dict(heads.HEADS))  # leave the real registry alone
+
+    @heads.register_head("zero-move")
+    class Stay(heads.TensionHead):
+        def loss(self, context, current, target, generator=None):
+            return ((current - target) ** 2).sum(-1).mean() + 0 * self.net.out.weight.sum()
+
+        def sample(self, context, current, steps=None, method=None, generator=None):
+            return self.project(current)
+
+    cfg = FieldConfig(head="zero-move")
+    head = build_head(cfg, CODEC)
+    assert isinstance(head, Stay)
+    cur = points(3, 0)
+    torch.testing.assert_close(head.sample(torch.zeros(3, cfg.width), cur), cur)
+    with pytest.raises(ValueError, match="exists already"):
+        heads.register_head("flow")(Stay)
+    with pytest.raises(TypeError, match="not a TensionHead"):
+        heads.register_head("other")(int)
+    with pytest.raises(ValueError, match="'zero-move'"):  # the message lists it
+        FieldConfig(head="nope")

@@ -27,7 +27,9 @@ PAD, BOS, EOS = 256, 257, 258
 """Special token ids: padding, start of unit (language unknown), end of unit.
 Language tags follow from 259 on, in the order of :attr:`CodecConfig.langs`."""
 
-HeadKind = Literal["flow", "flow-noise", "mse", "energy"]
+HeadKind = str
+"""A tension head's name: ``flow``, ``flow-noise``, ``mse``, ``energy``, or one added with
+:func:`ltm.heads.register_head`."""
 SampleMethod = Literal["euler", "heun"]
 
 
@@ -193,9 +195,11 @@ class FieldConfig:
             raise ValueError(f"FieldConfig.memory_slots must be an int >= 0, "
                              f"got {self.memory_slots!r}")
         _divides(self, "width", "heads")
-        if self.head not in ("flow", "flow-noise", "mse", "energy"):
-            raise ValueError("FieldConfig.head must be one of 'flow', 'flow-noise', 'mse', "
-                             f"'energy', got {self.head!r}")
+        from ltm.heads import HEADS  # here, not at the top: heads.py imports this module
+
+        if self.head not in HEADS:
+            raise ValueError(f"FieldConfig.head must be one of "
+                             f"{', '.join(repr(h) for h in HEADS)}, got {self.head!r}")
         if self.sample_method not in ("euler", "heun"):
             raise ValueError(f"FieldConfig.sample_method must be 'euler' or 'heun', "
                              f"got {self.sample_method!r}")

@@ -44,7 +44,7 @@ from ltm.config import CodecConfig, FieldConfig
 from ltm.llama import RMSNorm, SwiGLU, init_weights
 
 __all__ = ["VectorNet", "TensionHead", "FlowHead", "RegressionHead", "EnergyHead",
-           "integrate", "build_head"]
+           "integrate", "HEADS", "register_head", "build_head"]
 
 N_TIME = 32
 
@@ -109,10 +109,14 @@ class TensionHead(nn.Module):
 
     def loss(self, context: Tensor, current: Tensor, target: Tensor,
              generator: torch.Generator | None = None) -> Tensor:
+        """The training loss (a scalar) of moving ``current`` (N, Z) to ``target`` (N, Z)
+        given ``context`` (N, C); it may draw noise from ``generator``."""
         raise NotImplementedError
 
     def sample(self, context: Tensor, current: Tensor, steps: int | None = None,
                method: str | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """A next thought (N, Z) on the field; ``steps`` and ``method`` are for heads that
+        integrate a path (default: the config's)."""
         raise NotImplementedError
 
 
@@ -200,12 +204,29 @@ class EnergyHead(TensionHead):
         return self.project(self.draw(context, current, generator))
 
 
+HEADS: dict[str, Callable[[FieldConfig, CodecConfig], TensionHead]] = {
+    "flow": FlowHead,
+    "flow-noise": lambda cfg, codec: FlowHead(cfg, codec, from_noise=True),
+    "mse": RegressionHead,
+    "energy": EnergyHead,
+}
+"""Every head by the name ``FieldConfig.head`` gives it; :func:`register_head` adds one."""
+
+
+def register_head(name: str) -> Callable[[type[TensionHead]], type[TensionHead]]:
+    """Class decorator: make a :class:`TensionHead` subclass the head called ``name``
+    (a new name only), so that ``FieldConfig(head=name)`` builds it. The docs' tutorial
+    "Fork it: add a new tension head" shows one end to end."""
+    def add(cls: type[TensionHead]) -> type[TensionHead]:
+        if name in HEADS:
+            raise ValueError(f"a tension head called {name!r} exists already")
+        if not (isinstance(cls, type) and issubclass(cls, TensionHead)):
+            raise TypeError(f"head {name!r}: {cls!r} is not a TensionHead subclass")
+        HEADS[name] = cls
+        return cls
+    return add
+
+
 def build_head(cfg: FieldConfig, codec: CodecConfig) -> TensionHead:
-    """The head named by ``cfg.head``."""
-    if cfg.head == "flow":
-        return FlowHead(cfg, codec)
-    if cfg.head == "flow-noise":
-        return FlowHead(cfg, codec, from_noise=True)
-    if cfg.head == "mse":
-        return RegressionHead(cfg, codec)
-    return EnergyHead(cfg, codec)
+    """The head named by ``cfg.head`` (one of :data:`HEADS`)."""
+    return HEADS[cfg.head](cfg, codec)
