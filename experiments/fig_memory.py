@@ -1,0 +1,145 @@
+"""E5, scene memory: state tracking against position in the episode, past the training length.
+
+    python experiments/fig_memory.py [--preset smoke|paper|gpu]
+
+Two cores train on the preset LTM's frozen codec (:func:`common.core_variant`, same
+head, data, seed and budget) reading only the first :data:`TRAIN_THOUGHTS` thoughts of
+each episode: one with the scene memory, one without (``memory_slots = 0``). Both then
+predict every next thought of whole evaluation-world episodes (seed 1000, English,
+canonical quotes), which run longer than that, from the true past; the decoder says
+each prediction greedily. A prediction *tracks the state* when its text parses to a
+frame that is legal in the true state of the scene (:func:`ltm.worldeval.judge_next`):
+who is where, what is open, what each agent holds and wants. The share is reported per
+position of the predicted thought, so positions past :data:`TRAIN_THOUGHTS` show what
+each model does beyond what it was trained on. The byte baseline matched to the LTM in
+parameters (E3's, trained on whole episodes, so not past its training length) is drawn
+beside them as a reference, predicting the same units from the same past.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import common  # noqa: E402
+
+TRAIN_THOUGHTS = 8
+"""Thoughts per episode the two cores train on (``TrainConfig.max_thoughts``)."""
+EPISODES = {"smoke": 6, "paper": 120, "gpu": 300}
+"""Evaluation-world episodes read per model."""
+MAX_BYTES = {"smoke": 40, "paper": 64, "gpu": 64}
+"""Longest generated unit (world units are shorter)."""
+LAST = 16
+"""Positions from this one on are pooled into one bin (few episodes are that long)."""
+
+
+def ltm_predictions(model, units: list[str], generator, max_bytes: int) -> list[str]:
+    """Every next unit of an episode from its true past, in one pass: the core reads
+    the true thoughts, the head predicts each next one, the decoder says them."""
+    import torch
+
+    with torch.no_grad():
+        z = model.encode(units)  # (T, Z)
+        context, _ = model.core(z[None])  # (1, T, C)
+        nxt = model.head.sample(context[0, :-1], z[:-1], generator=generator)  # (T-1, Z)
+        return model.decode(nxt, "en", max_bytes=max_bytes)
+
+
+def baseline_predictions(model, units: list[str], generator, max_bytes: int) -> list[str]:
+    """Every next unit of an episode, each generated greedily after the true past."""
+    import torch
+
+    with torch.no_grad():
+        return [model.generate_units(units[:t], 1, lang="en", max_bytes=max_bytes,
+                                     generator=generator)[0].decode("utf-8", "replace")
+                for t in range(1, len(units))]
+
+
+def main(preset: str = "paper") -> str:
+    """Train or reuse the two cores, predict, judge, write the figure, table and JSON."""
+    import torch
+
+    from ltm.eval import load_model
+    from ltm.pvq import iter_records
+    from ltm.worldeval import judge_next
+
+    runs = {"LTM, memory": common.core_variant(preset, "core-mem-short", head="flow",
+                                               max_thoughts=TRAIN_THOUGHTS),
+            "LTM, no memory": common.core_variant(preset, "core-nomem-short", head="flow",
+                                                  memory_slots=0, max_thoughts=TRAIN_THOUGHTS),
+            "baseline": common.three_models(preset)["baseline"]}
+    records = list(itertools.islice(iter_records(common.eval_world()), EPISODES[preset]))
+    numbers: dict = {"train_thoughts": TRAIN_THOUGHTS, "episodes": len(records), "models": {}}
+    for name, run in runs.items():
+        print(f"  {name}", flush=True)
+        model = load_model(run)
+        predict = baseline_predictions if name == "baseline" else ltm_predictions
+        g = torch.Generator().manual_seed(0)
+        bins: dict[int, list[tuple[bool, bool]]] = {}
+        for r in records:
+            said = predict(model, [t.quotes["en"][0] for t in r.thoughts], g, MAX_BYTES[preset])
+            for t, text in enumerate(said, start=1):  # thought t (0-based) is predicted
+                parse, legal, _ = judge_next(r, t, text, "en")
+                bins.setdefault(min(t + 1, LAST), []).append((parse, legal))
+        numbers["models"][name] = {
+            str(p): {"parse": sum(a for a, _ in v) / len(v), "legal": sum(b for _, b in v) / len(v),
+                     "n": len(v)} for p, v in sorted(bins.items())}
+    _figure(numbers, preset)
+    f = common.fmt
+    positions = sorted({int(p) for m in numbers["models"].values() for p in m})
+    header = ["position"] + list(runs) + ["n"]
+    rows = [[f"{p}" + ("+" if p == LAST else "")]
+            + [f(numbers["models"][m].get(str(p), {}).get("legal")) for m in runs]
+            + [f"{numbers['models']['baseline'].get(str(p), {}).get('n', 0)}"] for p in positions]
+    within = {m: _pooled(v, lambda p: p <= TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
+    beyond = {m: _pooled(v, lambda p: p > TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
+    numbers["within"], numbers["beyond"] = within, beyond
+    key = {"LTM, memory": "Mem", "LTM, no memory": "NoMem", "baseline": "Base"}
+    macros = {f"memLegal{where}{key[m]}": f(d[m]) for where, d in (("In", within),
+                                                                   ("Out", beyond)) for m in d}
+    macros["memTrainThoughts"] = str(TRAIN_THOUGHTS)
+    caption = (f"E5: share of next units legal in the true state, by position of the "
+               f"predicted thought; the LTM cores trained on the first {TRAIN_THOUGHTS} "
+               f"thoughts of each episode (one seed).")
+    common.write_result("fig_memory", preset, numbers, header, rows, caption, macros)
+    return ", ".join(f"{m} legal {within[m]:.3f} within / {beyond[m]:.3f} beyond"
+                     for m in runs)
+
+
+def _pooled(per: dict, keep) -> float:
+    """The legal share pooled over the positions ``keep`` accepts (``nan``: none)."""
+    hits = sum(v["legal"] * v["n"] for p, v in per.items() if keep(int(p)))
+    n = sum(v["n"] for p, v in per.items() if keep(int(p)))
+    return hits / n if n else float("nan")
+
+
+def _figure(numbers: dict, preset: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.4, 3.0))
+    for (name, per), marker in zip(numbers["models"].items(), "os^", strict=False):
+        ps = [int(p) for p in per]
+        ax.plot(ps, [per[str(p)]["legal"] for p in ps], marker=marker, ms=4, label=name)
+    ax.axvline(numbers["train_thoughts"] + 0.5, color="grey", ls=":", lw=1)
+    ax.text(numbers["train_thoughts"] + 0.7, 0.02, "past the training length", fontsize=7,
+            color="grey")
+    ax.set_xlabel(f"position of the predicted thought ({LAST} = {LAST} and later)")
+    ax.set_ylabel("share legal in the true state")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    common.save_figure(fig, "fig_memory", preset)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", choices=tuple(common.MODEL_PRESET), default="paper")
+    print(main(ap.parse_args().preset))
