@@ -20,6 +20,9 @@ from ltm import paths, pvq
 PRESETS = ("smoke", "paper", "gpu")
 WORLD_EPISODES = {"smoke": 500, "paper": 10_000, "gpu": 100_000}
 """Episodes of the generated PVQ world per preset (seed 0)."""
+AUSTEN_WINDOW = 8
+"""Sentences per Austen episode (:func:`ltm.pvq.finer`): 8 of about 126 bytes fit the
+baseline's 1,024-byte context."""
 
 
 def _validate(path: Path) -> dict:
@@ -56,6 +59,14 @@ def data_steps(preset: str) -> list[tuple[str, Callable[[], str]]]:
             return f"{f.name}: {s['records']:,} records, {s['thoughts']:,} thoughts, valid"
 
         steps.append((f"data/{name}", corpus_step))
+
+    def austen_sentences() -> str:
+        f = out / "austen-sentences.pvq.jsonl"
+        pvq.write(f, pvq.finer(pvq.iter_records(out / "austen.pvq.jsonl"), AUSTEN_WINDOW))
+        s = _validate(f)
+        return f"{f.name}: {s['records']:,} windows, {s['thoughts']:,} sentences, valid"
+
+    steps.append(("data/austen-sentences", austen_sentences))
     return steps
 
 

@@ -252,3 +252,21 @@ def test_cli_validate_and_stats(tmp_path, capsys):
     assert s["phases"] == {"field": 1, "perturbation": 1}
     assert main(["data", "stats", str(bad)]) == 1
     assert main(["data", "stats", "--skip-bad", str(bad)]) == 0
+
+
+def test_finer_moves_one_level_down_in_windows():
+    from ltm.pvq import Record, Thought, finer
+
+    s = [Thought(quotes={"en": (f"S{i}.",)}) for i in range(5)]
+    para = Thought(quotes={"en": ("S0. S1. S2.",)}, children=tuple(s[:3]))
+    alone = Thought(quotes={"en": ("Alone.",)})
+    last = Thought(quotes={"en": ("S3. S4.",)}, children=tuple(s[3:]))
+    r = Record(id="book-1", source="corpus:x", thoughts=(para, alone, last))
+    out = list(finer([r], 4))
+    assert [x.id for x in out] == ["book-1-w0", "book-1-w1"]
+    assert [t.quotes["en"][0] for x in out for t in x.thoughts] == \
+        ["S0.", "S1.", "S2.", "Alone.", "S3.", "S4."]
+    assert all(x.meta == {"parent": "book-1"} and x.source == "corpus:x" for x in out)
+    assert all(not pvq.check_record(x.to_obj()) for x in out)
+    with pytest.raises(ValueError, match="window"):
+        list(finer([r], 0))

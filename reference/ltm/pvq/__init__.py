@@ -29,12 +29,13 @@ from ltm.pvq.schema import (
     Record,
     Thought,
     check_record,
+    finer,
     record_from_obj,
     walk,
 )
 
 __all__ = [
     "PHASES", "VERSION", "Problem", "PVQError", "Record", "Thought", "check_record",
-    "record_from_obj", "walk", "dumps_record", "iter_jsonl", "iter_records", "read", "read_jsonl", "read_yaml",
+    "finer", "record_from_obj", "walk", "dumps_record", "iter_jsonl", "iter_records", "read", "read_jsonl", "read_yaml",
     "stats", "validate", "write", "write_jsonl", "write_yaml",
 ]

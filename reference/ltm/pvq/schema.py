@@ -123,6 +123,26 @@ def walk(thoughts: Iterable[Thought]) -> Iterator[Thought]:
         yield from walk(t.children)
 
 
+def finer(records: Iterable[Record], window: int) -> Iterator[Record]:
+    """The records one level of the fractal down, cut into windows of ``window`` thoughts.
+
+    Every top-level thought is replaced by its children in order (a thought without
+    children stands for itself; the children keep their own), so a record of
+    paragraphs becomes a record of sentences; then the sequence is cut into records of at most ``window`` thoughts,
+    ids ``<id>-w<k>`` (``k`` from 0), with ``meta.parent`` naming the source record.
+    The corpora's records run to hundreds of sentences; windows keep an episode within
+    what the models read at once (``TrainConfig.max_thoughts``, the baseline's context).
+    """
+    if not isinstance(window, int) or window < 1:
+        raise ValueError(f"finer: window must be an int >= 1, got {window!r}")
+    for r in records:
+        units = [c for t in r.thoughts for c in (t.children or (t,))]
+        for k in range(0, len(units), window):
+            yield Record(id=f"{r.id}-w{k // window}", source=r.source,
+                         thoughts=tuple(units[k:k + window]),
+                         meta={"parent": r.id})
+
+
 # --------------------------------------------------------------------------- validation
 
 
