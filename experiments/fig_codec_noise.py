@@ -30,37 +30,56 @@ N = {"smoke": 24, "paper": 300, "gpu": 1000}
 """Quotes per language."""
 
 
-def main(preset: str = "paper") -> str:
-    """Encode, noise, decode, score; write the figure, the table and the JSON."""
+def quotes(langs, n: int) -> dict[str, dict[str, dict]]:
+    """``{lang: {quote: frame}}``: up to ``n`` distinct quotes per language of the
+    evaluation world (every phrasing), drawn with a fixed seed."""
+    from ltm.pvq import iter_records, walk
+
+    pool = {lang: {} for lang in langs}
+    for r in iter_records(common.eval_world()):
+        for t in walk(r.thoughts):
+            for lang in langs:
+                for q in t.quotes.get(lang, ()):
+                    pool[lang].setdefault(q, t.frame)
+    out = {}
+    for lang, frames in pool.items():
+        picked = random.Random(f"noise:{lang}").sample(sorted(frames), min(n, len(frames)))
+        out[lang] = {q: frames[q] for q in picked}
+    return out
+
+
+def reconstruction(model, picked: dict[str, dict], lang: str, sigma: float = 0.0) -> dict:
+    """Encode the quotes of ``picked`` (quote -> frame), add noise of norm ``sigma``
+    (seeded), decode greedily in ``lang``: byte accuracy, exact match, same frame."""
     import torch
 
-    from ltm.eval import load_model
     from ltm.losses import noise_thoughts
     from ltm.metrics import byte_accuracy
-    from ltm.pvq import iter_records, walk, world
+    from ltm.pvq import world
+
+    codec, qs = model.config.codec, list(picked)
+    with torch.no_grad():
+        z = model.encode(qs)  # (N, Z)
+        g = torch.Generator().manual_seed(0)
+        zn = noise_thoughts(z, sigma, codec.meaning_dim, codec.surface_norm, g)
+        said = model.decode(zn, lang, max_bytes=max(len(q.encode()) for q in qs) + 16)
+    same = [world.parse(s, lang) == picked[q] for s, q in zip(said, qs, strict=True)]
+    return {"byte_acc": byte_accuracy(said, qs),
+            "exact": sum(s == q for s, q in zip(said, qs, strict=True)) / len(qs),
+            "same_frame": sum(same) / len(same), "n": len(qs)}
+
+
+def main(preset: str = "paper") -> str:
+    """Encode, noise, decode, score; write the figure, the table and the JSON."""
+    from ltm.eval import load_model
 
     model = load_model(common.ltm_run(preset))
     codec = model.config.codec
-    pool = {lang: {} for lang in codec.langs}
-    for r in iter_records(common.eval_world()):
-        for t in walk(r.thoughts):
-            for lang in codec.langs:
-                for q in t.quotes.get(lang, ()):
-                    pool[lang].setdefault(q, t.frame)
     numbers: dict[str, dict] = {}
-    for lang, quotes in pool.items():
-        picked = random.Random(f"noise:{lang}").sample(sorted(quotes), min(N[preset], len(quotes)))
-        with torch.no_grad():
-            z = model.encode(picked)  # (N, Z)
-            for sigma in SIGMAS:
-                g = torch.Generator().manual_seed(0)
-                zn = noise_thoughts(z, sigma, codec.meaning_dim, codec.surface_norm, g)
-                said = model.decode(zn, lang, max_bytes=max(len(q.encode()) for q in picked) + 16)
-                same = [world.parse(s, lang) == quotes[q] for s, q in zip(said, picked, strict=True)]
-                numbers.setdefault(f"{sigma:g}", {})[lang] = {
-                    "byte_acc": byte_accuracy(said, picked),
-                    "exact": sum(s == q for s, q in zip(said, picked, strict=True)) / len(picked),
-                    "same_frame": sum(same) / len(same), "n": len(picked)}
+    for lang, picked in quotes(codec.langs, N[preset]).items():
+        for sigma in SIGMAS:
+            numbers.setdefault(f"{sigma:g}", {})[lang] = reconstruction(model, picked, lang,
+                                                                       sigma)
         print(f"  {lang}: {len(picked)} quotes", flush=True)
     _figure(numbers, codec.langs, preset)
     f = common.fmt
