@@ -183,6 +183,12 @@ def three_models(preset: str) -> dict[str, Path]:
             "hybrid": trained("hybrid-params", baseline_config(preset), data, preset, ltm=ltm)}
 
 
+def flops_baseline(preset: str) -> Path:
+    """The byte baseline matched to the LTM in training FLOPs per byte instead of
+    parameters (smaller, so it takes more steps in the same minutes), trained or reused."""
+    return trained("baseline-flops", baseline_config(preset, "flops"), _world_data(), preset)
+
+
 def split_timing(numbers):
     """``(numbers, timing)``: every ``"timing"`` entry, at any depth, moved out of
     ``numbers`` into ``timing`` (at the same path), since a wall-clock rate differs

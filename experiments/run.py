@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -103,13 +104,39 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         summary = fn()
         dt = time.perf_counter() - t0
-        times.append((name, dt))
+        times.append((name, dt, summary))
         print(f"[{i}/{len(steps)}] {name}: {summary} ({dt:.1f} s)", flush=True)
     print(f"\n{'step':<28}{'seconds':>10}")
-    for name, dt in times:
+    for name, dt, _ in times:
         print(f"{name:<28}{dt:>10.1f}")
     print(f"{'total':<28}{time.perf_counter() - t_all:>10.1f}")
+    write_times(args.preset, times)
     return 0
+
+
+def write_times(preset: str, times: list[tuple[str, float, str]]) -> None:
+    """Merge this run's step times into ``experiments/results/<preset>/times.{json,md}``
+    (a step not run this time keeps its last time), so the Reproduce page shows measured
+    times, never typed ones."""
+    import json
+    import platform
+
+    out = paths.results() / preset
+    out.mkdir(parents=True, exist_ok=True)
+    f = out / "times.json"
+    old = json.loads(f.read_text())["steps"] if f.is_file() else {}
+    for name, dt, summary in times:
+        old[name] = {"seconds": round(dt, 1), "summary": summary}
+    order = [k for k in old if k.startswith("data/")] + sorted(k for k in old if "/" not in k)
+    steps = {k: old[k] for k in order}
+    f.write_text(json.dumps({"preset": preset, "machine": {"cpus": os.cpu_count(),
+                                                           "processor": platform.machine()},
+                             "steps": steps}, indent=2) + "\n")
+    rows = [f"| `{k}` | {v['summary']} | {v['seconds']:,.1f} |" for k, v in steps.items()]
+    total = sum(v["seconds"] for v in steps.values())
+    (out / "times.md").write_text(
+        "| step | what it made (last run) | seconds |\n|---|---|---:|\n" + "\n".join(rows)
+        + f"\n| **total** | | **{total:,.1f}** |\n")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
     python experiments/tab_prediction.py [--preset smoke|paper|gpu]
 
 Trains (or reuses, :func:`common.trained`) the LTM, the baseline matched to it in
-parameters, and the hybrid (the baseline reading the LTM's thoughts) on the generated
+parameters, the hybrid (the baseline reading the LTM's thoughts), and the baseline
+matched to the LTM in training FLOPs per byte instead (:func:`common.flops_baseline`),
+each for the same minutes, on the generated
 world (``data/generated/world.pvq.jsonl``, seed 0, held-out meanings left out), and
 evaluates each with the one harness (:func:`ltm.eval.evaluate`) on the shared
 evaluation world (:func:`common.eval_world`: seed 1000, both sides of the meaning split): bits per byte of the next unit given the true
@@ -33,7 +35,7 @@ def main(preset: str = "paper") -> str:
     """Train or reuse the three models, evaluate them, write the table."""
     from ltm.eval import evaluate, load_model
 
-    dirs = common.three_models(preset)
+    dirs = {**common.three_models(preset), "baseline (FLOPs)": common.flops_baseline(preset)}
     test = common.eval_world()
     numbers = {}
     for name, d in dirs.items():
@@ -47,11 +49,13 @@ def main(preset: str = "paper") -> str:
     rows = [[name, f(r["cost"]["params"]), f(r["bits_per_byte"]), f(r["next"]["parse"]),
              f(r["next"]["legal"]), f(r["next"]["exact_determined"]), f(r["next"]["rouge_l"]),
              f(r["retrieval"].get("en_ru", {}).get("recall1"))] for name, r in numbers.items()]
-    macros = {f"pred{key}{name.capitalize()}": f(value) for name, r in numbers.items()
+    tag = lambda name: {"baseline (FLOPs)": "Flops"}.get(name, name.capitalize())  # noqa: E731
+    macros = {f"pred{key}{tag(name)}": f(value) for name, r in numbers.items()
               for key, value in (("Bpb", r["bits_per_byte"]), ("Parse", r["next"]["parse"]),
-                                 ("Legal", r["next"]["legal"]))}
+                                 ("Legal", r["next"]["legal"]),
+                                 ("Exact", r["next"]["exact_determined"]))}
     common.write_result("tab_prediction", preset, numbers, header, rows,
-                        "E3: next-unit prediction on the PVQ world (one seed).", macros)
+                        "E3: next-unit prediction on the PVQ world (one seed; baseline (FLOPs): matched in training FLOPs per byte, the others in parameters).", macros)
     return ", ".join(f"{n} {r['bits_per_byte']:.3f} bits/byte" for n, r in numbers.items())
 
 
