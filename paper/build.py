@@ -49,6 +49,11 @@ PROBLEMS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+PUBLISHED = PAPER / "ltm.pdf"
+"""The built PDF, committed, so the docs site (its Paper page) and readers of the repo
+have it without TeX; every clean build replaces it."""
+
+
 def _latexmk_command(quiet: bool) -> list[str]:
     cmd = [
         "latexmk", "-pdf", "-bibtex",
@@ -139,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     pages = page_count(pdf, log)
+    shutil.copyfile(pdf, PUBLISHED)  # the committed copy the docs site serves
     print(f"paper: {pdf.relative_to(PAPER.parent)}: "
-          f"{pages if pages is not None else '?'} pages, built in {seconds:.1f} s")
+          f"{pages if pages is not None else '?'} pages, built in {seconds:.1f} s; "
+          f"copied to {PUBLISHED.relative_to(PAPER.parent)}")
     return 0
 
 
