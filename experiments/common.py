@@ -258,11 +258,16 @@ def write_result(name: str, preset: str, numbers: dict, header: list[str],
         lines = [f"% written by experiments/{name}.py; do not edit"]
         lines += [rf"\newcommand{{\{k}}}{{{v}}}" for k, v in sorted((macros or {}).items())]
         (gen / f"{name}.tex").write_text("\n".join(lines) + "\n")
-        # paper/main.tex inputs macros.tex: one \input per experiment's macro file
-        files = sorted(f.stem for f in gen.glob("*.tex")
-                       if f.stem != "macros" and not f.stem.endswith(".table")
-                       and f.stem != "hparams")
-        (gen / "macros.tex").write_text("% written by experiments/common.py; do not edit\n"
-                                        + "".join(rf"\input{{generated/{f}}}" + "\n"
-                                                  for f in files))
+        write_macro_index()
     return out / f"{name}.json"
+
+
+def write_macro_index() -> None:
+    """``paper/generated/macros.tex``, which ``paper/main.tex`` inputs: one ``\\input``
+    per macro file there (every ``*.tex`` but the tables)."""
+    gen = paths.root() / "paper" / "generated"
+    files = sorted(f.stem for f in gen.glob("*.tex")
+                   if f.stem != "macros" and not f.stem.endswith(".table"))
+    (gen / "macros.tex").write_text("% written by experiments/common.py; do not edit\n"
+                                    + "".join(rf"\input{{generated/{f}}}" + "\n"
+                                              for f in files))

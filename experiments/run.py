@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -137,6 +138,19 @@ def write_times(preset: str, times: list[tuple[str, float, str]]) -> None:
     (out / "times.md").write_text(
         "| step | what it made (last run) | seconds |\n|---|---|---:|\n" + "\n".join(rows)
         + f"\n| **total** | | **{total:,.1f}** |\n")
+    if preset == "paper":  # the paper's reproducibility section quotes these
+        name = lambda k: "".join(p.capitalize() for p in re.split(r"[^a-zA-Z]+", k))  # noqa: E731
+        lines = ["% written by experiments/run.py; do not edit",
+                 rf"\newcommand{{\timeTotalMin}}{{{total / 60:.0f}}}"]
+        lines += [rf"\newcommand{{\time{name(k)}Min}}{{{v['seconds'] / 60:.1f}}}"
+                  for k, v in steps.items()]
+        gen = paths.root() / "paper" / "generated"
+        gen.mkdir(parents=True, exist_ok=True)
+        (gen / "times.tex").write_text("\n".join(lines) + "\n")
+        sys.path.insert(0, str(Path(__file__).parent))
+        import common
+
+        common.write_macro_index()
 
 
 if __name__ == "__main__":

@@ -50,3 +50,19 @@ def test_timings_are_kept_apart_from_the_numbers():
     assert kept == {"LTM": {"bpb": 0.5}, "n": 3}
     assert timing == {"LTM": {"timing": {"bytes_per_s": 12.3}}, "timing": {"total_s": 9.0}}
     assert common.split_timing({"a": 1}) == ({"a": 1}, {})
+
+
+def test_step_times_are_merged_and_become_paper_macros(tmp_path, monkeypatch):
+    monkeypatch.setenv("LTM_ROOT", str(tmp_path))
+    run = _load("run")
+    run.write_times("paper", [("data/world", 12.04, "w"), ("tab_x", 60.0, "x")])
+    run.write_times("paper", [("tab_x", 120.0, "x again")])  # a later --only run
+    out = tmp_path / "experiments" / "results" / "paper"
+    steps = json.loads((out / "times.json").read_text())["steps"]
+    assert steps == {"data/world": {"seconds": 12.0, "summary": "w"},
+                     "tab_x": {"seconds": 120.0, "summary": "x again"}}
+    assert "| **total** | | **132.0** |" in (out / "times.md").read_text()
+    gen = tmp_path / "paper" / "generated"
+    tex = (gen / "times.tex").read_text()
+    assert r"\newcommand{\timeTotalMin}{2}" in tex and r"\timeTabXMin}{2.0}" in tex
+    assert r"\input{generated/times}" in (gen / "macros.tex").read_text()
