@@ -262,10 +262,25 @@ def write_result(name: str, preset: str, numbers: dict, header: list[str],
     return out / f"{name}.json"
 
 
+CANDIDATES = 1000
+"""Retrieval candidates of distinct meaning (issue 4: "among 1,000 candidates")."""
+
+
+def protocol_macros() -> dict[str, str]:
+    """The protocol constants the paper's text names, from the code that uses them."""
+    return {"protoCandidates": fmt(CANDIDATES), "protoEvalSeed": str(EVAL_SEED),
+            "protoEvalEpisodes": fmt(EVAL_EPISODES), "protoMinutes": f"{MINUTES['paper']:g}"}
+
+
 def write_macro_index() -> None:
     """``paper/generated/macros.tex``, which ``paper/main.tex`` inputs: one ``\\input``
-    per macro file there (every ``*.tex`` but the tables)."""
+    per macro file there (every ``*.tex`` but the tables), after writing
+    ``protocol.tex`` (:func:`protocol_macros`)."""
     gen = paths.root() / "paper" / "generated"
+    gen.mkdir(parents=True, exist_ok=True)
+    (gen / "protocol.tex").write_text(
+        "% written by experiments/common.py; do not edit\n"
+        + "".join(rf"\newcommand{{\{k}}}{{{v}}}" + "\n" for k, v in protocol_macros().items()))
     files = sorted(f.stem for f in gen.glob("*.tex")
                    if f.stem != "macros" and not f.stem.endswith(".table"))
     (gen / "macros.tex").write_text("% written by experiments/common.py; do not edit\n"

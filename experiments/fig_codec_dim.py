@@ -64,7 +64,7 @@ def main(preset: str = "paper") -> str:
             model = load_model(codec_run(preset, dim, seed))
             r = {lang: fig_codec_noise.reconstruction(model, picked[lang], lang)
                  for lang in langs}
-            r["en_ru_recall1"] = retrieval(model, records, 1000)["en_ru"]["recall1"]
+            r["en_ru_recall1"] = retrieval(model, records, common.CANDIDATES)["en_ru"]["recall1"]
             runs[f"{dim}/{seed}"] = r
             print(f"  meaning dim {dim}, seed {seed}: EN->RU recall@1 "
                   f"{r['en_ru_recall1']:.3f}", flush=True)

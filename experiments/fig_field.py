@@ -11,8 +11,10 @@ positive). Left: coloured by the frame's act; right: by language, with a thin li
 joining the two quotes of one meaning. The numbers beside the picture say what it
 shows: the variance the two components explain, the mean distance between the two
 languages' points of one meaning against the mean distance between points of two
-different meanings (in the full meaning space), and the share of quotes whose nearest
-other point (full space, cosine) has the same act.
+different meanings (in the full meaning space), the share of quotes whose nearest other
+point (full space, cosine) has the same act, and, since that nearest point is most often
+the quote's own translation, the same share with both quotes of the quote's own meaning
+left out, against its chance level (two other points drawn at random share an act).
 """
 
 from __future__ import annotations
@@ -68,20 +70,39 @@ def main(preset: str = "paper") -> str:
     sim = x @ x.T
     sim.fill_diagonal_(-2)
     nearest = sim.argmax(1).tolist()
+    partner = torch.arange(2 * n).roll(n)  # the other language's quote of one meaning
+    sim[torch.arange(2 * n), partner] = -2
+    nearest_other = sim.argmax(1).tolist()  # nearest point of another meaning
     labels = acts + acts
+    counts = [labels.count(a) for a in set(labels)]
     numbers = {"meanings": n, "explained_2d": (s[:2] ** 2).sum().item() / (s ** 2).sum().item(),
                "dist_same_meaning": same, "dist_other_meaning": other,
                "nearest_same_act": sum(labels[i] == labels[j] for i, j in
                                        enumerate(nearest)) / len(nearest),
+               "nearest_is_translation": sum(j == p for j, p in
+                                             zip(nearest, partner.tolist(), strict=True))
+               / len(nearest),
+               "nearest_other_same_act": sum(labels[i] == labels[j] for i, j in
+                                             enumerate(nearest_other)) / len(nearest_other),
+               "nearest_other_same_act_chance": sum(c * (c - 2) for c in counts)
+               / (2 * n * (2 * n - 2)),
                "acts": sorted(set(acts))}
     _figure(xy, acts, n, preset)
     f = common.fmt
     header = ["meanings", "variance in 2-D", "EN–RU distance, same meaning",
-              "EN–RU distance, other meaning", "nearest has the same act"]
+              "EN–RU distance, other meaning", "nearest has the same act",
+              "nearest is the translation", "nearest other meaning has the same act",
+              "chance"]
     table = [[str(n), f(numbers["explained_2d"]), f(same), f(other),
-              f(numbers["nearest_same_act"])]]
+              f(numbers["nearest_same_act"]), f(numbers["nearest_is_translation"]),
+              f(numbers["nearest_other_same_act"]),
+              f(numbers["nearest_other_same_act_chance"])]]
     macros = {"fieldExplained": f(numbers["explained_2d"]), "fieldDistSame": f(same),
-              "fieldDistOther": f(other), "fieldNearestAct": f(numbers["nearest_same_act"])}
+              "fieldDistOther": f(other), "fieldNearestAct": f(numbers["nearest_same_act"]),
+              "fieldMeanings": f"{n:,}".replace(",", "{,}"),
+              "fieldNearestTranslation": f(numbers["nearest_is_translation"]),
+              "fieldNearestOtherAct": f(numbers["nearest_other_same_act"]),
+              "fieldNearestOtherActChance": f(numbers["nearest_other_same_act_chance"])}
     common.write_result("fig_field", preset, numbers, header, table,
                         "E2: the thought field (meaning parts) in two principal components.",
                         macros)

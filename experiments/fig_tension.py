@@ -126,10 +126,16 @@ def main(preset: str = "paper") -> str:
     rows = [[lang, p, str(q["pred"]["n"])] + [f"{f(q[k]['mean'])} ± {f(q[k]['se'])}"
                                              for k in QUANTITIES]
             for lang in model.config.codec.langs for p, q in numbers[lang]["phases"].items()]
-    en = numbers[model.config.codec.langs[0]]
-    macros = {f"tensionRatio{name}{end}": f(en[f"ratio_{k}"][part], 2)
+    macros = {f"tensionRatio{name}{end}{'' if i == 0 else lang.capitalize()}":
+              f(numbers[lang][f"ratio_{k}"][part], 2)
+              for i, lang in enumerate(model.config.codec.langs)
               for k, name in (("pred", "Pred"), ("true", "True"))
               for part, end in (("ratio", ""), ("lo", "Lo"), ("hi", "Hi"))}
+    en = numbers[model.config.codec.langs[0]]
+    macros |= {f"tension{name}{p.capitalize()}": f(q[k]["mean"], 2)
+               for p, q in en["phases"].items()
+               for k, name in (("pred", "Pred"), ("true", "True"), ("cos", "Cos"))}
+    macros["tensionEpisodes"] = str(len(records))
     common.write_result("fig_tension", preset, numbers, header, rows,
                         f"E8: move norms by phase of the predicted thought ({kind} head; "
                         "mean ± s.e.).", macros)

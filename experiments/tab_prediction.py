@@ -41,7 +41,7 @@ def main(preset: str = "paper") -> str:
     for name, d in dirs.items():
         print(f"  evaluating {name}", flush=True)
         numbers[name] = evaluate(load_model(d), test, episodes=EVAL_EPISODES[preset],
-                                 split="all", n_retrieval=1000, seed=0,
+                                 split="all", n_retrieval=common.CANDIDATES, seed=0,
                                  max_bytes=EVAL_MAX_BYTES[preset])
     f = common.fmt
     header = ["model", "params", "bits/byte", "parse", "legal", "exact (determined)",
@@ -54,6 +54,7 @@ def main(preset: str = "paper") -> str:
               for key, value in (("Bpb", r["bits_per_byte"]), ("Parse", r["next"]["parse"]),
                                  ("Legal", r["next"]["legal"]),
                                  ("Exact", r["next"]["exact_determined"]))}
+    macros["predEpisodes"] = f"{EVAL_EPISODES[preset]:,}"
     common.write_result("tab_prediction", preset, numbers, header, rows,
                         "E3: next-unit prediction on the PVQ world (one seed; baseline (FLOPs): matched in training FLOPs per byte, the others in parameters).", macros)
     return ", ".join(f"{n} {r['bits_per_byte']:.3f} bits/byte" for n, r in numbers.items())

@@ -24,7 +24,7 @@ import common  # noqa: E402
 
 from ltm import paths  # noqa: E402
 
-N = {"smoke": 100, "paper": 1000, "gpu": 1000}
+N = {"smoke": 100, "paper": common.CANDIDATES, "gpu": common.CANDIDATES}
 """Candidates per task."""
 TASKS = (("world", "paraphrase_en"), ("world", "paraphrase_ru"), ("world", "en_ru"),
          ("bible", "paraphrase_en"), ("libreoffice", "en_ru"))
