@@ -63,7 +63,7 @@ class LastCheckpoint(L.Callback):
         """Write the checkpoint now (every process calls it; rank 0 writes)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        trainer.save_checkpoint(tmp)
+        trainer.save_checkpoint(tmp, weights_only=False)  # the full state: resume needs the optimizer
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
 
