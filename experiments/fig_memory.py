@@ -14,6 +14,12 @@ position of the predicted thought, so positions past :data:`TRAIN_THOUGHTS` show
 each model does beyond what it was trained on. The byte baseline matched to the LTM in
 parameters (E3's, trained on whole episodes, so not past its training length) is drawn
 beside them as a reference, predicting the same units from the same past.
+
+The legal share also depends on which acts a model likes to say: a placement ("the cup
+is in the attic") is legal in most states, a handover only where the giver holds the
+thing. So each position also gets the bits per byte of the *true* next unit given the
+true past (``score_units``, as E3; the LTM with 4 head draws), which no choice of act
+can game.
 """
 
 from __future__ import annotations
@@ -63,9 +69,14 @@ def main(preset: str = "paper") -> str:
     """Train or reuse the two cores, predict, judge, write the figure, table and JSON."""
     import torch
 
+    from ltm.codec import to_bytes
     from ltm.eval import load_model
+    from ltm.metrics import bits_per_byte
     from ltm.pvq import iter_records
     from ltm.worldeval import judge_next
+
+    def model_max_bytes(model) -> int:
+        return getattr(model.config, "codec", model.config).max_bytes
 
     runs = {"LTM, memory": common.core_variant(preset, "core-mem-short", head="flow",
                                                max_thoughts=TRAIN_THOUGHTS),
@@ -79,28 +90,43 @@ def main(preset: str = "paper") -> str:
         model = load_model(run)
         predict = baseline_predictions if name == "baseline" else ltm_predictions
         g = torch.Generator().manual_seed(0)
-        bins: dict[int, list[tuple[bool, bool]]] = {}
+        kw = {} if name == "baseline" else {"samples": 4, "generator": g}
+        bins: dict[int, list[tuple[bool, bool, float, int]]] = {}
         for r in records:
-            said = predict(model, [t.quotes["en"][0] for t in r.thoughts], g, MAX_BYTES[preset])
+            units = [t.quotes["en"][0] for t in r.thoughts]
+            said = predict(model, units, g, MAX_BYTES[preset])
+            with torch.no_grad():
+                nats = model.score_units(units, "en", **kw)
             for t, text in enumerate(said, start=1):  # thought t (0-based) is predicted
                 parse, legal, _ = judge_next(r, t, text, "en")
-                bins.setdefault(min(t + 1, LAST), []).append((parse, legal))
+                size = len(to_bytes(units[t], model_max_bytes(model)))
+                bins.setdefault(min(t + 1, LAST), []).append((parse, legal, nats[t], size))
         numbers["models"][name] = {
-            str(p): {"parse": sum(a for a, _ in v) / len(v), "legal": sum(b for _, b in v) / len(v),
-                     "n": len(v)} for p, v in sorted(bins.items())}
+            str(p): {"parse": sum(v[0] for v in vs) / len(vs),
+                     "legal": sum(v[1] for v in vs) / len(vs),
+                     "bpb": bits_per_byte(sum(v[2] for v in vs), sum(v[3] for v in vs)),
+                     "nats": sum(v[2] for v in vs), "bytes": sum(v[3] for v in vs),
+                     "n": len(vs)} for p, vs in sorted(bins.items())}
     _figure(numbers, preset)
     f = common.fmt
     positions = sorted({int(p) for m in numbers["models"].values() for p in m})
-    header = ["position"] + list(runs) + ["n"]
+    header = (["position"] + [f"legal: {m}" for m in runs] + [f"bits/byte: {m}" for m in runs]
+              + ["n"])
     rows = [[f"{p}" + ("+" if p == LAST else "")]
-            + [f(numbers["models"][m].get(str(p), {}).get("legal")) for m in runs]
+            + [f(numbers["models"][m].get(str(p), {}).get(k)) for k in ("legal", "bpb")
+               for m in runs]
             + [f"{numbers['models']['baseline'].get(str(p), {}).get('n', 0)}"] for p in positions]
     within = {m: _pooled(v, lambda p: p <= TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
     beyond = {m: _pooled(v, lambda p: p > TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
     numbers["within"], numbers["beyond"] = within, beyond
+    bpb_in = {m: _pooled_bpb(v, lambda p: p <= TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
+    bpb_out = {m: _pooled_bpb(v, lambda p: p > TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
+    numbers["bpb_within"], numbers["bpb_beyond"] = bpb_in, bpb_out
     key = {"LTM, memory": "Mem", "LTM, no memory": "NoMem", "baseline": "Base"}
     macros = {f"memLegal{where}{key[m]}": f(d[m]) for where, d in (("In", within),
                                                                    ("Out", beyond)) for m in d}
+    macros.update({f"memBpb{where}{key[m]}": f(d[m]) for where, d in (("In", bpb_in),
+                                                                      ("Out", bpb_out)) for m in d})
     macros["memTrainThoughts"] = str(TRAIN_THOUGHTS)
     caption = (f"E5: share of next units legal in the true state, by position of the "
                f"predicted thought; the LTM cores trained on the first {TRAIN_THOUGHTS} "
@@ -117,23 +143,35 @@ def _pooled(per: dict, keep) -> float:
     return hits / n if n else float("nan")
 
 
+def _pooled_bpb(per: dict, keep) -> float:
+    """Bits per byte pooled over the positions ``keep`` accepts (``nan``: none)."""
+    from ltm.metrics import bits_per_byte
+
+    nats = sum(v["nats"] for p, v in per.items() if keep(int(p)))
+    size = sum(v["bytes"] for p, v in per.items() if keep(int(p)))
+    return bits_per_byte(nats, size) if size else float("nan")
+
+
 def _figure(numbers: dict, preset: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(4.4, 3.0))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(7.2, 3.0))
     for (name, per), marker in zip(numbers["models"].items(), "os^", strict=False):
         ps = [int(p) for p in per]
         ax.plot(ps, [per[str(p)]["legal"] for p in ps], marker=marker, ms=4, label=name)
-    ax.axvline(numbers["train_thoughts"] + 0.5, color="grey", ls=":", lw=1)
+        bx.plot(ps, [per[str(p)]["bpb"] for p in ps], marker=marker, ms=4, label=name)
+    for a, label in ((ax, "share legal in the true state"),
+                     (bx, "bits per byte of the true next unit")):
+        a.axvline(numbers["train_thoughts"] + 0.5, color="grey", ls=":", lw=1)
+        a.set_xlabel(f"position of the predicted thought ({LAST} = {LAST} and later)", fontsize=8)
+        a.set_ylabel(label, fontsize=8)
+        a.grid(alpha=0.3)
     ax.text(numbers["train_thoughts"] + 0.7, 0.02, "past the training length", fontsize=7,
             color="grey")
-    ax.set_xlabel(f"position of the predicted thought ({LAST} = {LAST} and later)")
-    ax.set_ylabel("share legal in the true state")
     ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     common.save_figure(fig, "fig_memory", preset)
