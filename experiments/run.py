@@ -72,6 +72,13 @@ def data_steps(preset: str) -> list[tuple[str, Callable[[], str]]]:
     return steps
 
 
+def experiment_tag(script: Path) -> str | None:
+    """The experiment a script belongs to (``"E3"``), from the first words of its
+    docstring ("E3, prediction: ..."), so ``--only E3`` runs every script of E3."""
+    m = re.match(r'[\s"]*(E\d+)\b', script.read_text(encoding="utf-8")[:200])
+    return m.group(1) if m else None
+
+
 def experiment_steps(preset: str) -> list[tuple[str, Callable[[], str]]]:
     """One step per ``experiments/fig_*.py`` and ``tab_*.py``, each exposing ``main(preset)``."""
     here = Path(__file__).parent
@@ -91,11 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run the selected steps and print their times."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", choices=PRESETS, default="paper")
-    ap.add_argument("--only", default=None, help="run only steps whose name contains this")
+    ap.add_argument("--only", default=None,
+                    help="run only the steps whose name contains this (a script, data, or "
+                         "an experiment: E3)")
     args = ap.parse_args(argv)
     steps = data_steps(args.preset) + experiment_steps(args.preset)
     if args.only:
-        steps = [s for s in steps if args.only.lower() in s[0].lower()]
+        here = Path(__file__).parent
+        tags = {p.stem: experiment_tag(p) for p in here.glob("*.py")}
+        steps = [s for s in steps if args.only.lower() in s[0].lower()
+                 or tags.get(s[0]) == args.only.upper()]
         if not steps:
             sys.exit(f"reproduce: no step matches --only {args.only!r}")
     times = []

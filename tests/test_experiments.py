@@ -66,3 +66,13 @@ def test_step_times_are_merged_and_become_paper_macros(tmp_path, monkeypatch):
     tex = (gen / "times.tex").read_text()
     assert r"\newcommand{\timeTotalMin}{2}" in tex and r"\timeTabXMin}{2.0}" in tex
     assert r"\input{generated/times}" in (gen / "macros.tex").read_text()
+
+
+def test_only_takes_an_experiment_name():
+    run = _load("run")
+    assert run.experiment_tag(EXPERIMENTS / "tab_prediction.py") == "E3"
+    assert run.experiment_tag(EXPERIMENTS / "tab_austen.py") == "E3"
+    assert run.experiment_tag(EXPERIMENTS / "tab_hparams.py") is None
+    tagged = {p.stem for p in EXPERIMENTS.glob("*_*.py") if run.experiment_tag(p)}
+    assert {f"E{k}" for k in range(1, 9)} == {run.experiment_tag(EXPERIMENTS / f"{n}.py")
+                                             for n in tagged}
