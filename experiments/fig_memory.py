@@ -70,13 +70,10 @@ def main(preset: str = "paper") -> str:
     import torch
 
     from ltm.codec import to_bytes
-    from ltm.eval import load_model
+    from ltm.eval import codec_of, load_model
     from ltm.metrics import bits_per_byte
     from ltm.pvq import iter_records
     from ltm.worldeval import judge_next
-
-    def model_max_bytes(model) -> int:
-        return getattr(model.config, "codec", model.config).max_bytes
 
     runs = {"LTM, memory": common.core_variant(preset, "core-mem-short", head="flow",
                                                max_thoughts=TRAIN_THOUGHTS),
@@ -99,7 +96,7 @@ def main(preset: str = "paper") -> str:
                 nats = model.score_units(units, "en", **kw)
             for t, text in enumerate(said, start=1):  # thought t (0-based) is predicted
                 parse, legal, _ = judge_next(r, t, text, "en")
-                size = len(to_bytes(units[t], model_max_bytes(model)))
+                size = len(to_bytes(units[t], codec_of(model).max_bytes))
                 bins.setdefault(min(t + 1, LAST), []).append((parse, legal, nats[t], size))
         numbers["models"][name] = {
             str(p): {"parse": sum(v[0] for v in vs) / len(vs),
@@ -116,11 +113,11 @@ def main(preset: str = "paper") -> str:
             + [f(numbers["models"][m].get(str(p), {}).get(k)) for k in ("legal", "bpb")
                for m in runs]
             + [f"{numbers['models']['baseline'].get(str(p), {}).get('n', 0)}"] for p in positions]
-    within = {m: _pooled(v, lambda p: p <= TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
-    beyond = {m: _pooled(v, lambda p: p > TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
+    inside = {m: _pooled(v, lambda p: p <= TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
+    outside = {m: _pooled(v, lambda p: p > TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
+    within, beyond = ({m: d[m]["legal"] for m in d} for d in (inside, outside))
+    bpb_in, bpb_out = ({m: d[m]["bpb"] for m in d} for d in (inside, outside))
     numbers["within"], numbers["beyond"] = within, beyond
-    bpb_in = {m: _pooled_bpb(v, lambda p: p <= TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
-    bpb_out = {m: _pooled_bpb(v, lambda p: p > TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
     numbers["bpb_within"], numbers["bpb_beyond"] = bpb_in, bpb_out
     key = {"LTM, memory": "Mem", "LTM, no memory": "NoMem", "baseline": "Base"}
     macros = {f"memLegal{where}{key[m]}": f(d[m]) for where, d in (("In", within),
@@ -136,20 +133,15 @@ def main(preset: str = "paper") -> str:
                      for m in runs)
 
 
-def _pooled(per: dict, keep) -> float:
-    """The legal share pooled over the positions ``keep`` accepts (``nan``: none)."""
-    hits = sum(v["legal"] * v["n"] for p, v in per.items() if keep(int(p)))
-    n = sum(v["n"] for p, v in per.items() if keep(int(p)))
-    return hits / n if n else float("nan")
-
-
-def _pooled_bpb(per: dict, keep) -> float:
-    """Bits per byte pooled over the positions ``keep`` accepts (``nan``: none)."""
+def _pooled(per: dict, keep) -> dict[str, float]:
+    """The legal share and the bits per byte pooled over the positions ``keep`` accepts
+    (``nan`` where there are none)."""
     from ltm.metrics import bits_per_byte
 
-    nats = sum(v["nats"] for p, v in per.items() if keep(int(p)))
-    size = sum(v["bytes"] for p, v in per.items() if keep(int(p)))
-    return bits_per_byte(nats, size) if size else float("nan")
+    kept = [v for p, v in per.items() if keep(int(p))]
+    n, size = sum(v["n"] for v in kept), sum(v["bytes"] for v in kept)
+    return {"legal": sum(v["legal"] * v["n"] for v in kept) / n if n else float("nan"),
+            "bpb": bits_per_byte(sum(v["nats"] for v in kept), size) if size else float("nan")}
 
 
 def _figure(numbers: dict, preset: str) -> None:

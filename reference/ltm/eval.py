@@ -49,7 +49,7 @@ from ltm.metrics import bits_per_byte, distinct_n, recall_at_k, rouge_l
 from ltm.pvq import Record, iter_records, walk
 from ltm.worldeval import judge_next
 
-__all__ = ["EvalError", "KINDS", "load_model", "kind_of", "eval_episodes", "retrieval_pairs",
+__all__ = ["EvalError", "KINDS", "load_model", "kind_of", "codec_of", "eval_episodes", "retrieval_pairs",
            "retrieval", "evaluate", "format_table"]
 
 KINDS = ("ltm", "baseline", "hybrid")
@@ -97,7 +97,9 @@ def kind_of(model) -> str:
     return getattr(model, "kind", "ltm")
 
 
-def _codec(model):
+def codec_of(model):
+    """The config that holds ``max_bytes`` and ``langs``: the LTM's codec block, or the
+    baseline's (and the hybrid's) own config."""
     return model.config.codec if kind_of(model) == "ltm" else model.config
 
 
@@ -171,7 +173,7 @@ def evaluate(model, data: str | Path, *, episodes: int = 100, split: str = "val"
     (``max_bytes``: the longest unit generated, default the model's)."""
     from ltm import flops
 
-    codec, kind = _codec(model), kind_of(model)
+    codec, kind = codec_of(model), kind_of(model)
     langs = list(codec.langs)
     val_fraction = getattr(getattr(getattr(model, "config", None), "train", None),
                            "val_fraction", 0.05)
