@@ -42,6 +42,16 @@ SMOKE_STEPS = {"codec_steps": 30, "core_steps": 20}
 """Steps of an LTM at the smoke preset (a baseline or hybrid trains their sum)."""
 
 
+def command_line(main, doc: str) -> None:
+    """What every experiment script runs as a program: ``--preset`` (default ``paper``)
+    picks the preset, ``main(preset)`` runs, its one-line summary is printed."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--preset", choices=tuple(MODEL_PRESET), default="paper")
+    print(main(ap.parse_args().preset))
+
+
 def runs(preset: str) -> Path:
     """Where the trained models of one preset live: ``runs/<preset>/`` (not committed)."""
     return paths.root() / "runs" / preset

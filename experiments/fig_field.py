@@ -19,7 +19,6 @@ left out, against its chance level (two other points drawn at random share an ac
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -142,6 +141,4 @@ def _figure(xy, acts: list[str], n: int, preset: str) -> None:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", choices=tuple(common.MODEL_PRESET), default="paper")
-    print(main(ap.parse_args().preset))
+    common.command_line(main, __doc__)

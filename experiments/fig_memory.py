@@ -24,7 +24,6 @@ can game.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 from pathlib import Path
@@ -170,6 +169,4 @@ def _figure(numbers: dict, preset: str) -> None:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", choices=tuple(common.MODEL_PRESET), default="paper")
-    print(main(ap.parse_args().preset))
+    common.command_line(main, __doc__)

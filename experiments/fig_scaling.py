@@ -32,7 +32,6 @@ skipped and counted).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import sys
@@ -226,6 +225,4 @@ def _figure(runs: dict, per_size: dict, fits: dict, preset: str) -> None:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", choices=tuple(common.MODEL_PRESET), default="paper")
-    print(main(ap.parse_args().preset))
+    common.command_line(main, __doc__)

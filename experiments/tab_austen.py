@@ -16,7 +16,6 @@ parse or legal shares, and no pairs, so no retrieval.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from pathlib import Path
@@ -76,6 +75,4 @@ def main(preset: str = "paper") -> str:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", choices=tuple(common.MODEL_PRESET), default="paper")
-    print(main(ap.parse_args().preset))
+    common.command_line(main, __doc__)

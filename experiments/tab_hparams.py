@@ -19,7 +19,6 @@ on the ``meta`` device so that no weight is allocated); training FLOPs per byte 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -153,6 +152,4 @@ def main(preset: str = "paper") -> str:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", choices=tuple(common.MODEL_PRESET), default="paper")
-    print(main(ap.parse_args().preset))
+    common.command_line(main, __doc__)

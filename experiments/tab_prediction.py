@@ -16,7 +16,6 @@ hit the frame where the past determines it, plus retrieval and cost. One seed so
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -61,6 +60,4 @@ def main(preset: str = "paper") -> str:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", choices=tuple(common.MODEL_PRESET), default="paper")
-    print(main(ap.parse_args().preset))
+    common.command_line(main, __doc__)
