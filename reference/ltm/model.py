@@ -137,25 +137,18 @@ class LTM(nn.Module):
         together, as one batch (``n`` units in about the wall time of one on a CPU).
         With ``reencode`` each thought is said, and encoded again from what was said,
         before the next is thought, so the units are decoded one at a time."""
-        if not reencode:
-            new = []
-            for _ in range(n):
-                nxt = self.predict_next(thoughts, steps=steps, method=head_method,
-                                        generator=generator)  # (Z,)
-                new.append(nxt)
-                thoughts = torch.cat([thoughts, nxt[None]], dim=0)  # (T+1, Z)
-            if not new:
-                return []
-            return self.decode_bytes(torch.stack(new), lang, generator=generator, **sampling)
-        said = []
+        new, said = [], []
         for _ in range(n):
             nxt = self.predict_next(thoughts, steps=steps, method=head_method,
                                     generator=generator)  # (Z,)
-            unit = self.decode_bytes(nxt[None], lang, generator=generator, **sampling)[0]
-            said.append(unit)
-            nxt = self.encode([unit.decode("utf-8", "replace")])[0]
+            new.append(nxt)
+            if reencode:  # say it now, and think on from what was said
+                said += self.decode_bytes(nxt[None], lang, generator=generator, **sampling)
+                nxt = self.encode([said[-1].decode("utf-8", "replace")])[0]
             thoughts = torch.cat([thoughts, nxt[None]], dim=0)  # (T+1, Z)
-        return said
+        if reencode or not new:
+            return said
+        return self.decode_bytes(torch.stack(new), lang, generator=generator, **sampling)
 
     # ------------------------------------------------------------------ the harness calls
     # The same calls as ltm.baseline.ByteLM, so ltm.eval treats every model alike.
