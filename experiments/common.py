@@ -11,8 +11,10 @@
   text quotes. Paths come from :mod:`ltm.paths`; none is absolute.
 
 Presets: ``smoke`` trains the ``tiny`` models for a few dozen steps (the whole suite in
-minutes, for CI); ``paper`` trains the ``paper`` presets on the 10k-episode world with
-the time budgets of :data:`MINUTES`; ``gpu`` the ``gpu`` presets.
+minutes, for CI); ``paper`` trains the ``paper`` presets on the 10k-episode world for the
+steps of :data:`STEPS` (about 3.5 minutes each on one thread) with the :data:`SEEDS`, and
+measures the shipped ``checkpoints/paper`` as the reference LTM (:func:`ltm_run`);
+``gpu`` the ``gpu`` presets.
 """
 
 from __future__ import annotations
@@ -34,12 +36,27 @@ PACKAGES = ("ltm", "torch", "lightning", "numpy", "safetensors")
 MODEL_PRESET = {"smoke": "tiny", "paper": "paper", "gpu": "gpu"}
 """The model preset each experiment preset trains."""
 
-MINUTES = {"smoke": 0.0, "paper": 40.0, "gpu": 0.0}
-"""Training budget of one model in minutes (0: the steps decide); 40 at ``paper``, the
-budget of the shipped ``checkpoints/paper`` (which ``runs/paper/ltm`` may reuse)."""
+SEEDS = {"smoke": (0,), "paper": (0, 1, 2), "gpu": (0, 1, 2)}
+"""Training seeds of every comparison that is claimed (E3, E4, E5): each model is trained
+once per seed and the tables show the mean and the spread."""
 
-SMOKE_STEPS = {"codec_steps": 30, "core_steps": 20}
-"""Steps of an LTM at the smoke preset (a baseline or hybrid trains their sum)."""
+STEPS = {"smoke": {"codec": 30, "core": 20, "baseline": 50, "hybrid": 50, "flops": 50,
+                   "warmup": 100},
+         "paper": {"codec": 80, "core": 70, "baseline": 65, "hybrid": 60, "flops": 110,
+                   "warmup": 20},
+         "gpu": {"codec": 20_000, "core": 20_000, "baseline": 40_000, "hybrid": 40_000,
+                 "flops": 40_000, "warmup": 1000}}
+"""Optimiser steps of the models E3 compares, fixed so that a rerun repeats exactly (a
+budget in minutes would not). At ``paper`` they give each model about the same training
+time on one thread of this CPU, about 3.5 minutes (measured per step: LTM codec 1.8 s,
+core 0.86 s, baseline 3.0 s, hybrid 3.2 s, FLOPs-matched baseline 1.8 s; the
+calibration is in ``experiments/LOG.md``), so that the whole reproduction fits its 90
+minutes. ``warmup`` replaces the preset's warm-up steps, which a short run cannot
+afford."""
+
+TRAIN_THREADS = 1
+"""Threads of every training run: results do not depend on the machine's core count,
+and :mod:`run <experiments.run>` trains two models at once on two cores."""
 
 
 def command_line(main, doc: str) -> None:
@@ -91,35 +108,130 @@ def clean(x):
     return None if isinstance(x, float) and math.isnan(x) else x
 
 
-def ltm_config(preset: str, **train):
-    """The LTM config of an experiment preset (``train`` overrides TrainConfig fields)."""
+def ltm_config(preset: str, seed: int = 0, **train):
+    """The LTM config of an experiment preset and seed, with the steps of :data:`STEPS`
+    (``train`` overrides TrainConfig fields)."""
     from ltm.presets import preset as model_preset
 
     cfg = model_preset(MODEL_PRESET[preset])
-    budget = {"minutes": MINUTES[preset]} if MINUTES[preset] else {}
-    steps = SMOKE_STEPS if preset == "smoke" else {}
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **steps, **budget,
-                                                              **train))
+    n = STEPS[preset]
+    return dataclasses.replace(cfg, train=dataclasses.replace(
+        cfg.train, codec_steps=n["codec"], core_steps=n["core"], minutes=0.0,
+        warmup_steps=n["warmup"], seed=seed, **train))
 
 
-def baseline_config(preset: str, match: str = "params"):
-    """The baseline (or hybrid) config of an experiment preset, trained like the LTM:
-    the same TrainConfig, so the same budget in minutes (or, at smoke, in steps)."""
+def baseline_config(preset: str, match: str = "params", seed: int = 0,
+                    kind: str = "baseline"):
+    """The baseline (or, ``kind="hybrid"``, the hybrid) config of an experiment preset
+    and seed, matched to the LTM in ``"params"`` or ``"flops"`` (training FLOPs per byte),
+    trained like the LTM but for its own steps of :data:`STEPS`."""
     from ltm.baseline_config import baseline_preset
 
     cfg = baseline_preset(MODEL_PRESET[preset], match)
-    return dataclasses.replace(cfg, train=ltm_config(preset).train)
+    steps = STEPS[preset]["flops" if match == "flops" else kind]
+    train = dataclasses.replace(ltm_config(preset, seed).train, codec_steps=steps,
+                                core_steps=0)
+    return dataclasses.replace(cfg, train=train)
+
+
+_PLAN: list | None = None
+"""While :func:`planning` is active, the runs :func:`trained` was asked for."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One training run that :func:`trained` was asked for while planning: what
+    :func:`train_job` needs to train it in another process."""
+
+    name: str
+    config: object
+    data: Path
+    preset: str
+    ltm: Path | None = None
+    codec: Path | None = None
+
+    @property
+    def out(self) -> Path:
+        """The run directory."""
+        return runs(self.preset) / self.name
+
+    @property
+    def needs(self) -> tuple[Path, ...]:
+        """Run directories that must be finished first (the hybrid's LTM, a variant's
+        codec)."""
+        return tuple(p for p in (self.ltm, self.codec) if p is not None)
+
+
+class planning:  # noqa: N801 (a context manager used like a function)
+    """``with planning() as jobs:`` makes :func:`trained` record each run it is asked
+    for in ``jobs`` and return its directory without training, so that
+    ``experiments/run.py`` learns every script's runs first and trains them two at a time."""
+
+    def __enter__(self) -> list[Job]:
+        global _PLAN
+        _PLAN = []
+        return _PLAN
+
+    def __exit__(self, *exc) -> None:
+        global _PLAN
+        _PLAN = None
+
+
+def finished(out: Path) -> bool:
+    """Whether the run directory ``out`` holds a finished run."""
+    return (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+
+
+def one_thread() -> None:
+    """Start of a worker of ``experiments/run.py``: one thread, so that two workers share
+    two cores (and results do not depend on the core count)."""
+    import logging
+
+    import torch
+
+    torch.set_num_threads(1)
+    for name in ("lightning.pytorch", "lightning.fabric"):  # one line per run is enough
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run_script(script: Path, preset: str) -> tuple[float, str]:
+    """Run one experiment script's ``main(preset)``: ``(seconds, one-line summary)``."""
+    import importlib.util
+    import time
+
+    t0 = time.perf_counter()
+    spec = importlib.util.spec_from_file_location(script.stem, script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    summary = str(mod.main(preset) or "done")
+    return time.perf_counter() - t0, summary
+
+
+def train_job(job: Job) -> float:
+    """Train one planned run (in a worker of ``experiments/run.py``); its seconds."""
+    import time
+
+    t0 = time.perf_counter()
+    trained(job.name, job.config, job.data, job.preset, ltm=job.ltm, codec=job.codec,
+            progress=False)
+    return time.perf_counter() - t0
 
 
 def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = None,
-            codec: Path | None = None) -> Path:
+            codec: Path | None = None, progress: bool = True) -> Path:
     """The run directory ``runs/<preset>/<name>`` holding ``config`` trained on ``data``:
-    reused when it finished with the same config, else trained (resumed if cut short)."""
+    reused when it finished with the same config, else trained (resumed if cut short)
+    on :data:`TRAIN_THREADS` threads. While :func:`planning`, only recorded."""
+    import torch
+
     from ltm.train import fit
 
     out = runs(preset) / name
+    if _PLAN is not None:
+        _PLAN.append(Job(name, config, data, preset, ltm, codec))
+        return out
     stored = out / "config.json"
-    if (out / "model.safetensors").is_file() and stored.is_file():
+    if finished(out):
         d = json.loads(stored.read_text())
         d = {k: v for k, v in d.items() if k in config.to_dict()}  # drop kind, codec
         if type(config).from_dict(d) != config:  # from_dict fills fields added since
@@ -129,7 +241,12 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
     resume = (out / "checkpoints" / "last.ckpt").is_file()
     print(f"  training {name} ({'resumed' if resume else 'from scratch'}) into {out}",
           flush=True)
-    fit(config, data, out, resume=resume, ltm=ltm, codec=codec, progress=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        fit(config, data, out, resume=resume, ltm=ltm, codec=codec, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 
@@ -155,48 +272,85 @@ def _world_data() -> Path:
     return data
 
 
+def world_ltm(preset: str, seed: int = 0) -> Path:
+    """The LTM of E3 trained on the generated world with ``seed`` (or reused)."""
+    return trained(f"ltm-s{seed}", ltm_config(preset, seed), _world_data(), preset)
+
+
+SHIPPED = {"paper": "paper"}
+"""Presets whose reference LTM is a shipped checkpoint: ``checkpoints/<name>``."""
+
+
 def ltm_run(preset: str) -> Path:
-    """The run directory of the preset's LTM, trained on the generated world or reused."""
-    return trained("ltm", ltm_config(preset), _world_data(), preset)
+    """The reference LTM of a preset, which E1 (noise), E2, E6 and E8 measure and whose
+    frozen codec the core variants of E4 and E5 share. At ``paper`` it is the shipped
+    ``checkpoints/paper`` (40 minutes of training on 2 cores, ``ltm fit --preset paper``;
+    its model card says how to retrain it), measured and not retrained, so that the
+    reproduction fits its 90 minutes; elsewhere it is E3's LTM of seed 0."""
+    if preset in SHIPPED:
+        d = paths.root() / "checkpoints" / SHIPPED[preset]
+        if not finished(d):
+            raise SystemExit(f"{d} is missing: the shipped checkpoint comes with the clone")
+        return d
+    return world_ltm(preset, 0)
 
 
-CORE_STEPS = {"smoke": 20, "paper": 400, "gpu": 4000}
-"""Steps of a core variant (:func:`core_variant`); 400 at ``paper`` is about a third of
-the shipped LTM's core stage (1,174 steps)."""
+CORE_STEPS = {"smoke": 20, "paper": 60, "gpu": 4000}
+"""Steps of a core variant (:func:`core_variant`) on the reference LTM's frozen codec."""
 
 
-def core_variant(preset: str, name: str, **field) -> Path:
+def core_variant(preset: str, name: str, seed: int = 0, **field) -> Path:
     """An LTM whose core and head (``field`` overrides FieldConfig fields;
-    ``max_thoughts`` overrides the TrainConfig's) train for :data:`CORE_STEPS` on the
-    preset LTM's frozen codec: the variants of E4 (heads) and E5 (memory) differ in the
-    core only, so they share one codec and one budget. Trained or reused."""
-    base = ltm_config(preset)
+    ``max_thoughts`` overrides the TrainConfig's) train for :data:`CORE_STEPS` with
+    ``seed`` on the reference LTM's frozen codec (:func:`ltm_run`): the variants of E4
+    (heads) and E5 (memory) differ in the core only, so they share one codec and one
+    budget. Trained or reused as ``runs/<preset>/<name>-s<seed>``."""
+    codec = ltm_run(preset)
+    base = _read_config(codec) if finished(codec) else ltm_config(preset, 0)  # planning
     train = {"max_thoughts": field.pop("max_thoughts")} if "max_thoughts" in field else {}
     cfg = dataclasses.replace(
         base, field=dataclasses.replace(base.field, **field),
         train=dataclasses.replace(base.train, codec_steps=0, core_steps=CORE_STEPS[preset],
-                                  minutes=0.0, **train))
-    return trained(name, cfg, _world_data(), preset, codec=ltm_run(preset))
+                                  minutes=0.0, warmup_steps=STEPS[preset]["warmup"],
+                                  seed=seed, **train))
+    return trained(f"{name}-s{seed}", cfg, _world_data(), preset, codec=codec)
+
+
+def _read_config(run: Path):
+    """The LTMConfig of a run directory."""
+    from ltm.config import LTMConfig
+
+    d = json.loads((run / "config.json").read_text())
+    return LTMConfig.from_dict({k: v for k, v in d.items() if k in ("codec", "field", "train")})
 
 
 HEADS = ("flow", "flow-noise", "mse", "energy")
 """The tension heads E4 compares (:mod:`ltm.heads`)."""
 
 
-def three_models(preset: str) -> dict[str, Path]:
+def three_models(preset: str, seed: int = 0) -> dict[str, Path]:
     """The run directories of the LTM, the baseline matched to it in parameters, and
-    the hybrid (that baseline reading the LTM's thoughts), trained on the generated world
-    at ``preset`` or reused: ``{"LTM": ..., "baseline": ..., "hybrid": ...}``."""
-    data, ltm = _world_data(), ltm_run(preset)
-    return {"LTM": ltm,
-            "baseline": trained("baseline-params", baseline_config(preset), data, preset),
-            "hybrid": trained("hybrid-params", baseline_config(preset), data, preset, ltm=ltm)}
+    the hybrid (that baseline reading the LTM's thoughts), trained with ``seed`` on the
+    generated world at ``preset`` or reused: ``{"LTM": ..., "baseline": ..., "hybrid": ...}``."""
+    data, ltm = _world_data(), world_ltm(preset, seed)
+    return {"LTM": ltm, "baseline": world_baseline(preset, seed),
+            "hybrid": trained(f"hybrid-params-s{seed}",
+                              baseline_config(preset, seed=seed, kind="hybrid"), data, preset,
+                              ltm=ltm)}
 
 
-def flops_baseline(preset: str) -> Path:
+def world_baseline(preset: str, seed: int = 0) -> Path:
+    """E3's byte baseline matched to the LTM in parameters, trained with ``seed`` on the
+    generated world (or reused)."""
+    return trained(f"baseline-params-s{seed}", baseline_config(preset, seed=seed),
+                   _world_data(), preset)
+
+
+def flops_baseline(preset: str, seed: int = 0) -> Path:
     """The byte baseline matched to the LTM in training FLOPs per byte instead of
-    parameters (smaller, so it takes more steps in the same minutes), trained or reused."""
-    return trained("baseline-flops", baseline_config(preset, "flops"), _world_data(), preset)
+    parameters (smaller, so it takes more steps in the same time), trained or reused."""
+    return trained(f"baseline-flops-s{seed}", baseline_config(preset, "flops", seed),
+                   _world_data(), preset)
 
 
 def split_timing(numbers):
@@ -221,6 +375,27 @@ def fmt(x: float | None, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}f}"
+
+
+def mean(values) -> float | None:
+    """The mean of the numbers among ``values`` (``None`` and NaN left out), or ``None``."""
+    xs = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return sum(xs) / len(xs) if xs else None
+
+
+def std(values) -> float | None:
+    """The sample standard deviation over seeds of the numbers among ``values``, or
+    ``None`` with fewer than two."""
+    import statistics
+
+    xs = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return statistics.stdev(xs) if len(xs) > 1 else None
+
+
+def pm(values, digits: int = 3) -> str:
+    """Mean ± standard deviation over seeds for a table (the mean alone for one seed)."""
+    m, s = mean(values), std(values)
+    return fmt(m, digits) if s is None else f"{fmt(m, digits)} ± {fmt(s, digits)}"
 
 
 def save_figure(fig, name: str, preset: str) -> None:
@@ -279,7 +454,9 @@ CANDIDATES = 1000
 def protocol_macros() -> dict[str, str]:
     """The protocol constants the paper's text names, from the code that uses them."""
     return {"protoCandidates": fmt(CANDIDATES), "protoEvalSeed": str(EVAL_SEED),
-            "protoEvalEpisodes": fmt(EVAL_EPISODES), "protoMinutes": f"{MINUTES['paper']:g}"}
+            "protoEvalEpisodes": fmt(EVAL_EPISODES),
+            "protoSeeds": str(len(SEEDS["paper"])), "protoCoreSteps": fmt(CORE_STEPS["paper"]),
+            **{f"protoSteps{k.capitalize()}": fmt(v) for k, v in STEPS["paper"].items()}}
 
 
 def write_macro_index() -> None:

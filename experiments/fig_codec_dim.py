@@ -29,9 +29,9 @@ import fig_codec_noise  # noqa: E402
 DIMS = {"smoke": (8, 32), "paper": (8, 16, 32, 64, 128), "gpu": (16, 64, 256, 1024)}
 """Meaning dimensions compared."""
 SEEDS = {"smoke": (0,), "paper": (0, 1, 2), "gpu": (0, 1, 2)}
-STEPS = {"smoke": 20, "paper": 400, "gpu": 4000}
+STEPS = {"smoke": 20, "paper": 150, "gpu": 4000}
 """Codec steps of every run."""
-N = {"smoke": 24, "paper": 300, "gpu": 1000}
+N = {"smoke": 24, "paper": 150, "gpu": 1000}
 """Quotes per language."""
 METRICS = ("byte_acc", "exact", "same_frame")
 
@@ -47,6 +47,11 @@ def codec_run(preset: str, dim: int, seed: int) -> Path:
         train=dataclasses.replace(cfg.train, codec_steps=STEPS[preset], core_steps=0,
                                   seed=seed, minutes=0.0))
     return common.trained(f"codec-dim{dim}-s{seed}", cfg, common._world_data(), preset)
+
+
+def models(preset: str) -> dict[str, Path]:
+    """Every run of the sweep, ``{"<dim>/<seed>": run directory}`` (trained or reused)."""
+    return {f"{d}/{s}": codec_run(preset, d, s) for d in DIMS[preset] for s in SEEDS[preset]}
 
 
 def main(preset: str = "paper") -> str:

@@ -47,6 +47,9 @@ PROMPTS = {"smoke": 1, "paper": 3, "gpu": 3}
 UNITS, MAX_BYTES, REPEATS = 2, 48, 3
 """Units generated per prompt, the bytes a unit may have, timed repeats (best kept)."""
 
+ALONE = True
+"""``experiments/run.py`` runs this script by itself: it times generation."""
+
 
 def crossings(ks, ltm, base) -> dict:
     """Where ``ltm < base`` first holds and every ``k`` where that answer changes."""
@@ -78,6 +81,11 @@ def timed(model, units: list[str], n: int) -> tuple[float, int]:
     return best, sum(len(u) for u in said)
 
 
+def models(preset: str) -> dict:
+    """The two run directories: the reference LTM and E3's baseline of seed 0."""
+    return {"LTM": common.ltm_run(preset), "baseline": common.world_baseline(preset)}
+
+
 def main(preset: str = "paper") -> str:
     """Count, time, find the crossings; write the figure, the table and the JSON."""
     import torch
@@ -96,11 +104,8 @@ def _measure(preset: str) -> str:
     from ltm import flops
     from ltm.eval import load_model
 
-    ltm_dir = common.ltm_run(preset)
-    base_dir = common.trained("baseline-params", common.baseline_config(preset),
-                              common._world_data(), preset)
-    models = {"LTM": load_model(ltm_dir), "baseline": load_model(base_dir)}
-    cfg, bcfg = models["LTM"].config, models["baseline"].config
+    loaded = {name: load_model(d) for name, d in models(preset).items()}
+    cfg, bcfg = loaded["LTM"].config, loaded["baseline"].config
     pos = flops.UNIT_BYTES + 1
     gen = {"LTM": lambda k: flops.ltm_generate_per_byte(cfg, k)["total"],
            "baseline": lambda k: flops.baseline_generate_per_byte(bcfg, k * pos)}
@@ -117,7 +122,7 @@ def _measure(preset: str) -> str:
             ps, row = prompts(k, PROMPTS[preset]), {"timing": {}}
             row["prompt_bytes"] = sum(len(u.encode()) for p in ps for u in p)
             row["past_train_context"] = k * pos > bcfg.context
-            for name, model in models.items():
+            for name, model in loaded.items():
                 read = sum(timed(model, p, 0)[0] for p in ps)
                 runs = [timed(model, p, UNITS) for p in ps]
                 nbytes, total = sum(b for _, b in runs), sum(t for t, _ in runs)
@@ -125,11 +130,11 @@ def _measure(preset: str) -> str:
                 row["timing"][name] = {"prompt_s": read, "generate_s": total,
                                        "s_per_byte": (total - read) / nbytes if nbytes else None}
             numbers["measured"][str(k)] = row
-            print(f"  {k} thoughts: " + ", ".join(f"{m} {row[f'{m}_bytes']} B" for m in models),
+            print(f"  {k} thoughts: " + ", ".join(f"{m} {row[f'{m}_bytes']} B" for m in loaded),
                   flush=True)
     meas = numbers["measured"]
     sec = {m: [meas[str(k)]["timing"][m]["s_per_byte"] or float("nan") for k in CONTEXTS[preset]]
-           for m in models}
+           for m in loaded}
     numbers["timing"] = {"measured_crossing": crossings(list(CONTEXTS[preset]), sec["LTM"],
                                                         sec["baseline"])}
     _figure(numbers, preset)
@@ -142,7 +147,7 @@ def _measure(preset: str) -> str:
         t = meas.get(str(k), {}).get("timing", {})
         rows.append([str(k), g(a["LTM"]), g(a["baseline"]), f(a["baseline"] / a["LTM"], 2)]
                     + [g(t[m]["s_per_byte"]) if t.get(m, {}).get("s_per_byte") else "-"
-                       for m in models])
+                       for m in loaded])
     ana, tr = numbers["analytic"], numbers["train_flops_per_byte"]
     cross = str(ana["crossings"][0]) if ana["crossings"] else "none"
     long = numbers["generate_flops_per_byte"][str(CONTEXTS[preset][-1])]

@@ -3,7 +3,7 @@
     python experiments/fig_memory.py [--preset smoke|paper|gpu]
 
 Two cores train on the preset LTM's frozen codec (:func:`common.core_variant`, same
-head, data, seed and budget) reading only the first :data:`TRAIN_THOUGHTS` thoughts of
+head, data and budget, once per seed of :data:`common.SEEDS`) reading only the first :data:`TRAIN_THOUGHTS` thoughts of
 each episode: one with the scene memory, one without (``memory_slots = 0``). Both then
 predict every next thought of whole evaluation-world episodes (seed 1000, English,
 canonical quotes), which run longer than that, from the true past; the decoder says
@@ -34,7 +34,7 @@ import common  # noqa: E402
 
 TRAIN_THOUGHTS = 8
 """Thoughts per episode the two cores train on (``TrainConfig.max_thoughts``)."""
-EPISODES = {"smoke": 6, "paper": 120, "gpu": 300}
+EPISODES = {"smoke": 6, "paper": 60, "gpu": 300}
 """Evaluation-world episodes read per model."""
 MAX_BYTES = {"smoke": 40, "paper": 64, "gpu": 64}
 """Longest generated unit (world units are shorter)."""
@@ -70,39 +70,36 @@ def main(preset: str = "paper") -> str:
 
     from ltm.codec import to_bytes
     from ltm.eval import codec_of, load_model
-    from ltm.metrics import bits_per_byte
     from ltm.pvq import iter_records
     from ltm.worldeval import judge_next
 
-    runs = {"LTM, memory": common.core_variant(preset, "core-mem-short", head="flow",
-                                               max_thoughts=TRAIN_THOUGHTS),
-            "LTM, no memory": common.core_variant(preset, "core-nomem-short", head="flow",
-                                                  memory_slots=0, max_thoughts=TRAIN_THOUGHTS),
-            "baseline": common.three_models(preset)["baseline"]}
+    runs = models(preset)
     records = list(itertools.islice(iter_records(common.eval_world()), EPISODES[preset]))
-    numbers: dict = {"train_thoughts": TRAIN_THOUGHTS, "episodes": len(records), "models": {}}
-    for name, run in runs.items():
-        print(f"  {name}", flush=True)
-        model = load_model(run)
-        predict = baseline_predictions if name == "baseline" else ltm_predictions
-        g = torch.Generator().manual_seed(0)
-        kw = {} if name == "baseline" else {"samples": 4, "generator": g}
-        bins: dict[int, list[tuple[bool, bool, float, int]]] = {}
-        for r in records:
-            units = [t.quotes["en"][0] for t in r.thoughts]
-            said = predict(model, units, g, MAX_BYTES[preset])
-            with torch.no_grad():
-                nats = model.score_units(units, "en", **kw)
-            for t, text in enumerate(said, start=1):  # thought t (0-based) is predicted
-                parse, legal, _ = judge_next(r, t, text, "en")
-                size = len(to_bytes(units[t], codec_of(model).max_bytes))
-                bins.setdefault(min(t + 1, LAST), []).append((parse, legal, nats[t], size))
-        numbers["models"][name] = {
-            str(p): {"parse": sum(v[0] for v in vs) / len(vs),
-                     "legal": sum(v[1] for v in vs) / len(vs),
-                     "bpb": bits_per_byte(sum(v[2] for v in vs), sum(v[3] for v in vs)),
-                     "nats": sum(v[2] for v in vs), "bytes": sum(v[3] for v in vs),
-                     "n": len(vs)} for p, vs in sorted(bins.items())}
+    numbers: dict = {"train_thoughts": TRAIN_THOUGHTS, "episodes": len(records),
+                     "seeds": list(common.SEEDS[preset]), "per_seed": {}, "models": {}}
+    for name, seeds in runs.items():
+        for seed, run in seeds.items():
+            print(f"  {name}, seed {seed}", flush=True)
+            model = load_model(run)
+            predict = baseline_predictions if name == "baseline" else ltm_predictions
+            g = torch.Generator().manual_seed(0)
+            kw = {} if name == "baseline" else {"samples": 4, "generator": g}
+            bins: dict[int, list[tuple[bool, bool, float, int]]] = {}
+            for r in records:
+                units = [t.quotes["en"][0] for t in r.thoughts]
+                said = predict(model, units, g, MAX_BYTES[preset])
+                with torch.no_grad():
+                    nats = model.score_units(units, "en", **kw)
+                for t, text in enumerate(said, start=1):  # thought t (0-based) is predicted
+                    parse, legal, _ = judge_next(r, t, text, "en")
+                    size = len(to_bytes(units[t], codec_of(model).max_bytes))
+                    bins.setdefault(min(t + 1, LAST), []).append((parse, legal, nats[t], size))
+            numbers["per_seed"].setdefault(name, {})[f"seed{seed}"] = _positions(bins)
+        pooled: dict[int, list] = {}  # every seed's predictions together, for the figure
+        for per in numbers["per_seed"][name].values():
+            for p, v in per.items():
+                pooled.setdefault(int(p), []).append(v)
+        numbers["models"][name] = {str(p): _merge(vs) for p, vs in sorted(pooled.items())}
     _figure(numbers, preset)
     f = common.fmt
     positions = sorted({int(p) for m in numbers["models"].values() for p in m})
@@ -112,24 +109,65 @@ def main(preset: str = "paper") -> str:
             + [f(numbers["models"][m].get(str(p), {}).get(k)) for k in ("legal", "bpb")
                for m in runs]
             + [f"{numbers['models']['baseline'].get(str(p), {}).get('n', 0)}"] for p in positions]
-    inside = {m: _pooled(v, lambda p: p <= TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
-    outside = {m: _pooled(v, lambda p: p > TRAIN_THOUGHTS) for m, v in numbers["models"].items()}
-    within, beyond = ({m: d[m]["legal"] for m in d} for d in (inside, outside))
-    bpb_in, bpb_out = ({m: d[m]["bpb"] for m in d} for d in (inside, outside))
-    numbers["within"], numbers["beyond"] = within, beyond
-    numbers["bpb_within"], numbers["bpb_beyond"] = bpb_in, bpb_out
+    # within and beyond the training length: pooled per seed, then mean and std over seeds
+    split = {where: {m: [_pooled(v, keep) for v in numbers["per_seed"][m].values()]
+                     for m in runs}
+             for where, keep in (("In", lambda p: p <= TRAIN_THOUGHTS),
+                                 ("Out", lambda p: p > TRAIN_THOUGHTS))}
     key = {"LTM, memory": "Mem", "LTM, no memory": "NoMem", "baseline": "Base"}
-    macros = {f"memLegal{where}{key[m]}": f(d[m]) for where, d in (("In", within),
-                                                                   ("Out", beyond)) for m in d}
-    macros.update({f"memBpb{where}{key[m]}": f(d[m]) for where, d in (("In", bpb_in),
-                                                                      ("Out", bpb_out)) for m in d})
+    macros, summary = {}, {}
+    for where, per in split.items():
+        for m, seeds in per.items():
+            for k, name in (("legal", "Legal"), ("bpb", "Bpb")):
+                xs = [s[k] for s in seeds]
+                summary.setdefault(f"{k}_{where}", {})[m] = {"mean": common.mean(xs),
+                                                             "std": common.std(xs)}
+                macros[f"mem{name}{where}{key[m]}"] = f(common.mean(xs))
+                macros[f"mem{name}{where}{key[m]}Sd"] = f(common.std(xs))
+    numbers["within_beyond"] = summary
+    within = {m: v["mean"] for m, v in summary["legal_In"].items()}
+    beyond = {m: v["mean"] for m, v in summary["legal_Out"].items()}
     macros["memTrainThoughts"] = str(TRAIN_THOUGHTS)
     caption = (f"E5: share of next units legal in the true state, by position of the "
                f"predicted thought; the LTM cores trained on the first {TRAIN_THOUGHTS} "
-               f"thoughts of each episode (one seed).")
+               f"thoughts of each episode ({len(common.SEEDS[preset])} seeds pooled).")
     common.write_result("fig_memory", preset, numbers, header, rows, caption, macros)
     return ", ".join(f"{m} legal {within[m]:.3f} within / {beyond[m]:.3f} beyond"
                      for m in runs)
+
+
+def models(preset: str) -> dict[str, dict[int, Path]]:
+    """``{model: {seed: run directory}}``: the cores with and without memory, and E3's
+    baseline (trained or reused)."""
+    seeds = common.SEEDS[preset]
+    return {"LTM, memory": {s: common.core_variant(preset, "core-mem-short", s, head="flow",
+                                                   max_thoughts=TRAIN_THOUGHTS) for s in seeds},
+            "LTM, no memory": {s: common.core_variant(preset, "core-nomem-short", s,
+                                                      head="flow", memory_slots=0,
+                                                      max_thoughts=TRAIN_THOUGHTS)
+                               for s in seeds},
+            "baseline": {s: common.world_baseline(preset, s) for s in seeds}}
+
+
+def _positions(bins: dict) -> dict[str, dict]:
+    """Per position: the parse and legal shares, bits per byte, nats, bytes and count."""
+    from ltm.metrics import bits_per_byte
+
+    return {str(p): {"parse": sum(v[0] for v in vs) / len(vs),
+                     "legal": sum(v[1] for v in vs) / len(vs),
+                     "bpb": bits_per_byte(sum(v[2] for v in vs), sum(v[3] for v in vs)),
+                     "nats": sum(v[2] for v in vs), "bytes": sum(v[3] for v in vs),
+                     "n": len(vs)} for p, vs in sorted(bins.items())}
+
+
+def _merge(stats: list[dict]) -> dict:
+    """Several seeds' statistics of one position as one (shares weighted by count)."""
+    from ltm.metrics import bits_per_byte
+
+    n, size, nats = (sum(s[k] for s in stats) for k in ("n", "bytes", "nats"))
+    return {"parse": sum(s["parse"] * s["n"] for s in stats) / n,
+            "legal": sum(s["legal"] * s["n"] for s in stats) / n,
+            "bpb": bits_per_byte(nats, size), "nats": nats, "bytes": size, "n": n}
 
 
 def _pooled(per: dict, keep) -> dict[str, float]:

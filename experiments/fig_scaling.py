@@ -45,9 +45,9 @@ import common  # noqa: E402
 WIDTHS = {"smoke": (32, 64), "paper": (32, 48, 64, 96), "gpu": (32, 48, 64, 96)}
 """LTM codec and field widths (the baseline's width is twice this)."""
 SEEDS = {"smoke": (0,), "paper": (0, 1, 2), "gpu": (0, 1, 2)}
-STEPS = {"smoke": (12, 8), "paper": (150, 100), "gpu": (150, 100)}
+STEPS = {"smoke": (12, 8), "paper": (60, 40), "gpu": (150, 100)}
 """LTM ``(codec_steps, core_steps)``; the baseline trains their sum."""
-EPISODES = {"smoke": 5, "paper": 100, "gpu": 100}
+EPISODES = {"smoke": 5, "paper": 60, "gpu": 100}
 """Evaluation-world episodes scored per run."""
 MODELS = ("ltm", "baseline")
 
@@ -143,6 +143,12 @@ def fit(runs: list[dict]) -> dict:
     lo, hi = np.percentile(boot, [2.5, 97.5]) if boot else (math.nan, math.nan)
     return {"a": float(a), "b": float(b), "se": se, "ci95": [float(lo), float(hi)],
             "bootstrap": {"resamples": 1000, "skipped": skipped, "seed": 0}}
+
+
+def models(preset: str) -> dict[str, Path]:
+    """Every run, ``{"<model>-w<width>-s<seed>": run directory}`` (trained or reused)."""
+    return {f"{m}-w{w}-s{s}": train(preset, m, w, s) for w in WIDTHS[preset]
+            for s in SEEDS[preset] for m in MODELS}
 
 
 def main(preset: str = "paper") -> str:

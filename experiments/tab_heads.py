@@ -2,9 +2,9 @@
 
     python experiments/tab_heads.py [--preset smoke|paper|gpu]
 
-Each head's core trains for :data:`common.CORE_STEPS` on the preset LTM's frozen codec
-(:func:`common.core_variant`: the same codec, data, seed and budget; only the head
-differs), and each is then measured on the evaluation world (seed 1000):
+Each head's core trains for :data:`common.CORE_STEPS` on the reference LTM's frozen
+codec (:func:`common.core_variant`: the same codec, data and budget; only the head
+differs), once per seed of :data:`common.SEEDS`, and each is then measured on the evaluation world (seed 1000):
 
 - **accuracy**, with the one harness (:func:`ltm.eval.evaluate`, the settings of E3):
   bits per byte of the next unit, and of greedy next units the share that parse, that
@@ -18,6 +18,8 @@ differs), and each is then measured on the evaluation world (seed 1000):
   a draw with the centroid of all true next thoughts, beside the same for the true
   next thoughts themselves (a head that predicts the mean of the possible next
   thoughts sits nearer the centroid than real thoughts do).
+
+The table shows the mean ± standard deviation over seeds.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import common  # noqa: E402
 
-EPISODES = {"smoke": 4, "paper": 100, "gpu": 300}
-"""Evaluation-world episodes of the harness (as E3)."""
-FIELD_EPISODES = {"smoke": 10, "paper": 300, "gpu": 300}
+EPISODES = {"smoke": 4, "paper": 50, "gpu": 300}
+"""Evaluation-world episodes of the harness."""
+FIELD_EPISODES = {"smoke": 10, "paper": 100, "gpu": 300}
 """Episodes whose transitions the field measures use."""
 K = 8
 """Draws of the next thought per transition."""
@@ -63,8 +65,22 @@ def field_measures(model, records, generator) -> dict:
             "transitions": y.shape[0]}
 
 
+def models(preset: str) -> dict[str, dict[int, Path]]:
+    """``{head: {seed: run directory}}`` (trained or reused)."""
+    return {head: {seed: common.core_variant(preset, f"core-{head}", seed, head=head)
+                   for seed in common.SEEDS[preset]} for head in common.HEADS}
+
+
+COLUMNS = {"bits/byte": ("bits_per_byte",), "parse": ("next", "parse"),
+           "legal": ("next", "legal"), "exact (det.)": ("next", "exact_determined"),
+           "distinct-2": ("diversity", "distinct2"), "repeat": ("diversity", "repeat"),
+           "cos(draw, true)": ("field", "cos_true"), "spread": ("field", "spread"),
+           "cos(draw, centroid)": ("field", "cos_centroid")}
+"""Table columns and where each lives in one head's result."""
+
+
 def main(preset: str = "paper") -> str:
-    """Train or reuse one core per head, measure each, write the table and JSON."""
+    """Train or reuse one core per head and seed, measure each, write the table and JSON."""
     import torch
 
     from ltm.eval import evaluate, load_model
@@ -72,37 +88,43 @@ def main(preset: str = "paper") -> str:
 
     test = common.eval_world()
     records = list(itertools.islice(iter_records(test), FIELD_EPISODES[preset]))
-    numbers = {}
-    for head in common.HEADS:
-        run = common.core_variant(preset, f"core-{head}", head=head)
-        print(f"  evaluating the {head} head", flush=True)
-        model = load_model(run)
-        r = evaluate(model, test, episodes=EPISODES[preset], split="all", n_retrieval=50,
-                     seed=0, max_bytes=MAX_BYTES[preset])
-        r.pop("retrieval")  # one codec for all heads: E2 reports it
-        r["field"] = field_measures(model, records, torch.Generator().manual_seed(0))
-        numbers[head] = r
+    per: dict = {}
+    for head, seeds in models(preset).items():
+        for seed, run in seeds.items():
+            print(f"  evaluating the {head} head, seed {seed}", flush=True)
+            model = load_model(run)
+            r = evaluate(model, test, episodes=EPISODES[preset], split="all", n_retrieval=50,
+                         seed=0, max_bytes=MAX_BYTES[preset])
+            r.pop("retrieval")  # one codec for all heads: E2 reports it
+            r["field"] = field_measures(model, records, torch.Generator().manual_seed(0))
+            per.setdefault(head, {})[f"seed{seed}"] = r
+    get = lambda r, path: r[path[0]] if len(path) == 1 else r[path[0]][path[1]]  # noqa: E731
+    values = {h: {c: [get(r, p) for r in rs.values()] for c, p in COLUMNS.items()}
+              for h, rs in per.items()}
+    header = ["head", *COLUMNS]
+    rows = [[h, *(common.pm(v[c]) for c in COLUMNS)] for h, v in values.items()]
+    true_centroid = common.mean([r["field"]["cos_centroid_true"]
+                                 for r in next(iter(per.values())).values()])
     f = common.fmt
-    header = ["head", "bits/byte", "parse", "legal", "exact (det.)", "distinct-2", "repeat",
-              "cos(draw, true)", "spread", "cos(draw, centroid)"]
-    rows = [[h, f(r["bits_per_byte"]), f(r["next"]["parse"]), f(r["next"]["legal"]),
-             f(r["next"]["exact_determined"]), f(r["diversity"]["distinct2"]),
-             f(r["diversity"]["repeat"]), f(r["field"]["cos_true"]), f(r["field"]["spread"]),
-             f(r["field"]["cos_centroid"])] for h, r in numbers.items()]
-    true_centroid = next(iter(numbers.values()))["field"]["cos_centroid_true"]
     caption = (f"E4: tension heads on one frozen codec ({common.CORE_STEPS[preset]} core steps "
-               f"each, one seed). True next thoughts have cos(., centroid) = {f(true_centroid)}.")
+               f"each; mean ± std over {len(common.SEEDS[preset])} seeds). True next thoughts "
+               f"have cos(., centroid) = {f(true_centroid)}.")
     name = {"flow": "Flow", "flow-noise": "FlowNoise", "mse": "Mse", "energy": "Energy"}
-    macros = {f"heads{key}{name[h]}": f(v) for h, r in numbers.items()
-              for key, v in (("Legal", r["next"]["legal"]), ("Parse", r["next"]["parse"]),
-                             ("Spread", r["field"]["spread"]),
-                             ("Centroid", r["field"]["cos_centroid"]),
-                             ("Cos", r["field"]["cos_true"]))}
+    keys = {"Legal": "legal", "Parse": "parse", "Spread": "spread",
+            "Centroid": "cos(draw, centroid)", "Cos": "cos(draw, true)"}
+    macros = {f"heads{key}{name[h]}": f(common.mean(v[c])) for h, v in values.items()
+              for key, c in keys.items()}
+    macros.update({f"heads{key}{name[h]}Sd": f(common.std(v[c])) for h, v in values.items()
+                   for key, c in keys.items()})
     macros["headsCentroidTrue"] = f(true_centroid)
     macros["headsCoreSteps"] = f"{common.CORE_STEPS[preset]:,}"
+    numbers = {"seeds": list(common.SEEDS[preset]), "core_steps": common.CORE_STEPS[preset],
+               "heads": per,
+               "mean": {h: {c: common.mean(x) for c, x in v.items()} for h, v in values.items()},
+               "std": {h: {c: common.std(x) for c, x in v.items()} for h, v in values.items()}}
     common.write_result("tab_heads", preset, numbers, header, rows, caption, macros)
-    return ", ".join(f"{h} legal {r['next']['legal']:.3f} spread {r['field']['spread']:.3f}"
-                     for h, r in numbers.items())
+    return ", ".join(f"{h} legal {f(common.mean(v['legal']))} spread {f(common.mean(v['spread']))}"
+                     for h, v in values.items())
 
 
 if __name__ == "__main__":

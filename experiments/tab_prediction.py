@@ -5,13 +5,14 @@
 Trains (or reuses, :func:`common.trained`) the LTM, the baseline matched to it in
 parameters, the hybrid (the baseline reading the LTM's thoughts), and the baseline
 matched to the LTM in training FLOPs per byte instead (:func:`common.flops_baseline`),
-each for the same minutes, on the generated
-world (``data/generated/world.pvq.jsonl``, seed 0, held-out meanings left out), and
-evaluates each with the one harness (:func:`ltm.eval.evaluate`) on the shared
-evaluation world (:func:`common.eval_world`: seed 1000, both sides of the meaning split): bits per byte of the next unit given the true
-past, and of greedy next units the share that parse, are legal in the true state and
-hit the frame where the past determines it, plus retrieval and cost. One seed so far
-(issue 5 asks for three where a comparison is claimed).
+each for the steps of :data:`common.STEPS` (about the same training time each) and with
+each of :data:`common.SEEDS`, on the generated world (``data/generated/world.pvq.jsonl``,
+seed 0, held-out meanings left out), and evaluates each with the one harness
+(:func:`ltm.eval.evaluate`) on the shared evaluation world (:func:`common.eval_world`:
+seed 1000, both sides of the meaning split): bits per byte of the next unit given the
+true past, and of greedy next units the share that parse, are legal in the true state
+and hit the frame where the past determines it, plus retrieval and cost. The table
+shows the mean ± standard deviation over seeds.
 """
 
 from __future__ import annotations
@@ -23,40 +24,75 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import common  # noqa: E402
 
-EVAL_EPISODES = {"smoke": 4, "paper": 100, "gpu": 300}
+EVAL_EPISODES = {"smoke": 4, "paper": 50, "gpu": 300}
 """Episodes of the evaluation world scored per model."""
 EVAL_MAX_BYTES = {"smoke": 40, "paper": None, "gpu": None}
 """Longest generated unit (``None``: the model's ``max_bytes``); smoke models are barely
 trained and would otherwise write to the limit."""
+METRICS = {"bits/byte": ("bits_per_byte",), "parse": ("next", "parse"),
+           "legal": ("next", "legal"), "exact (determined)": ("next", "exact_determined"),
+           "ROUGE-L": ("next", "rouge_l"), "EN→RU recall@1": ("retrieval", "en_ru", "recall1")}
+"""Table columns and where each lives in :func:`ltm.eval.evaluate`'s result."""
+MACROS = {"Bpb": "bits/byte", "Parse": "parse", "Legal": "legal",
+          "Exact": "exact (determined)"}
+
+
+def models(preset: str) -> dict[str, dict[int, Path]]:
+    """``{model: {seed: run directory}}`` of the four models (trained or reused)."""
+    out: dict[str, dict[int, Path]] = {}
+    for seed in common.SEEDS[preset]:
+        runs = {**common.three_models(preset, seed),
+                "baseline (FLOPs)": common.flops_baseline(preset, seed)}
+        for name, d in runs.items():
+            out.setdefault(name, {})[seed] = d
+    return out
+
+
+def get(result: dict, path: tuple[str, ...]):
+    """The value at ``path`` in a harness result, or ``None`` (no EN-RU pairs)."""
+    for key in path:
+        result = result.get(key) if isinstance(result, dict) else None
+    return result
 
 
 def main(preset: str = "paper") -> str:
-    """Train or reuse the three models, evaluate them, write the table."""
+    """Train or reuse the four models with every seed, evaluate them, write the table."""
     from ltm.eval import evaluate, load_model
 
-    dirs = {**common.three_models(preset), "baseline (FLOPs)": common.flops_baseline(preset)}
     test = common.eval_world()
-    numbers = {}
-    for name, d in dirs.items():
-        print(f"  evaluating {name}", flush=True)
-        numbers[name] = evaluate(load_model(d), test, episodes=EVAL_EPISODES[preset],
-                                 split="all", n_retrieval=common.CANDIDATES, seed=0,
-                                 max_bytes=EVAL_MAX_BYTES[preset])
-    f = common.fmt
-    header = ["model", "params", "bits/byte", "parse", "legal", "exact (determined)",
-              "ROUGE-L", "EN→RU recall@1"]
-    rows = [[name, f(r["cost"]["params"]), f(r["bits_per_byte"]), f(r["next"]["parse"]),
-             f(r["next"]["legal"]), f(r["next"]["exact_determined"]), f(r["next"]["rouge_l"]),
-             f(r["retrieval"].get("en_ru", {}).get("recall1"))] for name, r in numbers.items()]
+    numbers: dict = {}
+    for name, seeds in models(preset).items():
+        for seed, d in seeds.items():
+            print(f"  evaluating {name}, seed {seed}", flush=True)
+            numbers.setdefault(name, {})[f"seed{seed}"] = evaluate(
+                load_model(d), test, episodes=EVAL_EPISODES[preset], split="all",
+                n_retrieval=common.CANDIDATES, seed=0, max_bytes=EVAL_MAX_BYTES[preset])
+    values = {name: {col: [get(r, path) for r in per.values()] for col, path in METRICS.items()}
+              for name, per in numbers.items()}
+    params = {name: next(iter(per.values()))["cost"]["params"] for name, per in numbers.items()}
+    header = ["model", "params", *METRICS]
+    rows = [[name, common.fmt(params[name]), *(common.pm(v[col]) for col in METRICS)]
+            for name, v in values.items()]
     tag = lambda name: {"baseline (FLOPs)": "Flops"}.get(name, name.capitalize())  # noqa: E731
-    macros = {f"pred{key}{tag(name)}": f(value) for name, r in numbers.items()
-              for key, value in (("Bpb", r["bits_per_byte"]), ("Parse", r["next"]["parse"]),
-                                 ("Legal", r["next"]["legal"]),
-                                 ("Exact", r["next"]["exact_determined"]))}
+    macros = {f"pred{key}{tag(name)}": common.fmt(common.mean(v[col]))
+              for name, v in values.items() for key, col in MACROS.items()}
+    macros.update({f"pred{key}{tag(name)}Sd": common.fmt(common.std(v[col]))
+                   for name, v in values.items() for key, col in MACROS.items()})
     macros["predEpisodes"] = f"{EVAL_EPISODES[preset]:,}"
-    common.write_result("tab_prediction", preset, numbers, header, rows,
-                        "E3: next-unit prediction on the PVQ world (one seed; baseline (FLOPs): matched in training FLOPs per byte, the others in parameters).", macros)
-    return ", ".join(f"{n} {r['bits_per_byte']:.3f} bits/byte" for n, r in numbers.items())
+    numbers = {"seeds": list(common.SEEDS[preset]), "steps": common.STEPS[preset],
+               "models": numbers,
+               "mean": {n: {c: common.mean(x) for c, x in v.items()} for n, v in values.items()},
+               "std": {n: {c: common.std(x) for c, x in v.items()} for n, v in values.items()}}
+    n = common.STEPS[preset]
+    common.write_result(
+        "tab_prediction", preset, numbers, header, rows,
+        f"E3: next-unit prediction on the PVQ world, mean ± std over "
+        f"{len(common.SEEDS[preset])} seeds (LTM {n['codec']} codec + {n['core']} core steps, "
+        f"baseline {n['baseline']}, hybrid {n['hybrid']}, baseline (FLOPs) {n['flops']}: "
+        f"about the same training time each; baseline (FLOPs): matched in training FLOPs per "
+        f"byte, the others in parameters).", macros)
+    return ", ".join(f"{name} {common.fmt(common.mean(v['bits/byte']))} bits/byte"
+                     for name, v in values.items())
 
 
 if __name__ == "__main__":

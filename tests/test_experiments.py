@@ -35,7 +35,7 @@ def test_smoke_experiment_writes_everything_and_repeats_exactly(tmp_path, monkey
         assert (out / f"fig_codec_noise.{suffix}").stat().st_size > 0
     assert first["preset"] == "smoke" and first["versions"]["torch"]
     assert not (tmp_path / "paper").exists()  # macros only at the paper preset
-    ckpt = tmp_path / "runs" / "smoke" / "ltm" / "model.safetensors"
+    ckpt = tmp_path / "runs" / "smoke" / "ltm-s0" / "model.safetensors"
     trained_at = ckpt.stat().st_mtime_ns
     fig.main("smoke")
     assert (out / "fig_codec_noise.json").read_bytes() == raw  # identical JSON
@@ -61,11 +61,16 @@ def test_step_times_are_merged_and_become_paper_macros(tmp_path, monkeypatch):
     steps = json.loads((out / "times.json").read_text())["steps"]
     assert steps == {"data/world": {"seconds": 12.0, "summary": "w"},
                      "tab_x": {"seconds": 120.0, "summary": "x again"}}
-    assert "| **total** | | **132.0** |" in (out / "times.md").read_text()
+    assert "| **total** | sum of the steps | **132.0** |" in (out / "times.md").read_text()
     gen = tmp_path / "paper" / "generated"
     tex = (gen / "times.tex").read_text()
     assert r"\newcommand{\timeTotalMin}{2}" in tex and r"\timeTabXMin}{2.0}" in tex
     assert r"\input{generated/times}" in (gen / "macros.tex").read_text()
+    run.write_times("paper", [("tab_x", 100.0, "x")], wall=90.0)  # a whole run: wall clock
+    assert "| **total** | wall clock, two steps at a time | **90.0** |" in (
+        out / "times.md").read_text()
+    run.write_times("paper", [("tab_x", 110.0, "x")])  # --only keeps the last whole run's
+    assert json.loads((out / "times.json").read_text())["wall_seconds"] == 90.0
 
 
 def test_only_takes_an_experiment_name():
@@ -76,3 +81,29 @@ def test_only_takes_an_experiment_name():
     tagged = {p.stem for p in EXPERIMENTS.glob("*_*.py") if run.experiment_tag(p)}
     assert {f"E{k}" for k in range(1, 9)} == {run.experiment_tag(EXPERIMENTS / f"{n}.py")
                                              for n in tagged}
+
+
+def test_mean_and_spread_over_seeds():
+    common = _load("common")
+    assert common.mean([1.0, None, 3.0, float("nan")]) == 2.0
+    assert common.std([1.0]) is None and common.mean([None]) is None
+    assert common.pm([0.5]) == "0.500"
+    assert common.pm([1.0, 2.0, 3.0]) == "2.000 ± 1.000"
+
+
+def test_plan_collects_every_run_once_without_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("LTM_ROOT", str(tmp_path))
+    (tmp_path / "data" / "generated").mkdir(parents=True)
+    (tmp_path / "data" / "generated" / "world.pvq.jsonl").write_text("")  # never read
+    run = _load("run")
+    scripts = [EXPERIMENTS / f"{n}.py" for n in ("tab_prediction", "fig_memory", "fig_cost")]
+    jobs, needs = run.plan(scripts, "smoke")
+    names = sorted(j.name for j in jobs)
+    assert len(names) == len(set(names))  # E3's baseline is asked for thrice, planned once
+    assert {"ltm-s0", "baseline-params-s0", "hybrid-params-s0", "baseline-flops-s0",
+            "core-mem-short-s0", "core-nomem-short-s0"} == set(names)
+    hybrid = next(j for j in jobs if j.name == "hybrid-params-s0")
+    assert hybrid.needs == (tmp_path / "runs" / "smoke" / "ltm-s0",)
+    assert needs[scripts[2]] == {tmp_path / "runs" / "smoke" / n
+                                 for n in ("ltm-s0", "baseline-params-s0")}
+    assert not (tmp_path / "runs").exists()  # nothing trained
