@@ -41,7 +41,7 @@ SEEDS = {"smoke": (0,), "paper": (0, 1, 2), "gpu": (0, 1, 2)}
 once per seed and the tables show the mean and the spread."""
 
 STEPS = {"smoke": {"codec": 30, "core": 20, "baseline": 50, "hybrid": 50, "flops": 50,
-                   "warmup": 100},
+                   "warmup": 20},
          "paper": {"codec": 80, "core": 70, "baseline": 65, "hybrid": 60, "flops": 110,
                    "warmup": 20},
          "gpu": {"codec": 20_000, "core": 20_000, "baseline": 40_000, "hybrid": 40_000,
@@ -136,6 +136,10 @@ def baseline_config(preset: str, match: str = "params", seed: int = 0,
 
 _PLAN: list | None = None
 """While :func:`planning` is active, the runs :func:`trained` was asked for."""
+_PLANNED_ONLY = False
+"""Set in the workers of ``experiments/run.py`` that run scripts: every run a script
+needs was planned and trained before it, so :func:`trained` refuses to train one (a
+script whose ``models`` misses a run it trains would race the training workers)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,11 +203,16 @@ def run_script(script: Path, preset: str) -> tuple[float, str]:
     import importlib.util
     import time
 
+    global _PLANNED_ONLY
     t0 = time.perf_counter()
     spec = importlib.util.spec_from_file_location(script.stem, script)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    summary = str(mod.main(preset) or "done")
+    _PLANNED_ONLY = True  # the same worker may train a run next: reset below
+    try:
+        summary = str(mod.main(preset) or "done")
+    finally:
+        _PLANNED_ONLY = False
     return time.perf_counter() - t0, summary
 
 
@@ -231,6 +240,9 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
         _PLAN.append(Job(name, config, data, preset, ltm, codec))
         return out
     stored = out / "config.json"
+    if _PLANNED_ONLY and not finished(out):
+        raise SystemExit(f"{out} was not trained before the script that needs it ran: "
+                         f"add it to that script's models(preset)")
     if finished(out):
         d = json.loads(stored.read_text())
         d = {k: v for k, v in d.items() if k in config.to_dict()}  # drop kind, codec
@@ -371,9 +383,12 @@ def split_timing(numbers):
 
 
 def fmt(x: float | None, digits: int = 3) -> str:
-    """A number for a table: ``-`` for a missing one, thousands separated when large."""
+    """A number for a table: ``-`` for a missing one, thousands separated when large, a
+    count (``int``) without decimals."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
+    if isinstance(x, int):  # a count: no decimals
+        return f"{x:,}"
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}f}"
 
 
@@ -451,9 +466,25 @@ CANDIDATES = 1000
 """Retrieval candidates of distinct meaning (issue 4: "among 1,000 candidates")."""
 
 
+def release() -> dict[str, str]:
+    """Version and release date from ``CITATION.cff`` (the paper's title page)."""
+    import re
+
+    cff = paths.root() / "CITATION.cff"
+    text = cff.read_text(encoding="utf-8") if cff.is_file() else ""
+    found = {k: re.search(rf"^{k}:\s*(\S+)", text, re.M) for k in ("version", "date-released")}
+    return {k: m.group(1).strip("'\"") if m else "unreleased" for k, m in found.items()}
+
+
 def protocol_macros() -> dict[str, str]:
-    """The protocol constants the paper's text names, from the code that uses them."""
-    return {"protoCandidates": fmt(CANDIDATES), "protoEvalSeed": str(EVAL_SEED),
+    """The protocol constants the paper's text names, from the code that uses them, and
+    the shipped checkpoint's training time and the release from ``CITATION.cff``."""
+    shipped = paths.root() / "checkpoints" / SHIPPED["paper"] / "metrics.json"
+    minutes = json.loads(shipped.read_text())["train_seconds"] / 60 if shipped.is_file() else None
+    rel = release()
+    return {"shippedMinutes": "-" if minutes is None else f"{minutes:.0f}",
+            "releaseVersion": rel["version"], "releaseDate": rel["date-released"],
+            "protoCandidates": fmt(CANDIDATES), "protoEvalSeed": str(EVAL_SEED),
             "protoEvalEpisodes": fmt(EVAL_EPISODES),
             "protoSeeds": str(len(SEEDS["paper"])), "protoCoreSteps": fmt(CORE_STEPS["paper"]),
             **{f"protoSteps{k.capitalize()}": fmt(v) for k, v in STEPS["paper"].items()}}

@@ -68,6 +68,11 @@ def reconstruction(model, picked: dict[str, dict], lang: str, sigma: float = 0.0
             "same_frame": sum(same) / len(same), "n": len(qs)}
 
 
+def models(preset: str) -> dict:
+    """The one model measured: the reference LTM (:func:`common.ltm_run`)."""
+    return {"LTM": common.ltm_run(preset)}
+
+
 def main(preset: str = "paper") -> str:
     """Encode, noise, decode, score; write the figure, the table and the JSON."""
     from ltm.eval import load_model

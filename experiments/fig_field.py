@@ -45,6 +45,11 @@ def meanings(n: int) -> list[tuple[str, str, str]]:
     return [pool[k] for k in random.Random("field").sample(keys, min(n, len(keys)))]
 
 
+def models(preset: str) -> dict:
+    """The one model measured: the reference LTM (:func:`common.ltm_run`)."""
+    return {"LTM": common.ltm_run(preset)}
+
+
 def main(preset: str = "paper") -> str:
     """Encode, project, measure; write the figure, the numbers and the table."""
     import torch

@@ -87,6 +87,11 @@ def _stats(v) -> dict:
     return {"mean": round(float(v.mean()), 6), "se": round(float(se), 6), "n": len(v)}
 
 
+def models(preset: str) -> dict:
+    """The one model measured: the reference LTM (:func:`common.ltm_run`)."""
+    return {"LTM": common.ltm_run(preset)}
+
+
 def main(preset: str = "paper") -> str:
     """Read the episodes, measure every transition, write the figure, table and JSON."""
     import numpy as np

@@ -143,7 +143,8 @@ def _pool(jobs: int):
 
 def run_all(scripts: list[Path], preset: str, workers: int, t_all: float) -> list:
     """Train every planned run and run every script, ``workers`` at a time: a run after
-    the runs it needs (the hybrid after its LTM), the longest first; a script as soon as
+    the runs it needs (the hybrid after its LTM), runs that others wait on first, then the
+    longest first (by steps times width squared, a rough proxy); a script as soon as
     its runs are trained, before any further training; scripts with ``ALONE = True``
     (``fig_cost``, which times generation) at the end, by themselves.
     ``[(name, seconds, summary)]`` of the scripts, plus one ``train`` entry."""
@@ -153,7 +154,8 @@ def run_all(scripts: list[Path], preset: str, workers: int, t_all: float) -> lis
 
     jobs, needs = plan(scripts, preset)
     alone = [s for s in scripts if re.search(r"^ALONE = True", s.read_text(), re.M)]
-    todo_jobs = sorted(jobs, key=_cost, reverse=True)
+    waited_on = {p for j in jobs for p in j.needs}  # a run others wait on goes first
+    todo_jobs = sorted(jobs, key=lambda j: (j.out in waited_on, _cost(j)), reverse=True)
     todo_scripts = [s for s in scripts if s not in alone]
     planned, done = {j.out for j in jobs}, set()
     print(f"[train] {len(jobs)} models and {len(scripts)} scripts, {workers} at a time, "
@@ -279,6 +281,8 @@ def write_times(preset: str, times: list[tuple[str, float, str]],
         name = lambda k: "".join(p.capitalize() for p in re.split(r"[^a-zA-Z]+", k))  # noqa: E731
         lines = ["% written by experiments/run.py; do not edit",
                  rf"\newcommand{{\timeTotalMin}}{{{total / 60:.0f}}}"]
+        models = re.match(r"(\d+) models", steps.get("train", {}).get("summary", ""))
+        lines.append(rf"\newcommand{{\timeModels}}{{{models.group(1) if models else '-'}}}")
         lines += [rf"\newcommand{{\time{name(k)}Min}}{{{v['seconds'] / 60:.1f}}}"
                   for k, v in steps.items()]
         gen = paths.root() / "paper" / "generated"

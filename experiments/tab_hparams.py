@@ -6,8 +6,8 @@ Nothing is trained or measured: the table is read from the configs, so it is the
 for every ``--preset`` (which decides only where it is written). Columns are the LTM
 presets ``tiny``, ``paper`` and ``gpu`` (:func:`ltm.presets.preset`); rows are the
 codec, the field core and head, and the training of each, as the preset sets them, then
-the budget the experiments give a run of that preset (:func:`common.ltm_config`: the
-preset's own time and step limits are replaced there), then the byte baselines matched
+the steps the experiments give the runs of that preset (:data:`common.STEPS` and
+:data:`common.CORE_STEPS`, which replace the preset's own time and step limits), then the byte baselines matched
 to each preset in parameters and in training FLOPs
 (:func:`ltm.baseline_config.baseline_preset`; the baseline trains with the preset's
 ``TrainConfig``, at ``lr_decoder``). Parameters are counted on the built modules
@@ -115,9 +115,14 @@ def main(preset: str = "paper") -> str:
     steps = lambda t: f"{value(t.codec_steps)} + {value(t.core_steps)}"  # noqa: E731
     rows.append(["train: codec + core steps, at most"] + [steps(cfgs[m].train) for m in PRESETS])
     exp = {m: common.ltm_config(EXPERIMENT[m]).train for m in PRESETS}
-    rows.append([f"experiments ({'/'.join(EXPERIMENT[m] for m in PRESETS)}): time budget, "
-                 "minutes"] + [value(exp[m].minutes) for m in PRESETS])
-    rows.append(["experiments: codec + core steps, at most"] + [steps(exp[m]) for m in PRESETS])
+    rows.append([f"experiments ({'/'.join(EXPERIMENT[m] for m in PRESETS)}): LTM codec + "
+                 "core steps"] + [steps(exp[m]) for m in PRESETS])
+    for key, label in (("baseline", "baseline"), ("hybrid", "hybrid"),
+                       ("flops", "baseline (FLOPs)"), ("warmup", "warm-up")):
+        rows.append([f"experiments: {label} steps"]
+                    + [value(common.STEPS[EXPERIMENT[m]][key]) for m in PRESETS])
+    rows.append(["experiments: core-variant steps (E4, E5)"]
+                + [value(common.CORE_STEPS[EXPERIMENT[m]]) for m in PRESETS])
     for match in ("params", "flops"):
         block(f"baseline ({NAMES[match]})", BASELINE, lambda m, match=match: bases[(m, match)])
     for part in ("encoder", "decoder", "core", "head", "total"):
@@ -134,14 +139,15 @@ def main(preset: str = "paper") -> str:
                "baselines": {f"{m}-{match}": b.to_dict()["model"]
                              for (m, match), b in bases.items()},
                "params": counts, "train_flops_per_byte": train_flops,
-               "experiments": {m: {"preset": EXPERIMENT[m], "minutes": exp[m].minutes,
-                                   "codec_steps": exp[m].codec_steps,
-                                   "core_steps": exp[m].core_steps} for m in PRESETS}}
+               "experiments": {m: {"preset": EXPERIMENT[m], **common.STEPS[EXPERIMENT[m]],
+                                   "core_variant": common.CORE_STEPS[EXPERIMENT[m]]}
+                               for m in PRESETS}}
     header = ["setting (config field)", *PRESETS]
     caption = ("Every size and training setting of the three model presets "
                "(ltm.presets, ltm.baseline_config), the budget the experiments give each, "
                "parameters counted on the built modules and training FLOPs per byte "
-               "(ltm.flops). A time budget of 0 sets no limit: the steps decide.")
+               "(ltm.flops). The experiments replace a preset's own step and time limits by "
+               "the steps of experiments/common.py.")
     big = lambda n: f"{n:,}".replace(",", "{,}")  # noqa: E731
     macros = {"hpParamsLtmPaper": big(counts["paper"]["LTM"]["total"]),
               "hpParamsBasePaper": big(counts["paper"]["baseline-params"])}

@@ -5,9 +5,10 @@
 For each task (:func:`ltm.eval.retrieval_pairs`): the PVQ world's paraphrases (English,
 Russian) and English-Russian pairs (the evaluation world, seed 1000), the Bible's
 KJV-WEB pairs (paraphrases of one verse) and LibreOffice's English-Russian pairs, the
-recall@1 and @5 of each query's key among all keys by cosine. Models: the LTM (meaning
-part of the thought), the byte baseline and the hybrid (mean-pooled last hidden
-states), trained at the preset (:func:`common.trained`, reused), and the frozen anchors
+recall@1 and @5 of each query's key among all keys by cosine. Models: the reference LTM
+(:func:`common.ltm_run`, at ``paper`` the shipped checkpoint; meaning part of the
+thought), E3's byte baseline and hybrid of seed 0 (mean-pooled last hidden states), and
+the frozen anchors
 MiniLM and multilingual-e5 (:mod:`ltm.anchors`; a ``-`` where the ``anchors`` extra is
 not installed). Deterministic given the models: the pairs are drawn with seed 0.
 """
@@ -30,13 +31,19 @@ TASKS = (("world", "paraphrase_en"), ("world", "paraphrase_ru"), ("world", "en_r
 """(data set, task) columns of the table."""
 
 
+def models(preset: str) -> dict[str, Path]:
+    """The reference LTM, and E3's baseline and hybrid of seed 0 (trained or reused)."""
+    return {"LTM": common.ltm_run(preset), "baseline": common.world_baseline(preset),
+            "hybrid": common.three_models(preset)["hybrid"]}
+
+
 def main(preset: str = "paper") -> str:
     """Embed, rank and write the table."""
     from ltm.anchors import AnchorMissing, load_anchor
     from ltm.eval import load_model, retrieval
     from ltm.pvq import iter_records
 
-    models = common.three_models(preset)
+    runs = models(preset)
     sets = {"world": common.eval_world()}
     for name in ("bible", "libreoffice"):
         sets[name] = paths.generated() / f"{name}.pvq.jsonl"
@@ -44,7 +51,7 @@ def main(preset: str = "paper") -> str:
             raise SystemExit(f"{sets[name]} is missing: run experiments/run.py --only data")
     records = {k: list(iter_records(v)) for k, v in sets.items()}
     numbers: dict[str, dict] = {}
-    encoders = [(name, lambda d=d: load_model(d)) for name, d in models.items()]
+    encoders = [(name, lambda d=d: load_model(d)) for name, d in runs.items()]
     encoders += [("MiniLM", lambda: load_anchor("minilm")), ("e5-small", lambda: load_anchor("e5"))]
     for name, make in encoders:
         print(f"  embedding with {name}", flush=True)

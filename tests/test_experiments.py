@@ -18,6 +18,7 @@ def _load(name: str):
     sys.path.insert(0, str(EXPERIMENTS))
     spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # as an import would (dataclasses look their module up)
     spec.loader.exec_module(mod)
     return mod
 
@@ -107,3 +108,16 @@ def test_plan_collects_every_run_once_without_training(tmp_path, monkeypatch):
     assert needs[scripts[2]] == {tmp_path / "runs" / "smoke" / n
                                  for n in ("ltm-s0", "baseline-params-s0")}
     assert not (tmp_path / "runs").exists()  # nothing trained
+
+
+def test_a_script_run_by_the_driver_cannot_train_what_it_did_not_plan(tmp_path, monkeypatch):
+    monkeypatch.setenv("LTM_ROOT", str(tmp_path))
+    common = _load("common")
+    monkeypatch.setattr(common, "_PLANNED_ONLY", True)
+    try:
+        common.trained("ltm-s0", common.ltm_config("smoke"), tmp_path / "w.pvq.jsonl", "smoke")
+    except SystemExit as e:
+        assert "ltm-s0 was not trained before" in str(e) and "models(preset)" in str(e)
+    else:
+        raise AssertionError("trained() trained a run nobody planned")
+    assert not (tmp_path / "runs").exists()
