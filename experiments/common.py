@@ -191,6 +191,7 @@ def one_thread() -> None:
     two cores (and results do not depend on the core count)."""
     import logging
 
+    import lightning  # noqa: F401 (imported first: it sets its loggers' levels on import)
     import torch
 
     torch.set_num_threads(1)
