@@ -24,6 +24,7 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -199,16 +200,23 @@ def one_thread() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def load_script(script: Path):
+    """Import an experiment script (``experiments/<name>.py``) as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(script.stem, script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def run_script(script: Path, preset: str) -> tuple[float, str]:
     """Run one experiment script's ``main(preset)``: ``(seconds, one-line summary)``."""
-    import importlib.util
     import time
 
     global _PLANNED_ONLY
     t0 = time.perf_counter()
-    spec = importlib.util.spec_from_file_location(script.stem, script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(script)
     _PLANNED_ONLY = True  # the same worker may train a run next: reset below
     try:
         summary = str(mod.main(preset) or "done")
@@ -393,9 +401,14 @@ def fmt(x: float | None, digits: int = 3) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}f}"
 
 
+def _numbers(values) -> list:
+    """The numbers among ``values``: ``None`` and NaN (nothing measured) left out."""
+    return [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+
+
 def mean(values) -> float | None:
     """The mean of the numbers among ``values`` (``None`` and NaN left out), or ``None``."""
-    xs = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    xs = _numbers(values)
     return sum(xs) / len(xs) if xs else None
 
 
@@ -404,8 +417,27 @@ def std(values) -> float | None:
     ``None`` with fewer than two."""
     import statistics
 
-    xs = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    xs = _numbers(values)
     return statistics.stdev(xs) if len(xs) > 1 else None
+
+
+def at(result: dict, path: tuple[str, ...]):
+    """The value at ``path`` in a nested result (``("next", "legal")``), or ``None``
+    where a level is missing (a harness result without EN-RU pairs has no ``en_ru``)."""
+    for key in path:
+        result = result.get(key) if isinstance(result, dict) else None
+    return result
+
+
+def macro_part(name: str) -> str:
+    """A name as letters a LaTeX macro may hold: ``"austen-sentences"`` ->
+    ``"AustenSentences"``, ``"data/world"`` -> ``"DataWorld"``."""
+    return "".join(p.capitalize() for p in re.split(r"[^a-zA-Z]+", name))
+
+
+def width_of(cfg) -> int:
+    """A config's width: the baseline's, or the LTM's codec (and field) width."""
+    return cfg.codec.width if hasattr(cfg, "codec") else cfg.width
 
 
 def pm(values, digits: int = 3) -> str:
@@ -469,8 +501,6 @@ CANDIDATES = 1000
 
 def release() -> dict[str, str]:
     """Version and release date from ``CITATION.cff`` (the paper's title page)."""
-    import re
-
     cff = paths.root() / "CITATION.cff"
     text = cff.read_text(encoding="utf-8") if cff.is_file() else ""
     found = {k: re.search(rf"^{k}:\s*(\S+)", text, re.M) for k in ("version", "date-released")}

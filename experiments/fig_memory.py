@@ -161,24 +161,20 @@ def _positions(bins: dict) -> dict[str, dict]:
 
 
 def _merge(stats: list[dict]) -> dict:
-    """Several seeds' statistics of one position as one (shares weighted by count)."""
+    """Several statistics as one, shares weighted by count (``nan`` where there is
+    nothing to count): one position over seeds, or one seed over positions."""
     from ltm.metrics import bits_per_byte
 
     n, size, nats = (sum(s[k] for s in stats) for k in ("n", "bytes", "nats"))
-    return {"parse": sum(s["parse"] * s["n"] for s in stats) / n,
-            "legal": sum(s["legal"] * s["n"] for s in stats) / n,
-            "bpb": bits_per_byte(nats, size), "nats": nats, "bytes": size, "n": n}
+    share = lambda k: sum(s[k] * s["n"] for s in stats) / n if n else float("nan")  # noqa: E731
+    return {"parse": share("parse"), "legal": share("legal"),
+            "bpb": bits_per_byte(nats, size) if size else float("nan"), "nats": nats,
+            "bytes": size, "n": n}
 
 
-def _pooled(per: dict, keep) -> dict[str, float]:
-    """The legal share and the bits per byte pooled over the positions ``keep`` accepts
-    (``nan`` where there are none)."""
-    from ltm.metrics import bits_per_byte
-
-    kept = [v for p, v in per.items() if keep(int(p))]
-    n, size = sum(v["n"] for v in kept), sum(v["bytes"] for v in kept)
-    return {"legal": sum(v["legal"] * v["n"] for v in kept) / n if n else float("nan"),
-            "bpb": bits_per_byte(sum(v["nats"] for v in kept), size) if size else float("nan")}
+def _pooled(per: dict, keep) -> dict:
+    """A seed's statistics pooled over the positions ``keep`` accepts (:func:`_merge`)."""
+    return _merge([v for p, v in per.items() if keep(int(p))])
 
 
 def _figure(numbers: dict, preset: str) -> None:

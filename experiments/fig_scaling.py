@@ -69,16 +69,11 @@ def configs(preset: str, width: int, seed: int) -> dict:
     return {"ltm": ltm, "baseline": baseline}
 
 
-def width_of(cfg) -> int:
-    """A config's width: the baseline's, or the LTM's codec (and field) width."""
-    return cfg.codec.width if hasattr(cfg, "codec") else cfg.width
-
-
 def train(preset: str, model: str, width: int, seed: int) -> Path:
     """The run directory of one model of LTM width ``width`` and one seed, named by the
     model's own width (trained or reused)."""
     cfg = configs(preset, width, seed)[model]
-    return common.trained(f"scaling-{model}-w{width_of(cfg)}-s{seed}", cfg,
+    return common.trained(f"scaling-{model}-w{common.width_of(cfg)}-s{seed}", cfg,
                           common._world_data(), preset)
 
 
@@ -163,9 +158,9 @@ def main(preset: str = "paper") -> str:
                 d = train(preset, model, width, seed)
                 bpb, params = bits_per_byte(d, EPISODES[preset])
                 c = train_flops(cfg)
-                runs[model].append({"width": width_of(cfg), "seed": seed, "params": params,
+                runs[model].append({"width": common.width_of(cfg), "seed": seed, "params": params,
                                     "bpb": bpb, "flops": c["total"], "flops_detail": c})
-                print(f"  {model} w{width_of(cfg)} s{seed}: {bpb:.4f} bits/byte", flush=True)
+                print(f"  {model} w{common.width_of(cfg)} s{seed}: {bpb:.4f} bits/byte", flush=True)
     per_size = {m: [] for m in MODELS}
     for m, rs in runs.items():
         for w in sorted({r["width"] for r in rs}):

@@ -21,7 +21,6 @@ table gives the time of every step and the wall-clock time of the whole.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import re
 import sys
@@ -91,14 +90,6 @@ def experiment_tag(script: Path) -> str | None:
     return m.group(1) if m else None
 
 
-def _load(script: Path):
-    """Import an experiment script as a module."""
-    spec = importlib.util.spec_from_file_location(script.stem, script)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def plan(scripts: list[Path], preset: str) -> tuple[list, dict[Path, set[Path]]]:
     """The training runs the scripts' ``models(preset)`` ask for, each once, and for
     each script the run directories it needs; exits if two scripts ask for one run
@@ -108,7 +99,7 @@ def plan(scripts: list[Path], preset: str) -> tuple[list, dict[Path, set[Path]]]
     jobs: dict[Path, common.Job] = {}
     needs: dict[Path, set[Path]] = {}
     for script in scripts:
-        mod = _load(script)
+        mod = common.load_script(script)
         asked: list = []
         if hasattr(mod, "models"):
             with common.planning() as asked:
@@ -124,9 +115,9 @@ def plan(scripts: list[Path], preset: str) -> tuple[list, dict[Path, set[Path]]]
 
 def _cost(job) -> float:
     """A rough relative cost of a training run, to start the longest first."""
-    cfg = job.config
-    width = cfg.codec.width if hasattr(cfg, "codec") else cfg.width
-    return cfg.train.total_steps * width ** 2
+    import common
+
+    return job.config.train.total_steps * common.width_of(job.config) ** 2
 
 
 def _pool(jobs: int):
@@ -278,19 +269,18 @@ def write_times(preset: str, times: list[tuple[str, float, str]],
         "| step | what it made (last run) | seconds |\n|---|---|---:|\n" + "\n".join(rows)
         + f"\n| **total** | {what} | **{total:,.1f}** |\n")
     if preset == "paper":  # the paper's reproducibility section quotes these
-        name = lambda k: "".join(p.capitalize() for p in re.split(r"[^a-zA-Z]+", k))  # noqa: E731
+        sys.path.insert(0, str(Path(__file__).parent))
+        import common
+
         lines = ["% written by experiments/run.py; do not edit",
                  rf"\newcommand{{\timeTotalMin}}{{{total / 60:.0f}}}"]
         models = re.match(r"(\d+) models", steps.get("train", {}).get("summary", ""))
         lines.append(rf"\newcommand{{\timeModels}}{{{models.group(1) if models else '-'}}}")
-        lines += [rf"\newcommand{{\time{name(k)}Min}}{{{v['seconds'] / 60:.1f}}}"
+        lines += [rf"\newcommand{{\time{common.macro_part(k)}Min}}{{{v['seconds'] / 60:.1f}}}"
                   for k, v in steps.items()]
         gen = paths.root() / "paper" / "generated"
         gen.mkdir(parents=True, exist_ok=True)
         (gen / "times.tex").write_text("\n".join(lines) + "\n")
-        sys.path.insert(0, str(Path(__file__).parent))
-        import common
-
         common.write_macro_index()
 
 

@@ -15,7 +15,6 @@ for the world also the episodes on each side of the split
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -62,10 +61,9 @@ def main(preset: str = "paper") -> str:
     rows = [[name, f(v["records"]), f(v["thoughts"]), f(v["quotes"]),
              ", ".join(f"{k} {f(n)}" for k, n in sorted(v["languages"].items())),
              f(v["bytes_per_quote"], 1)] for name, v in numbers["files"].items()]
-    key = lambda name: "".join(p.capitalize() for p in re.split(r"[-_]", name))  # noqa: E731
-    macros = {f"data{key(k)}": f(v) for k, v in numbers["world_size"].items()}
+    macros = {f"data{common.macro_part(k)}": f(v) for k, v in numbers["world_size"].items()}
     for name, v in numbers["files"].items():
-        macros.update({f"data{key(name)}{c.capitalize()}": f(v[c])
+        macros.update({f"data{common.macro_part(name)}{c.capitalize()}": f(v[c])
                        for c in ("records", "thoughts", "quotes")})
     w = numbers["files"]["world"]
     macros.update({f"dataWorldSplit{k.capitalize()}": f(n) for k, n in w["split"].items()})

@@ -98,8 +98,7 @@ def main(preset: str = "paper") -> str:
             r.pop("retrieval")  # one codec for all heads: E2 reports it
             r["field"] = field_measures(model, records, torch.Generator().manual_seed(0))
             per.setdefault(head, {})[f"seed{seed}"] = r
-    get = lambda r, path: r[path[0]] if len(path) == 1 else r[path[0]][path[1]]  # noqa: E731
-    values = {h: {c: [get(r, p) for r in rs.values()] for c, p in COLUMNS.items()}
+    values = {h: {c: [common.at(r, p) for r in rs.values()] for c, p in COLUMNS.items()}
               for h, rs in per.items()}
     header = ["head", *COLUMNS]
     rows = [[h, *(common.pm(v[c]) for c in COLUMNS)] for h, v in values.items()]

@@ -48,13 +48,6 @@ def models(preset: str) -> dict[str, dict[int, Path]]:
     return out
 
 
-def get(result: dict, path: tuple[str, ...]):
-    """The value at ``path`` in a harness result, or ``None`` (no EN-RU pairs)."""
-    for key in path:
-        result = result.get(key) if isinstance(result, dict) else None
-    return result
-
-
 def main(preset: str = "paper") -> str:
     """Train or reuse the four models with every seed, evaluate them, write the table."""
     from ltm.eval import evaluate, load_model
@@ -67,7 +60,7 @@ def main(preset: str = "paper") -> str:
             numbers.setdefault(name, {})[f"seed{seed}"] = evaluate(
                 load_model(d), test, episodes=EVAL_EPISODES[preset], split="all",
                 n_retrieval=common.CANDIDATES, seed=0, max_bytes=EVAL_MAX_BYTES[preset])
-    values = {name: {col: [get(r, path) for r in per.values()] for col, path in METRICS.items()}
+    values = {name: {col: [common.at(r, path) for r in per.values()] for col, path in METRICS.items()}
               for name, per in numbers.items()}
     params = {name: next(iter(per.values()))["cost"]["params"] for name, per in numbers.items()}
     header = ["model", "params", *METRICS]
