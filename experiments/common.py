@@ -440,6 +440,20 @@ def width_of(cfg) -> int:
     return cfg.codec.width if hasattr(cfg, "codec") else cfg.width
 
 
+def by_seed(results: dict[str, dict[str, dict]], columns: dict[str, tuple[str, ...]]):
+    """Harness results ``{model: {"seed<k>": result}}`` gathered per column: ``(values,
+    rows, spread)`` with ``values[model][column]`` the list over seeds, ``rows`` a table
+    row per model (name, parameters, mean ± std of each column) and ``spread`` the
+    ``{"mean": ..., "std": ...}`` of every model and column for the JSON."""
+    values = {m: {c: [at(r, p) for r in rs.values()] for c, p in columns.items()}
+              for m, rs in results.items()}
+    rows = [[m, fmt(next(iter(results[m].values()))["cost"]["params"]),
+             *(pm(v[c]) for c in columns)] for m, v in values.items()]
+    spread = {k: {m: {c: f(x) for c, x in v.items()} for m, v in values.items()}
+              for k, f in (("mean", mean), ("std", std))}
+    return values, rows, spread
+
+
 def pm(values, digits: int = 3) -> str:
     """Mean ± standard deviation over seeds for a table (the mean alone for one seed)."""
     m, s = mean(values), std(values)

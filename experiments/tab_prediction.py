@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import common  # noqa: E402
 
-EVAL_EPISODES = {"smoke": 4, "paper": 50, "gpu": 300}
+EVAL_EPISODES = {"smoke": 4, "paper": 30, "gpu": 300}
 """Episodes of the evaluation world scored per model."""
 EVAL_MAX_BYTES = {"smoke": 40, "paper": None, "gpu": None}
 """Longest generated unit (``None``: the model's ``max_bytes``); smoke models are barely
@@ -59,13 +59,10 @@ def main(preset: str = "paper") -> str:
             print(f"  evaluating {name}, seed {seed}", flush=True)
             numbers.setdefault(name, {})[f"seed{seed}"] = evaluate(
                 load_model(d), test, episodes=EVAL_EPISODES[preset], split="all",
-                n_retrieval=common.CANDIDATES, seed=0, max_bytes=EVAL_MAX_BYTES[preset])
-    values = {name: {col: [common.at(r, path) for r in per.values()] for col, path in METRICS.items()}
-              for name, per in numbers.items()}
-    params = {name: next(iter(per.values()))["cost"]["params"] for name, per in numbers.items()}
+                n_retrieval=common.CANDIDATES, retrieval_tasks=["en_ru"], seed=0,
+                max_bytes=EVAL_MAX_BYTES[preset])
+    values, rows, spread = common.by_seed(numbers, METRICS)
     header = ["model", "params", *METRICS]
-    rows = [[name, common.fmt(params[name]), *(common.pm(v[col]) for col in METRICS)]
-            for name, v in values.items()]
     tag = lambda name: {"baseline (FLOPs)": "Flops"}.get(name, name.capitalize())  # noqa: E731
     macros = {f"pred{key}{tag(name)}": common.fmt(common.mean(v[col]))
               for name, v in values.items() for key, col in MACROS.items()}
@@ -73,9 +70,7 @@ def main(preset: str = "paper") -> str:
                    for name, v in values.items() for key, col in MACROS.items()})
     macros["predEpisodes"] = f"{EVAL_EPISODES[preset]:,}"
     numbers = {"seeds": list(common.SEEDS[preset]), "steps": common.STEPS[preset],
-               "models": numbers,
-               "mean": {n: {c: common.mean(x) for c, x in v.items()} for n, v in values.items()},
-               "std": {n: {c: common.std(x) for c, x in v.items()} for n, v in values.items()}}
+               "models": numbers, **spread}
     n = common.STEPS[preset]
     common.write_result(
         "tab_prediction", preset, numbers, header, rows,

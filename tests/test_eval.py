@@ -110,6 +110,10 @@ def test_an_oracle_gets_every_rate_right(models, data):
     assert r["next"]["legal"] == 1.0 and r["next"]["exact_determined"] == 1.0
     for name, got in r["retrieval"].items():
         assert got["recall1"] == 1.0, name
+    only = harness.evaluate(Oracle(records, cfg), data, **{**KW, "retrieval_tasks": ["en_ru"]})
+    assert set(only["retrieval"]) == {"en_ru"}
+    assert only["retrieval"]["en_ru"] == r["retrieval"]["en_ru"]
+    assert only["bits_per_byte"] == r["bits_per_byte"]
 
 
 def test_retrieval_pairs_of_real_corpora_shapes():

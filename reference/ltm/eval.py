@@ -146,14 +146,16 @@ def _embed(model, texts: Sequence[str], batch: int) -> torch.Tensor:
 
 
 def retrieval(model, records: Sequence[Record], n: int = 1000, seed: int = 0,
-              batch_size: int = 64) -> dict[str, dict[str, float]]:
-    """Recall@1 and @5 of every task of :func:`retrieval_pairs` with at least 5 pairs:
-    each query's key must be its nearest (cosine) among all keys. Needs only
-    ``model.embed_units`` (so the frozen anchors of :mod:`ltm.anchors` run it too)."""
+              batch_size: int = 64,
+              tasks: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+    """Recall@1 and @5 of every task of :func:`retrieval_pairs` with at least 5 pairs
+    (or only those named in ``tasks``): each query's key must be its nearest (cosine)
+    among all keys. Needs only ``model.embed_units`` (so the frozen anchors of
+    :mod:`ltm.anchors` run it too)."""
     out = {}
     with torch.no_grad():
         for name, (queries, keys) in retrieval_pairs(records, n, seed).items():
-            if len(queries) < 5:
+            if len(queries) < 5 or (tasks is not None and name not in tasks):
                 continue
             q, k = _embed(model, queries, batch_size), _embed(model, keys, batch_size)
             out[name] = {"recall1": recall_at_k(q, k, 1), "recall5": recall_at_k(q, k, 5),
@@ -168,9 +170,10 @@ def _share(xs: Sequence) -> float:
 def evaluate(model, data: str | Path, *, episodes: int = 100, split: str = "val",
              n_retrieval: int = 1000, samples: int = 4, continuations: int = 32,
              seed: int = 0, batch_size: int = 64, max_bytes: int | None = None,
-             progress: bool = True) -> dict:
+             retrieval_tasks: Sequence[str] | None = None, progress: bool = True) -> dict:
     """Every metric of the module docstring for ``model`` on the PVQ file ``data``
-    (``max_bytes``: the longest unit generated, default the model's)."""
+    (``max_bytes``: the longest unit generated, default the model's; ``retrieval_tasks``:
+    the retrieval tasks to run, default all of :func:`retrieval_pairs`)."""
     from ltm import flops
 
     codec, kind = codec_of(model), kind_of(model)
@@ -216,7 +219,7 @@ def evaluate(model, data: str | Path, *, episodes: int = 100, split: str = "val"
             repeats += [a == b for a, b in zip([past[-1], *texts[:-1]], texts, strict=True)]
         seconds = time.perf_counter() - start
         gen_bytes = sum(len(s.encode("utf-8")) for s in sampled)
-        found = retrieval(model, records, n_retrieval, seed, batch_size)
+        found = retrieval(model, records, n_retrieval, seed, batch_size, retrieval_tasks)
     out = {"kind": kind, "data": str(data), "split": split, "n_episodes": len(eps),
            "langs": langs, "seed": seed,
            "bits_per_byte": bits_per_byte(nats, int(nbytes)), "n_bytes": int(nbytes),
