@@ -248,14 +248,11 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
     if _PLAN is not None:
         _PLAN.append(Job(name, config, data, preset, ltm, codec))
         return out
-    stored = out / "config.json"
     if _PLANNED_ONLY and not finished(out):
         raise SystemExit(f"{out} was not trained before the script that needs it ran: "
                          f"add it to that script's models(preset)")
     if finished(out):
-        d = json.loads(stored.read_text())
-        d = {k: v for k, v in d.items() if k in config.to_dict()}  # drop kind, codec
-        if type(config).from_dict(d) != config:  # from_dict fills fields added since
+        if stored_config(out, config) != config:  # from_dict fills fields added since
             raise SystemExit(f"{out} holds a finished run of another config; delete it "
                              f"to retrain")
         return out
@@ -269,6 +266,15 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
     finally:
         torch.set_num_threads(threads)
     return out
+
+
+def stored_config(run: Path, like):
+    """The config stored in ``run/config.json``, read as the type of the config ``like``
+    and with only the keys its ``to_dict`` has (a run also stores its kind and, for a
+    hybrid, its codec)."""
+    d = json.loads((run / "config.json").read_text())
+    keys = like.to_dict()
+    return type(like).from_dict({k: v for k, v in d.items() if k in keys})
 
 
 EVAL_SEED, EVAL_EPISODES = 1000, 300
@@ -327,7 +333,8 @@ def core_variant(preset: str, name: str, seed: int = 0, **field) -> Path:
     (heads) and E5 (memory) differ in the core only, so they share one codec and one
     budget. Trained or reused as ``runs/<preset>/<name>-s<seed>``."""
     codec = ltm_run(preset)
-    base = _read_config(codec) if finished(codec) else ltm_config(preset, 0)  # planning
+    base = ltm_config(preset, 0)
+    base = stored_config(codec, base) if finished(codec) else base  # planning: not yet
     train = {"max_thoughts": field.pop("max_thoughts")} if "max_thoughts" in field else {}
     cfg = dataclasses.replace(
         base, field=dataclasses.replace(base.field, **field),
@@ -335,14 +342,6 @@ def core_variant(preset: str, name: str, seed: int = 0, **field) -> Path:
                                   minutes=0.0, warmup_steps=STEPS[preset]["warmup"],
                                   seed=seed, **train))
     return trained(f"{name}-s{seed}", cfg, _world_data(), preset, codec=codec)
-
-
-def _read_config(run: Path):
-    """The LTMConfig of a run directory."""
-    from ltm.config import LTMConfig
-
-    d = json.loads((run / "config.json").read_text())
-    return LTMConfig.from_dict({k: v for k, v in d.items() if k in ("codec", "field", "train")})
 
 
 HEADS = ("flow", "flow-noise", "mse", "energy")
