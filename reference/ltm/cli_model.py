@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from ltm.cli import UserError, at_least_one, positive
+from ltm.errors import first_line
 
 MAX_PROMPT_THOUGHTS = 256
 """``ltm generate`` reads at most this many of the prompt's last sentences (the core's
@@ -70,7 +71,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     except (ValueError, FloatingPointError) as e:
         raise UserError(str(e)) from None
     except MisconfigurationException as e:  # bad device or strategy flags
-        raise UserError(str(e).strip().splitlines()[0]) from None
+        raise UserError(first_line(e)) from None
     print(f"saved the model to {args.out}: " + ", ".join(f"{k} {v:.4f}"
                                                         for k, v in metrics.items()),
           file=sys.stderr)

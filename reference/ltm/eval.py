@@ -45,6 +45,7 @@ from tqdm.auto import tqdm
 
 from ltm.codec import to_bytes
 from ltm.data import is_validation
+from ltm.errors import first_line
 from ltm.metrics import bits_per_byte, distinct_n, recall_at_k, rouge_l
 from ltm.pvq import Record, iter_records, walk
 from ltm.worldeval import judge_next
@@ -87,9 +88,7 @@ def load_model(directory: str | Path):
     except WeightsError as e:  # already one line naming the file
         raise EvalError(str(e)) from None
     except Exception as e:  # safetensors, shapes, config fields: all one line
-        raise EvalError(f"{d}: cannot load the {kind} model "
-                        f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})"
-                        ) from None
+        raise EvalError(f"{d}: cannot load the {kind} model ({first_line(e)})") from None
 
 
 def kind_of(model) -> str:

@@ -39,6 +39,7 @@ from torch import nn
 from ltm.baseline_config import BaselineConfig
 from ltm.config import CONFIG_IGNORED_ON_RESUME, LTMConfig
 from ltm.data import PVQDataModule
+from ltm.errors import first_line
 from ltm.lit import LitLTM
 from ltm.model import CONFIG, WEIGHTS
 
@@ -147,9 +148,8 @@ def check_checkpoint(path: Path) -> None:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # zip, pickle, unsafe-global errors: all one line
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise FitError(f"{path}: cannot resume, not a readable checkpoint "
-                       f"({first[:200]})") from None
+                       f"({first_line(e)})") from None
     missing = [k for k in ("state_dict", "optimizer_states", "global_step")
                if not isinstance(ckpt, dict) or k not in ckpt]
     if missing:
@@ -168,7 +168,7 @@ def _trained_codec(config: LTMConfig, codec: Path) -> dict:
     try:
         trained = LTM.load(codec)
     except (ValueError, RuntimeError, KeyError) as e:
-        raise FitError(f"{codec}: cannot load its LTM ({str(e).splitlines()[0]})") from None
+        raise FitError(f"{codec}: cannot load its LTM ({first_line(e)})") from None
     if trained.config.codec != config.codec:
         raise FitError(f"{codec}: its codec config differs from this run's; the codec "
                        f"blocks of the two configs must be equal")
@@ -210,7 +210,7 @@ def _build(config: LTMConfig | BaselineConfig, data: Path, ltm: str | Path | Non
         try:
             model = HybridLM.from_ltm(config, ltm)
         except (ValueError, RuntimeError, KeyError) as e:
-            raise FitError(f"{ltm}: cannot load its LTM ({str(e).splitlines()[0]})") from None
+            raise FitError(f"{ltm}: cannot load its LTM ({first_line(e)})") from None
     return LitByteLM(model), EpisodeDataModule(data, model), model.config_dict()
 
 

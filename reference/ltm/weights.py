@@ -21,6 +21,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ltm.errors import first_line
+
 __all__ = ["WeightsError", "checksum", "load", "save"]
 
 
@@ -63,8 +65,7 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> dict[str, Tens
             meta = f.metadata() or {}
             state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
     except Exception as e:  # safetensors raises its own error classes, and OSError
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise WeightsError(f"{p}: not a readable safetensors file ({first})") from None
+        raise WeightsError(f"{p}: not a readable safetensors file ({first_line(e)})") from None
     expected = meta.get("sha256")
     if expected is not None:
         found = checksum(state)
