@@ -11,7 +11,7 @@ seed 0, held-out meanings left out), and evaluates each with the one harness
 (:func:`ltm.eval.evaluate`) on the shared evaluation world (:func:`common.eval_world`:
 seed 1000, both sides of the meaning split): bits per byte of the next unit given the
 true past, and of greedy next units the share that parse, are legal in the true state
-and hit the frame where the past determines it, plus retrieval and cost. The table
+and hit the frame where the past determines it, plus EN→RU retrieval and cost. The table
 shows the mean ± standard deviation over seeds.
 """
 

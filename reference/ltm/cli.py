@@ -14,6 +14,8 @@ with status 1 or 2; they never show a traceback.
             --preset tiny|paper|gpu --data F.pvq.jsonl --out DIR [--max-minutes M]
             [--resume] [--seed S] [--head flow|flow-noise|mse|energy]
             [--codec-steps N] [--core-steps N] [--codec DIR (with --codec-steps 0)]
+    ltm eval --model DIR --data F.pvq.jsonl [--out F.json] [--episodes N] [--split val|all]
+             [--n-retrieval N] [--samples N] [--seed S]
     ltm generate --model DIR "Anna is in the garden." [--thoughts 4] [--lang ru] [--seed S]
     ltm encode --model DIR FILE [--out F.npy] [--k 5]
 """
@@ -24,9 +26,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-
-class UserError(Exception):
-    """An error the user can fix; printed as one line, exit status 1."""
+from ltm.errors import UserError  # noqa: F401 (re-exported: ltm.cli.UserError)
 
 
 def positive(text: str) -> int:

@@ -10,7 +10,8 @@ import argparse
 import json
 import sys
 
-from ltm.cli import UserError, positive
+from ltm.cli import positive
+from ltm.errors import UserError
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

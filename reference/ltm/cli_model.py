@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ltm.cli import UserError, at_least_one, positive
-from ltm.errors import first_line
+from ltm.cli import at_least_one, positive
+from ltm.errors import UserError, first_line
 
 MAX_PROMPT_THOUGHTS = 256
 """``ltm generate`` reads at most this many of the prompt's last sentences (the core's

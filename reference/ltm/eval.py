@@ -151,6 +151,8 @@ def retrieval(model, records: Sequence[Record], n: int = 1000, seed: int = 0,
     (or only those named in ``tasks``): each query's key must be its nearest (cosine)
     among all keys. Needs only ``model.embed_units`` (so the frozen anchors of
     :mod:`ltm.anchors` run it too)."""
+    if isinstance(tasks, str):
+        raise TypeError(f"tasks must be a sequence of task names, got the string {tasks!r}")
     out = {}
     with torch.no_grad():
         for name, (queries, keys) in retrieval_pairs(records, n, seed).items():

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ltm import paths
+from ltm.errors import first_line
 from ltm.pvq.io import write_jsonl
 from ltm.pvq.schema import Record, Thought
 
@@ -105,7 +106,7 @@ def _rows(fh: Any, p: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
     except (lzma.LZMAError, EOFError, UnicodeDecodeError, ValueError) as e:
         where = f" near line {n}" if n else ""
-        why = "truncated" if isinstance(e, EOFError) else str(e).splitlines()[0]
+        why = "truncated" if isinstance(e, EOFError) else first_line(e)
         raise CorpusError(f"{p}: corrupt{where} ({why}); "
                           f"{_REBUILD.format(name=p.name.split('.')[0])}") from None
 

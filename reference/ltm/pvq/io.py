@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ltm.errors import first_line
 from ltm.pvq.schema import Problem, PVQError, Record, check_record, record_from_obj, walk
 
 __all__ = ["iter_records", "iter_jsonl", "read_jsonl", "write_jsonl", "dumps_record", "read_yaml", "write_yaml",
@@ -175,7 +176,7 @@ def _scan_yaml(path: Path) -> tuple[list[Record], list[tuple[Record | None, list
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else 0
-        why = getattr(e, "problem", None) or str(e).splitlines()[0]
+        why = getattr(e, "problem", None) or first_line(e)
         return [], [(None, [Problem(name, line, "(file)", f"not valid YAML: {why}")])]
     if data is None:
         return [], [(None, [Problem(name, 0, "(file)", "empty file: no records")])]
