@@ -1,4 +1,5 @@
-"""Print every probe of ``results.jsonl`` as a Markdown table.
+"""Print every probe of ``results.jsonl`` as a Markdown table (codec probes, then the
+oracle-decoder probes of ``oracle_decoder.py``).
 
     python experiments/probes/table.py
 """
@@ -19,8 +20,11 @@ def main() -> None:
     print("| probe | min | steps | bytes/s | exact en/ru | recall@1 en>ru/ru>en | "
           "cross en>ru/ru>en | held-out exact en/ru | held-out recall | held-out cross |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for line in (HERE / "results.jsonl").read_text(encoding="utf-8").splitlines():
-        r = json.loads(line)
+    rows = [json.loads(line) for line in
+            (HERE / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    for r in rows:
+        if r.get("kind") == "oracle_decoder":
+            continue
         tr = r.get("train", r.get("in", {}))
         ho = r["heldout"]
         # the first probe was scored by an earlier eval: 500 episode units (frequency-
@@ -34,6 +38,21 @@ def main() -> None:
                f"{_f(ho.get('recall_en_ru'))}/{_f(ho.get('recall_ru_en'))}",
                f"{_f(ho.get('cross_en_ru'))}/{_f(ho.get('cross_ru_en'))}"]
         print("| " + " | ".join(row) + " |")
+    oracle = [r for r in rows if r.get("kind") == "oracle_decoder"]
+    if oracle:
+        print("\n| probe | decoder steps (min) | exact en/ru from the oracle code, train | "
+              "held-out | encoder steps (min) | exact en>en/ru>ru/en>ru/ru>en, train | "
+              "held-out |")
+        print("|---|---|---|---|---|---|---|")
+    for r in oracle:
+        ev, de = r["eval"], r.get("distill_eval")
+        pair = lambda e: f"{_f(e['exact_en'])}/{_f(e['exact_ru'])}"  # noqa: E731
+        four = lambda e: "/".join(_f(e[f"exact_{k}"]) for k in  # noqa: E731
+                                  ("en>en", "ru>ru", "en>ru", "ru>en"))
+        print(f"| {r['probe']} | {r['steps']} ({r['minutes']:.1f}) | {pair(ev['train'])} | "
+              f"{pair(ev['heldout'])} | "
+              + (f"{r['distill_steps']} ({r['distill_minutes']:.1f}) | {four(de['train'])} | "
+                 f"{four(de['heldout'])} |" if de else "- | - | - |"))
 
 
 if __name__ == "__main__":
