@@ -453,6 +453,19 @@ def by_seed(results: dict[str, dict[str, dict]], columns: dict[str, tuple[str, .
     return values, rows, spread
 
 
+def seed_macros(prefix: str, values: dict[str, dict[str, list]], keys: dict[str, str],
+                tag=str.capitalize) -> dict[str, str]:
+    """LaTeX macros of per-seed ``values`` (as :func:`by_seed` gives them): for every
+    model and every ``key: column`` of ``keys``, ``<prefix><key><tag(model)>`` holds the
+    mean over seeds and the same name with ``Sd`` the standard deviation."""
+    out = {}
+    for model, v in values.items():
+        for key, column in keys.items():
+            name = f"{prefix}{key}{tag(model)}"
+            out[name], out[f"{name}Sd"] = fmt(mean(v[column])), fmt(std(v[column]))
+    return out
+
+
 def pm(values, digits: int = 3) -> str:
     """Mean ± standard deviation over seeds for a table (the mean alone for one seed)."""
     m, s = mean(values), std(values)

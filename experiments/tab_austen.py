@@ -88,10 +88,7 @@ def main(preset: str = "paper") -> str:
     values, rows, spread = common.by_seed(per, COLUMNS)
     f = common.fmt
     header = ["model", "params", *COLUMNS]
-    macros = {f"austenBpb{name.capitalize()}": f(common.mean(v["bits/byte"]))
-              for name, v in values.items()}
-    macros.update({f"austenBpb{name.capitalize()}Sd": f(common.std(v["bits/byte"]))
-                   for name, v in values.items()})
+    macros = common.seed_macros("austen", values, {"Bpb": "bits/byte"})
     n = STEPS[preset]
     macros.update({f"austenSteps{k.capitalize()}": f(v) for k, v in n.items()})
     macros["austenEpisodes"] = f(EPISODES[preset])

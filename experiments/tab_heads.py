@@ -98,8 +98,7 @@ def main(preset: str = "paper") -> str:
             r.pop("retrieval")  # one codec for all heads: E2 reports it
             r["field"] = field_measures(model, records, torch.Generator().manual_seed(0))
             per.setdefault(head, {})[f"seed{seed}"] = r
-    values = {h: {c: [common.at(r, p) for r in rs.values()] for c, p in COLUMNS.items()}
-              for h, rs in per.items()}
+    values, _, spread = common.by_seed(per, COLUMNS)  # its own rows: no params column
     header = ["head", *COLUMNS]
     rows = [[h, *(common.pm(v[c]) for c in COLUMNS)] for h, v in values.items()]
     true_centroid = common.mean([r["field"]["cos_centroid_true"]
@@ -111,16 +110,11 @@ def main(preset: str = "paper") -> str:
     name = {"flow": "Flow", "flow-noise": "FlowNoise", "mse": "Mse", "energy": "Energy"}
     keys = {"Legal": "legal", "Parse": "parse", "Spread": "spread",
             "Centroid": "cos(draw, centroid)", "Cos": "cos(draw, true)"}
-    macros = {f"heads{key}{name[h]}": f(common.mean(v[c])) for h, v in values.items()
-              for key, c in keys.items()}
-    macros.update({f"heads{key}{name[h]}Sd": f(common.std(v[c])) for h, v in values.items()
-                   for key, c in keys.items()})
+    macros = common.seed_macros("heads", values, keys, name.get)
     macros["headsCentroidTrue"] = f(true_centroid)
     macros["headsCoreSteps"] = f"{common.CORE_STEPS[preset]:,}"
     numbers = {"seeds": list(common.SEEDS[preset]), "core_steps": common.CORE_STEPS[preset],
-               "heads": per,
-               "mean": {h: {c: common.mean(x) for c, x in v.items()} for h, v in values.items()},
-               "std": {h: {c: common.std(x) for c, x in v.items()} for h, v in values.items()}}
+               "heads": per, **spread}
     common.write_result("tab_heads", preset, numbers, header, rows, caption, macros)
     return ", ".join(f"{h} legal {f(common.mean(v['legal']))} spread {f(common.mean(v['spread']))}"
                      for h, v in values.items())

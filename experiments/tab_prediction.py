@@ -64,10 +64,7 @@ def main(preset: str = "paper") -> str:
     values, rows, spread = common.by_seed(numbers, METRICS)
     header = ["model", "params", *METRICS]
     tag = lambda name: {"baseline (FLOPs)": "Flops"}.get(name, name.capitalize())  # noqa: E731
-    macros = {f"pred{key}{tag(name)}": common.fmt(common.mean(v[col]))
-              for name, v in values.items() for key, col in MACROS.items()}
-    macros.update({f"pred{key}{tag(name)}Sd": common.fmt(common.std(v[col]))
-                   for name, v in values.items() for key, col in MACROS.items()})
+    macros = common.seed_macros("pred", values, MACROS, tag)
     macros["predEpisodes"] = f"{EVAL_EPISODES[preset]:,}"
     numbers = {"seeds": list(common.SEEDS[preset]), "steps": common.STEPS[preset],
                "models": numbers, **spread}
