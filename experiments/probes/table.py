@@ -1,5 +1,6 @@
-"""Print every probe of ``results.jsonl`` as a Markdown table (codec probes, then the
-oracle-decoder probes of ``oracle_decoder.py``).
+"""Print every probe of ``results.jsonl`` as Markdown tables: codec probes, the
+oracle-decoder probes of ``oracle_decoder.py``, then the encoder probes of
+``encoder_probe.py``.
 
     python experiments/probes/table.py
 """
@@ -23,7 +24,7 @@ def main() -> None:
     rows = [json.loads(line) for line in
             (HERE / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     for r in rows:
-        if r.get("kind") == "oracle_decoder":
+        if r.get("kind") in ("oracle_decoder", "encoder_probe"):
             continue
         tr = r.get("train", r.get("in", {}))
         ho = r["heldout"]
@@ -53,6 +54,19 @@ def main() -> None:
               f"{pair(ev['heldout'])} | "
               + (f"{r['distill_steps']} ({r['distill_minutes']:.1f}) | {four(de['train'])} | "
                  f"{four(de['heldout'])} |" if de else "- | - | - |"))
+
+    encoders = [r for r in rows if r.get("kind") == "encoder_probe"]
+    if encoders:
+        print("\n| probe | byte layers | word layers | n-grams (buckets) | params | steps (min) | "
+              "cos / roles / frames, train | held-out |")
+        print("|---|---|---|---|---|---|---|---|")
+    for r in encoders:
+        ngrams = (f"2..{r['ngram_max']} ({r.get('ngram_buckets', 4096)})"
+                  if r.get("ngram_max") else "-")
+        three = lambda e: f"{e['cos']:.3f} / {e['roles']:.3f} / {e['frames']:.3f}"  # noqa: E731
+        print(f"| {r['probe']} | {r['enc_layers']} | {r['word_layers']} | {ngrams} | "
+              f"{r['params']:,} | {r['steps']} ({r['minutes']:.1f}) | {three(r['eval']['train'])} | "
+              f"{three(r['eval']['heldout'])} |")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ as many optimiser steps as the LTM run), ``minutes``, ``val_fraction``,
 Presets (:func:`baseline_preset`) are matched to the LTM presets of the same name:
 
 - ``match="params"``: total parameters within 10% of the LTM's (encoder, decoder,
-  core and head together);
+  core and head together), not counting the rows of the encoder's hashed byte n-gram
+  tables (:attr:`ltm.config.CodecConfig.ngram_max`): they are lookups, which cost no
+  FLOPs, like the embeddings that scaling laws leave out of the count (Kaplan et al.,
+  2020);
 - ``match="flops"``: training FLOPs per training byte within 10% of the LTM's, as
   defined by :func:`ltm.flops.ltm_train_per_byte` and :func:`ltm.flops.baseline_train_per_byte`
   on episodes of the PVQ world's mean shape (the matching rule is stated there).
@@ -91,7 +94,8 @@ BASELINE_SIZES: dict[tuple[str, Match], dict[str, int]] = {
     ("paper", "flops"): {"width": 120, "heads": 4, "layers": 4, "context": 1024},
     ("gpu", "flops"): {"width": 608, "heads": 8, "layers": 8, "context": 2048},
 }
-"""Sizes of every preset. Parameters of the baseline (the LTM preset's in brackets) and
+"""Sizes of every preset. Parameters of the baseline (the LTM preset's in brackets, without
+its n-gram tables: 524,288 more in ``paper``, 16,777,216 in ``gpu``) and
 training MFLOPs per byte (:mod:`ltm.flops`; LTM run: 1.220 tiny, 6.06 paper, 237.7 gpu):
 
 - tiny: params 468,864 (469,440), 3.66 MFLOP/B; flops 134,080, 1.21 MFLOP/B (-1.0%)

@@ -50,7 +50,7 @@ from ltm.config import BOS, EOS, N_BYTES, PAD, CodecConfig
 from ltm.llama import CrossAttention, RMSNorm, Stack, init_weights
 
 __all__ = ["to_bytes", "pack", "decoder_targets", "to_sphere", "meaning_part", "meaning_only",
-           "Centering", "ThoughtEncoder", "ThoughtDecoder"]
+           "ngram_ids", "Centering", "ThoughtEncoder", "ThoughtDecoder"]
 
 
 def to_bytes(unit: str | bytes, max_bytes: int) -> bytes:
@@ -102,6 +102,22 @@ def meaning_only(thoughts: Tensor, cfg: CodecConfig) -> Tensor:
     return torch.cat([m, m.new_zeros(*m.shape[:-1], cfg.surface_dim)], dim=-1)  # (..., Z)
 
 
+def ngram_ids(x: Tensor, n: int, buckets: int) -> Tensor:
+    """Bucket (B, T) of the ``n`` tokens ending at each position of ``x`` (B, T).
+
+    Positions before the start count as BOS, so a row's ids depend only on its own
+    tokens up to that position (padding on the right changes nothing before it). The
+    hash is a polynomial in the token ids, taken modulo ``buckets``.
+    """
+    B, T = x.shape
+    h = torch.zeros_like(x)
+    for k in range(n):  # token k places back, BOS before the start
+        k = min(k, T)
+        back = torch.cat([x.new_full((B, k), BOS), x[:, : T - k]], dim=1)  # (B, T)
+        h = (h * 1_000_003 + back + 1) % 2_147_483_647
+    return h % buckets
+
+
 class Centering(nn.Module):
     """Removes the mean thought before the sphere (BatchNorm's centring, nothing else).
 
@@ -138,6 +154,8 @@ class ThoughtEncoder(nn.Module):
         self.cfg = cfg
         W = cfg.width
         self.embed = nn.Embedding(cfg.vocab, W)
+        self.ngrams = nn.ModuleList(nn.Embedding(cfg.ngram_buckets, W)
+                                    for _ in range(2, cfg.ngram_max + 1))
         self.stack = Stack(W, cfg.heads, cfg.enc_layers, cfg.mlp_hidden, cfg.rope_base)
         self.queries = nn.Parameter(torch.zeros(cfg.pool_slots, W))
         self.pool = CrossAttention(W, cfg.heads)
@@ -153,7 +171,10 @@ class ThoughtEncoder(nn.Module):
         x = torch.cat([ids.new_full((B, 1), BOS), ids], dim=1)  # (B, L+1)
         valid = torch.arange(x.shape[1], device=ids.device)[None, :] <= lengths[:, None]
         mask = valid[:, None, None, :]  # (B, 1, 1, L+1), BOS always valid
-        h = self.stack(self.embed(x), causal=False, mask=mask)  # (B, L+1, D)
+        e = self.embed(x)  # (B, L+1, D)
+        for n, table in enumerate(self.ngrams, start=2):
+            e = e + table(ngram_ids(x, n, self.cfg.ngram_buckets))
+        h = self.stack(e, causal=False, mask=mask)  # (B, L+1, D)
         q = self.queries[None].expand(B, -1, -1)  # (B, K, D)
         pooled = self.pool(q, h, mask)  # (B, K, D)
         z = self.center(self.proj(self.pool_norm(pooled.reshape(B, -1))))  # (B, Z)

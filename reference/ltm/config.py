@@ -119,6 +119,13 @@ class CodecConfig(ByteVocab):
     surface_norm: float = 0.3
     """Norm of the surface part inside the unit-norm thought; the meaning part has norm
     ``sqrt(1 - surface_norm**2)``. Must be 0 when ``surface_dim`` is 0."""
+    ngram_max: int = 0
+    """Hashed byte n-grams added to each byte's embedding, for n = 2 .. ngram_max (0:
+    none), as the Byte Latent Transformer does (Pagnoni et al., 2024): the n bytes
+    ending at a position are hashed into :attr:`ngram_buckets` rows of one table per n,
+    so the first layer already sees which word piece it is in."""
+    ngram_buckets: int = 4096
+    """Rows of each n-gram table (:attr:`ngram_max`)."""
     pool_slots: int = 4
     """Query slots of the encoder's attention pooling; their outputs are concatenated
     and projected, so several roles need not share one pooled vector."""
@@ -137,6 +144,11 @@ class CodecConfig(ByteVocab):
         _positive(self, "width", "heads", "enc_layers", "dec_layers", "max_bytes",
                   "meaning_dim", "pool_slots", "prefix_len")
         _divides(self, "width", "heads")
+        n = self.ngram_max
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n == 1:
+            raise ValueError(f"CodecConfig.ngram_max must be 0 (none) or an int >= 2, "
+                             f"got {self.ngram_max!r}")
+        _positive(self, "ngram_buckets")
         if not isinstance(self.surface_dim, int) or self.surface_dim < 0:
             raise ValueError(f"CodecConfig.surface_dim must be an int >= 0, "
                              f"got {self.surface_dim!r}")

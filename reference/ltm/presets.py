@@ -25,14 +25,17 @@ def tiny() -> LTMConfig:
 def paper() -> LTMConfig:
     """The CPU runs of the paper (at most 45 minutes on 2 cores; the shipped model used
     40). Width 128 for speed: on this CPU the codec's byte throughput, not its size,
-    limits what 45 minutes can learn (experiments/LOG.md, probes p1-p6).
+    limits what 45 minutes can learn (experiments/LOG.md, probes p1-p6). Hashed byte
+    n-grams (n = 2..5) in the encoder: without them it did not learn to bind a quote's
+    roles at CPU step counts (experiments/LOG.md, session 6).
 
-    Parameters: 2,506,912 (encoder 583,936; decoder 551,296; core 805,504; head 566,176).
+    Parameters: 3,031,200 (encoder 1,108,224; decoder 551,296; core 805,504; head 566,176);
+    524,288 of the encoder's are its n-gram tables.
     """
     return LTMConfig(
         codec=CodecConfig(width=128, heads=4, enc_layers=2, dec_layers=2, meaning_dim=128,
                           surface_dim=32, pool_slots=4, prefix_len=4, max_bytes=128,
-                          center=True),
+                          ngram_max=5, ngram_buckets=1024, center=True),
         field=FieldConfig(width=128, heads=4, layers=3, memory_slots=8, head_width=192,
                           head_layers=2),
         train=TrainConfig(codec_batch=64, core_batch=16, warmup_steps=100, w_align=1.0,
@@ -45,13 +48,13 @@ def paper() -> LTMConfig:
 def gpu() -> LTMConfig:
     """Scaled up for one GPU.
 
-    Parameters: 128,387,328 (encoder 15,940,608; decoder 21,347,840; core 63,534,336;
-    head 27,564,544).
+    Parameters: 145,164,544 (encoder 32,717,824; decoder 21,347,840; core 63,534,336;
+    head 27,564,544); 16,777,216 of the encoder's are its n-gram tables.
     """
     return LTMConfig(
         codec=CodecConfig(width=512, heads=8, enc_layers=4, dec_layers=6, meaning_dim=384,
                           surface_dim=128, pool_slots=8, prefix_len=8, max_bytes=512,
-                          center=True),
+                          ngram_max=5, ngram_buckets=8192, center=True),
         field=FieldConfig(width=768, heads=12, layers=8, memory_slots=16, head_width=1024,
                           head_layers=4),
         train=TrainConfig(codec_batch=128, core_batch=64, lr_encoder=2e-4, lr_decoder=2e-3,
