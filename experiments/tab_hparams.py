@@ -32,7 +32,8 @@ EXPERIMENT = {m: e for e, m in common.MODEL_PRESET.items()}
 """The experiment preset that trains each model preset (``tiny`` -> ``smoke``)."""
 
 CODEC = (("width", "width"), ("heads", "attention heads"), ("enc_layers", "encoder layers"),
-         ("dec_layers", "decoder layers"), ("max_bytes", "longest unit in bytes"),
+         ("dec_layers", "decoder layers"), ("ngram_max", "byte n-grams up to n"),
+         ("ngram_buckets", "rows per n-gram table"), ("max_bytes", "longest unit in bytes"),
          ("meaning_dim", "meaning part"), ("surface_dim", "surface part"),
          ("surface_norm", "norm of the surface part"), ("pool_slots", "pooling queries K"),
          ("prefix_len", "decoder prefix P"), ("center", "centring"))

@@ -1,6 +1,7 @@
 """Ship a trained LTM run as a small checkpoint with a model card.
 
     python scripts/ship_checkpoint.py --run runs/paper --out checkpoints/paper \
+        --data-command "ltm data world --episodes 150000 --seed 0" \
         [--eval checkpoints/paper/eval.json]
 
 Copies ``config.json`` and the run's final validation (``metrics.json``), writes the
@@ -58,7 +59,8 @@ def _eval_table(ev: dict) -> list[str]:
     return out
 
 
-def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path) -> str:
+def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
+               data_command: str) -> str:
     """The text of MODEL_CARD.md."""
     tc = cfg["train"]
     model = LTM(LTMConfig.from_dict(cfg))
@@ -80,7 +82,7 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path) -> str:
         f"- weights: `{weights.name}`, float16, {weights.stat().st_size / 1e6:.2f} MB",
         "",
         "## Training",
-        "- data: `ltm data world --episodes 10000 --seed 0` (English and Russian), episodes "
+        f"- data: `{data_command}` (English and Russian), episodes "
         "with a held-out meaning excluded"
         + (" (`exclude_heldout`)" if tc.get("exclude_heldout") else ""),
         f"- steps: {metrics['steps']:,} ({metrics['switch_step']:,} codec, "
@@ -115,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", type=Path, required=True, help="run directory of `ltm fit`")
     ap.add_argument("--out", type=Path, required=True, help="checkpoint directory to write")
     ap.add_argument("--eval", type=Path, default=None, help="eval_world.py JSON to include")
+    ap.add_argument("--data-command", required=True,
+                    help="the command that wrote the run's training data, quoted in the card")
     args = ap.parse_args(argv)
     for name in (CONFIG, WEIGHTS, "metrics.json"):
         if not (args.run / name).is_file():
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = json.loads((args.out / CONFIG).read_text())
     metrics = json.loads((args.out / "metrics.json").read_text())
     ev = json.loads(args.eval.read_text()) if args.eval else None
-    card = model_card(cfg, metrics, ev, args.out / WEIGHTS)
+    card = model_card(cfg, metrics, ev, args.out / WEIGHTS, args.data_command)
     (args.out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     print(f"wrote {args.out} ({(args.out / WEIGHTS).stat().st_size / 1e6:.2f} MB of weights)")
     return 0

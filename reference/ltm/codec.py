@@ -3,8 +3,12 @@
 DESIGN.md section 3, "Thought codec" and "Two duties of the codec that pull apart".
 
 **Encoder.** ``[BOS] b_1 .. b_n`` goes through a bidirectional byte transformer (padding
-masked out of every key). ``K`` learned queries pool it by attention, and their outputs
-are concatenated and projected, because binding several roles (who did what to whom)
+masked out of every key). With ``ngram_max > 0`` each byte's embedding first gets the
+hashed embeddings of the byte n-grams ending there (:func:`ngram_ids`; BLT's hash
+embeddings, Pagnoni et al., 2024): without them the encoder learns which word a byte
+is in so slowly that it did not bind roles at CPU step counts (experiments/LOG.md).
+``K`` learned queries pool the states by attention, and their outputs are concatenated
+and projected, because binding several roles (who did what to whom)
 into one mean-pooled vector is the known hard part: a probe with one pooled vector got
 recall 0.96 but only 17% exact reconstruction (ENV-NOTES.md). The projection gives a
 meaning part ``m`` and a surface part ``s``, each normalised; the thought is
