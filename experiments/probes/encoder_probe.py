@@ -32,17 +32,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ltm.codec import ThoughtEncoder, meaning_part, ngram_ids, pack, to_sphere
-from ltm.config import BOS
+from ltm.codec import ThoughtEncoder, meaning_part, pack
 from ltm.llama import Stack, init_weights
 from ltm.presets import preset
 from ltm.pvq.world.frames import all_frames, meaning_split
 from ltm.pvq.world.render import phrasings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from oracle_decoder import LANGS, OracleCode, _schedule  # noqa: E402
+from oracle_decoder import LANGS, OracleCode, _schedule, optimise  # noqa: E402
 
 SPACE = 0x20
 """The byte that ends a word (:func:`word_means`)."""
@@ -83,40 +82,30 @@ class WordEncoder(ThoughtEncoder):
         init_weights(self, cfg.enc_layers + word_layers)
 
     def forward(self, ids, lengths):
-        B = ids.shape[0]
-        ids, lengths = ids[:, : self.cfg.max_bytes], lengths.clamp(max=self.cfg.max_bytes)
-        x = torch.cat([ids.new_full((B, 1), BOS), ids], dim=1)  # (B, L+1)
-        valid = torch.arange(x.shape[1])[None, :] <= lengths[:, None]  # (B, L+1)
-        e = self.embed(x)
-        for n, table in enumerate(self.ngrams, start=2):
-            e = e + table(ngram_ids(x, n, self.cfg.ngram_buckets))
-        h = self.stack(e, causal=False, mask=valid[:, None, None, :])  # (B, L+1, D)
+        h, x, valid = self.byte_states(ids, lengths)  # (B, L+1, D), (B, L+1), (B, L+1)
         h, word_valid = word_means(h, x, valid)  # (B, W, D), (B, W)
-        mask = word_valid[:, None, None, :]
-        h = self.words(h, causal=False, mask=mask)  # (B, W, D)
-        pooled = self.pool(self.queries[None].expand(B, -1, -1), h, mask)  # (B, K, D)
-        z = self.center(self.proj(self.pool_norm(pooled.reshape(B, -1))))  # (B, Z)
-        return to_sphere(z, self.cfg.meaning_dim, self.cfg.surface_norm)
+        h = self.words(h, causal=False, mask=word_valid[:, None, None, :])  # (B, W, D)
+        return self.pool_thought(h, word_valid)
 
 
 def readout(m: torch.Tensor, frames, code: OracleCode, values: dict[str, list[str]]):
-    """Roles and frames read right from meaning parts ``m`` (B, M) by nearest value."""
+    """Roles and frames read right from meaning parts ``m`` (B, M) by nearest value, and
+    the share read right per role."""
     table = code.embed.weight  # (pairs, M)
-    roles_ok = roles = frames_ok = 0
-    per_role = defaultdict(lambda: [0, 0])
+    frames_ok = 0
+    per_role = defaultdict(lambda: [0, 0])  # role -> [right, seen]
     for row, frame in zip(m, frames, strict=True):
         all_ok = True
         for role, value in frame.items():
             cands = values[role]
             idx = torch.tensor([code.index[f"{role}={v}"] for v in cands])
-            best = cands[int((table[idx] @ row).argmax())]
-            roles += 1
-            roles_ok += best == value
-            per_role[role][0] += best == value
+            right = cands[int((table[idx] @ row).argmax())] == value
+            per_role[role][0] += right
             per_role[role][1] += 1
-            all_ok &= best == value
+            all_ok &= right
         frames_ok += all_ok
-    return roles_ok / roles, frames_ok / len(frames), {
+    right, seen = (sum(c) for c in zip(*per_role.values(), strict=True))
+    return right / seen, frames_ok / len(frames), {
         r: round(ok / n, 3) for r, (ok, n) in sorted(per_role.items())}
 
 
@@ -177,11 +166,7 @@ def main() -> None:
         quotes = [rng.choice(phrasings(f, rng.choice(LANGS))) for f in batch]
         m = meaning_part(encoder(*pack(quotes, cfg.max_bytes)), cfg.meaning_dim)
         loss = 1 - (m * meaning_part(code(batch), cfg.meaning_dim)).sum(-1).mean()
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimise(loss, opt, sched, encoder.parameters())
         if step % 50 == 0 or step == args.steps - 1:
             curve.append((step, round(loss.item(), 4)))
             print(f"{args.name} {step:5d}  1-cos {loss.item():.4f}  "

@@ -93,6 +93,16 @@ def _schedule(opt, steps: int):
         0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))))
 
 
+def optimise(loss, opt, sched, params) -> None:
+    """One AdamW step on ``loss``: gradients, clipped to norm 1 over ``params``, then the
+    optimiser and the schedule (every probe's loop)."""
+    opt.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+
+
 def distill(code, decoder, train, cfg, steps: int, batch: int, lr: float, rng) -> list:
     """Phase 2: train a fresh :class:`ltm.codec.ThoughtEncoder` to give, for any phrasing
     of a frame in either language, the oracle thought of that frame (cosine of the meaning
@@ -118,11 +128,7 @@ def distill(code, decoder, train, cfg, steps: int, batch: int, lr: float, rng) -
             logits = decoder(said, ids, torch.full((batch,), cfg.lang_id(out)))
             rec = rec + reconstruction_loss(logits, decoder_targets(ids, lengths)) / 2
         loss = align + rec
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimise(loss, opt, sched, encoder.parameters())
         if step % 50 == 0 or step == steps - 1:
             curve.append((step, round(align.item(), 4), round(rec.item(), 4)))
             print(f"distill {step:5d}  1-cos {align.item():.4f}  rec {rec.item():.4f}  "
@@ -181,11 +187,7 @@ def main() -> None:
             ids, lengths = pack([render(f, lang, 0) for f in batch], cfg.max_bytes)
             logits = decoder(code(batch), ids, torch.full((len(batch),), cfg.lang_id(lang)))
             loss = loss + reconstruction_loss(logits, decoder_targets(ids, lengths)) / 2
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
+        optimise(loss, opt, sched, params)
         if step % 50 == 0 or step == args.steps - 1:
             curve.append((step, round(loss.item(), 4)))
             print(f"step {step:5d}  loss {loss.item():.4f}  "

@@ -170,15 +170,27 @@ class ThoughtEncoder(nn.Module):
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
         """``ids`` (B, L) PAD-padded, ``lengths`` (B,) -> thoughts (B, Z) of unit norm."""
-        B, L = ids.shape
+        h, _, valid = self.byte_states(ids, lengths)
+        return self.pool_thought(h, valid)
+
+    def byte_states(self, ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The byte blocks' states ``h`` (B, L+1, D) of ``x = [BOS] ids`` (B, L+1), cut to
+        ``max_bytes``, and ``valid`` (B, L+1), which marks real positions (BOS always)."""
+        B = ids.shape[0]
         ids, lengths = ids[:, : self.cfg.max_bytes], lengths.clamp(max=self.cfg.max_bytes)
         x = torch.cat([ids.new_full((B, 1), BOS), ids], dim=1)  # (B, L+1)
         valid = torch.arange(x.shape[1], device=ids.device)[None, :] <= lengths[:, None]
-        mask = valid[:, None, None, :]  # (B, 1, 1, L+1), BOS always valid
         e = self.embed(x)  # (B, L+1, D)
         for n, table in enumerate(self.ngrams, start=2):
             e = e + table(ngram_ids(x, n, self.cfg.ngram_buckets))
-        h = self.stack(e, causal=False, mask=mask)  # (B, L+1, D)
+        h = self.stack(e, causal=False, mask=valid[:, None, None, :])  # (B, L+1, D)
+        return h, x, valid
+
+    def pool_thought(self, h: Tensor, valid: Tensor) -> Tensor:
+        """States ``h`` (B, N, D) with ``valid`` (B, N) -> thoughts (B, Z): the ``K``
+        queries pool the valid states, then projection, centring and the sphere."""
+        B = h.shape[0]
+        mask = valid[:, None, None, :]  # (B, 1, 1, N)
         q = self.queries[None].expand(B, -1, -1)  # (B, K, D)
         pooled = self.pool(q, h, mask)  # (B, K, D)
         z = self.center(self.proj(self.pool_norm(pooled.reshape(B, -1))))  # (B, Z)
