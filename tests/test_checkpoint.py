@@ -7,7 +7,7 @@ import torch
 
 from ltm import paths
 from ltm.cli import main
-from ltm.model import LTM
+from ltm.model import LTM, WEIGHTS
 
 CKPT = paths.root() / "checkpoints" / "paper"
 
@@ -29,3 +29,19 @@ def test_shipped_model_generates_in_both_languages(capsys):
         lines = capsys.readouterr().out.strip().splitlines()
         assert len(lines) == 2 and all(line and "\ufffd" not in line for line in lines)
     assert not Path(CKPT / "model.safetensors").read_bytes().startswith(b"\x80")  # no pickle
+
+
+def test_model_card_reports_the_runs_threads_not_the_shippers():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ship_checkpoint", paths.root() / "scripts" / "ship_checkpoint.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    cfg = json.loads((CKPT / "config.json").read_text())
+    metrics = json.loads((CKPT / "metrics.json").read_text())
+    card = ship.model_card(cfg, {**metrics, "threads": 7}, None, CKPT / WEIGHTS, "cmd")
+    assert "CPU, 7 threads, fp32" in card
+    card = ship.model_card(cfg, {k: v for k, v in metrics.items() if k != "threads"}, None,
+                           CKPT / WEIGHTS, "cmd")
+    assert "threads not recorded by the run" in card

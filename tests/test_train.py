@@ -80,6 +80,7 @@ def test_fit_end_to_end(run):
     assert model.config == short_tiny()
     summary = json.loads((run / "metrics.json").read_text())
     assert summary["steps"] == 20 and summary["switch_step"] == 12
+    assert summary["threads"] == torch.get_num_threads()  # the model card reads it
     assert {"val/byte_acc", "val/exact", "val/recall1", "val/next_cos"} <= set(summary["val"])
     assert (run / "checkpoints" / "last.ckpt").is_file()
     rows = list(csv.DictReader(next(run.glob("logs/version_*/metrics.csv")).open()))

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ltm.baseline_config import BaselineConfig, baseline_preset
-from ltm.codec import pack, to_bytes
+from ltm.codec import add_ngrams, ngram_tables, pack, to_bytes
 from ltm.config import BOS, EOS, N_BYTES, PAD
 from ltm.llama import Stack, init_weights
 from ltm.segment import units as segment_units
@@ -113,6 +113,7 @@ class ByteLM(nn.Module):
         super().__init__()
         self.config = c = config
         self.embed = nn.Embedding(c.vocab, c.width)
+        self.ngrams = ngram_tables(c.ngram_max, c.ngram_buckets, c.width)
         self.stack = Stack(c.width, c.heads, c.layers, c.mlp_hidden, c.rope_base)
         self.out = nn.Linear(c.width, c.vocab, bias=False)
         writable = torch.zeros(c.vocab, dtype=torch.bool)
@@ -128,9 +129,23 @@ class ByteLM(nn.Module):
 
     # ------------------------------------------------------------------ teacher forcing
 
+    def embed_tokens(self, tokens: Tensor) -> Tensor:
+        """Input vectors (B, S, D) of token ids (B, S): the token's embedding plus, with
+        ``ngram_max``, the hashed n-grams ending there (negative ids, the hybrid's THOUGHT
+        placeholder, count as PAD)."""
+        x = tokens.masked_fill(tokens < 0, PAD)
+        return add_ngrams(self.embed(x), x, self.ngrams, self.config.ngram_buckets)
+
+    def embed_next(self, history: Sequence[int]) -> Tensor:
+        """Input vector (1, 1, D) of the last token of ``history`` (every token so far,
+        the start tag first), as :meth:`embed_tokens` gives it inside the whole sequence:
+        its n-grams need only the last ``ngram_max`` tokens."""
+        window = list(history[-max(self.config.ngram_max, 1):])
+        return self.embed_tokens(torch.tensor([window], device=self.device))[:, -1:]
+
     def inputs(self, batch: dict[str, Tensor]) -> Tensor:
         """Input vectors (B, S, D) of a :func:`make_batch` batch."""
-        return self.embed(batch["tokens"].clamp(min=0))
+        return self.embed_tokens(batch["tokens"])
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         """Logits (B, S, V) for every input position of a :func:`make_batch` batch."""
@@ -180,14 +195,16 @@ class ByteLM(nn.Module):
         its byte positions (BOS alone for an empty unit) -> (N, D)."""
         ids, lengths = pack(units, self.config.max_bytes, self.device)  # (N, L), (N,)
         x = torch.cat([ids.new_full((len(ids), 1), BOS), ids], dim=1).clamp(max=PAD)
-        h = self.stack(self.embed(x), causal=True)  # (N, L+1, D)
+        h = self.stack(self.embed_tokens(x), causal=True)  # (N, L+1, D)
         pos = torch.arange(x.shape[1], device=self.device)[None]  # (1, L+1)
         keep = ((pos >= 1) & (pos <= lengths[:, None])) | ((pos == 0) & (lengths[:, None] == 0))
         return (h * keep[..., None]).sum(1) / keep.sum(1, keepdim=True)  # (N, D)
 
-    def after_unit(self, unit: bytes) -> Tensor:
-        """Inputs (1, k, D) fed after a generated unit: its SEP (the hybrid adds its thought)."""
-        return self.embed(torch.tensor([[SEP]], device=self.device))
+    def after_unit(self, unit: bytes, history: list[int]) -> Tensor:
+        """Inputs (1, k, D) fed after a generated unit: its SEP (the hybrid adds its
+        thought); their token ids are appended to ``history``."""
+        history.append(SEP)
+        return self.embed_next(history)
 
     @torch.no_grad()
     def generate_units(self, units: Sequence[str | bytes], n_units: int, *,
@@ -204,6 +221,7 @@ class ByteLM(nn.Module):
         prefix = self.batch([[*units, b""]], [lang])  # inputs end just before the new unit
         caches = self.stack.new_caches()
         h = self.stack(self.inputs(prefix), causal=True, caches=caches)  # (1, S, D)
+        history = prefix["tokens"][0].tolist()  # every input token so far, for the n-grams
         said = []
         for _ in range(n_units):
             unit = []
@@ -213,9 +231,10 @@ class ByteLM(nn.Module):
                 if int(tok) == SEP:
                     break
                 unit.append(int(tok))
-                h = self.stack(self.embed(tok)[:, None], causal=True, caches=caches)
+                history.append(int(tok))
+                h = self.stack(self.embed_next(history), causal=True, caches=caches)
             said.append(bytes(unit))
-            h = self.stack(self.after_unit(bytes(unit)), causal=True, caches=caches)
+            h = self.stack(self.after_unit(bytes(unit), history), causal=True, caches=caches)
         return said
 
     def continue_text(self, text: str | Sequence[str], n_units: int, *, lang: str | None = None,

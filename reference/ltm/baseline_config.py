@@ -29,7 +29,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ltm.config import ByteVocab, TrainConfig, _divides, _positive
+from ltm.config import ByteVocab, TrainConfig, _check_ngrams, _divides, _positive
 from ltm.presets import preset
 
 __all__ = ["BaselineConfig", "baseline_preset", "BASELINE_SIZES"]
@@ -56,12 +56,20 @@ class BaselineConfig(ByteVocab):
     """Languages with a start tag (ISO 639-1), in the codec's order."""
     rope_base: float = 10000.0
     """Base of the rotary position frequencies."""
+    ngram_max: int = 0
+    """Hashed n-gram embeddings added to each input token's, for n = 2 .. ngram_max, as the
+    LTM encoder's (:attr:`ltm.config.CodecConfig.ngram_max`; 0: none, the presets). The
+    n tokens ending at a position (SEP and the start tag included) look left only, so
+    the model stays causal. For the ablation that gives the baseline the LTM's input."""
+    ngram_buckets: int = 1024
+    """Rows of each n-gram table (:attr:`ngram_max`)."""
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     """Training (the fields the baseline reads are listed in the module docstring)."""
 
     def __post_init__(self) -> None:
         _positive(self, "width", "heads", "layers", "max_bytes", "context")
         _divides(self, "width", "heads")
+        _check_ngrams(self)
         self._check_langs_and_rope()
         if not isinstance(self.train, TrainConfig):
             raise ValueError(f"BaselineConfig.train must be a TrainConfig, got {self.train!r}")

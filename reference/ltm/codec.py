@@ -54,7 +54,8 @@ from ltm.config import BOS, EOS, N_BYTES, PAD, CodecConfig
 from ltm.llama import CrossAttention, RMSNorm, Stack, init_weights
 
 __all__ = ["to_bytes", "pack", "decoder_targets", "to_sphere", "meaning_part", "meaning_only",
-           "ngram_ids", "Centering", "ThoughtEncoder", "ThoughtDecoder"]
+           "ngram_ids", "ngram_tables", "add_ngrams", "Centering", "ThoughtEncoder",
+           "ThoughtDecoder"]
 
 
 def to_bytes(unit: str | bytes, max_bytes: int) -> bytes:
@@ -122,6 +123,19 @@ def ngram_ids(x: Tensor, n: int, buckets: int) -> Tensor:
     return h % buckets
 
 
+def ngram_tables(ngram_max: int, buckets: int, width: int) -> nn.ModuleList:
+    """One embedding table of ``buckets`` rows per n = 2 .. ``ngram_max`` (none for 0)."""
+    return nn.ModuleList(nn.Embedding(buckets, width) for _ in range(2, ngram_max + 1))
+
+
+def add_ngrams(e: Tensor, x: Tensor, tables: nn.ModuleList, buckets: int) -> Tensor:
+    """Embeddings ``e`` (B, T, D) of tokens ``x`` (B, T) plus, for each n, the row of
+    :func:`ngram_ids` of the n tokens ending at each position (``tables[0]`` is n = 2)."""
+    for n, table in enumerate(tables, start=2):
+        e = e + table(ngram_ids(x, n, buckets))
+    return e
+
+
 class Centering(nn.Module):
     """Removes the mean thought before the sphere (BatchNorm's centring, nothing else).
 
@@ -158,8 +172,7 @@ class ThoughtEncoder(nn.Module):
         self.cfg = cfg
         W = cfg.width
         self.embed = nn.Embedding(cfg.vocab, W)
-        self.ngrams = nn.ModuleList(nn.Embedding(cfg.ngram_buckets, W)
-                                    for _ in range(2, cfg.ngram_max + 1))
+        self.ngrams = ngram_tables(cfg.ngram_max, cfg.ngram_buckets, W)
         self.stack = Stack(W, cfg.heads, cfg.enc_layers, cfg.mlp_hidden, cfg.rope_base)
         self.queries = nn.Parameter(torch.zeros(cfg.pool_slots, W))
         self.pool = CrossAttention(W, cfg.heads)
@@ -180,9 +193,7 @@ class ThoughtEncoder(nn.Module):
         ids, lengths = ids[:, : self.cfg.max_bytes], lengths.clamp(max=self.cfg.max_bytes)
         x = torch.cat([ids.new_full((B, 1), BOS), ids], dim=1)  # (B, L+1)
         valid = torch.arange(x.shape[1], device=ids.device)[None, :] <= lengths[:, None]
-        e = self.embed(x)  # (B, L+1, D)
-        for n, table in enumerate(self.ngrams, start=2):
-            e = e + table(ngram_ids(x, n, self.cfg.ngram_buckets))
+        e = add_ngrams(self.embed(x), x, self.ngrams, self.cfg.ngram_buckets)  # (B, L+1, D)
         h = self.stack(e, causal=False, mask=valid[:, None, None, :])  # (B, L+1, D)
         return h, x, valid
 

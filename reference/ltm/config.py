@@ -47,6 +47,15 @@ def _divides(obj: Any, width: str, heads: str) -> None:
                          f"even head size (rotary positions rotate pairs)")
 
 
+def _check_ngrams(obj: Any) -> None:
+    """``ngram_max`` is 0 (none) or an int >= 2, and ``ngram_buckets`` is positive."""
+    n = obj.ngram_max
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n == 1:
+        raise ValueError(f"{type(obj).__name__}.ngram_max must be 0 (none) or an int >= 2, "
+                         f"got {n!r}")
+    _positive(obj, "ngram_buckets")
+
+
 def _non_negative(obj: Any, *names: str) -> None:
     for name in names:
         value = getattr(obj, name)
@@ -144,11 +153,7 @@ class CodecConfig(ByteVocab):
         _positive(self, "width", "heads", "enc_layers", "dec_layers", "max_bytes",
                   "meaning_dim", "pool_slots", "prefix_len")
         _divides(self, "width", "heads")
-        n = self.ngram_max
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n == 1:
-            raise ValueError(f"CodecConfig.ngram_max must be 0 (none) or an int >= 2, "
-                             f"got {self.ngram_max!r}")
-        _positive(self, "ngram_buckets")
+        _check_ngrams(self)
         if not isinstance(self.surface_dim, int) or self.surface_dim < 0:
             raise ValueError(f"CodecConfig.surface_dim must be an int >= 0, "
                              f"got {self.surface_dim!r}")

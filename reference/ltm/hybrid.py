@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ltm.baseline import SEP, ByteLM
+from ltm.baseline import THOUGHT, ByteLM
 from ltm.baseline_config import BaselineConfig
 from ltm.codec import ThoughtEncoder, pack
 from ltm.config import CodecConfig
@@ -69,7 +69,7 @@ class HybridLM(ByteLM):
 
     def inputs(self, batch: dict[str, Tensor]) -> Tensor:
         """Byte embeddings, with ``W z`` at every thought position: (B, S, D)."""
-        x = self.embed(batch["tokens"].clamp(min=0))  # (B, S, D)
+        x = self.embed_tokens(batch["tokens"])  # (B, S, D)
         slot = batch["slot"]  # (B, S)
         if not bool((slot >= 0).any()):
             return x
@@ -77,11 +77,13 @@ class HybridLM(ByteLM):
         v = self.thought_in(z)  # (N, D)
         return torch.where((slot >= 0)[..., None], v[slot.clamp(min=0)], x)  # (B, S, D)
 
-    def after_unit(self, unit: bytes) -> Tensor:
-        """After a generated unit: its SEP, then its thought: (1, 2, D)."""
+    def after_unit(self, unit: bytes, history: list[int]) -> Tensor:
+        """After a generated unit: its SEP, then its thought: (1, 2, D); both ids go on
+        ``history``."""
         ids, lengths = pack([unit], self.config.max_bytes, self.device)
         v = self.thought_in(self.thoughts(ids, lengths))  # (1, D)
-        sep = self.embed(torch.tensor([SEP], device=self.device))  # (1, D)
+        sep = super().after_unit(unit, history)[0]  # (1, D)
+        history.append(THOUGHT)
         return torch.cat([sep, v], dim=0)[None]  # (1, 2, D)
 
     def config_dict(self) -> dict:

@@ -14,7 +14,8 @@ A run directory holds everything of one run:
     DIR/tb/                  the same for TensorBoard, when tensorboard is installed
     DIR/model.safetensors    the final weights (:meth:`ltm.model.LTM.save`,
                              :meth:`ltm.baseline.ByteLM.save`)
-    DIR/metrics.json         the final validation metrics, steps and training seconds
+    DIR/metrics.json         the final validation metrics, steps, training seconds and
+                             the CPU threads it trained on
 
 Determinism: :func:`lightning.seed_everything` before the model is built, Lightning's
 ``deterministic=True`` (``torch.use_deterministic_algorithms``), fp32, and batches and
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from torch import nn
 
 from ltm.baseline_config import BaselineConfig
@@ -143,8 +145,6 @@ def check_checkpoint(path: Path) -> None:
     """Refuse, in one line, a ``last.ckpt`` that is torn, tampered or not a checkpoint of
     this program: it must load with ``weights_only=True`` and hold weights, optimiser
     state and the loop's step."""
-    import torch
-
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # zip, pickle, unsafe-global errors: all one line
@@ -289,7 +289,8 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
     final = trainer.validate(lit, datamodule=datamodule, verbose=False)[0]
     metrics = {k: float(v) for k, v in sorted(final.items())}
     summary = {"steps": trainer.global_step, "switch_step": getattr(lit, "switch_step", None),
-               "train_seconds": round(lit.elapsed, 3), "val": metrics}
+               "train_seconds": round(lit.elapsed, 3), "threads": torch.get_num_threads(),
+               "val": metrics}
     if trainer.is_global_zero:
         (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
         lit.model.save(out)
