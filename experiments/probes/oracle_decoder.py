@@ -197,6 +197,7 @@ def main() -> None:
              for s, fs in sides.items()}
     row = {"probe": args.name, "kind": "oracle_decoder", "steps": args.steps,
            "batch": args.batch, "lr": args.lr, "seed": args.seed, "minutes": round(minutes, 2),
+           "ngram_max": cfg.ngram_max, "ngram_buckets": cfg.ngram_buckets,
            "frames": {s: len(fs) for s, fs in sides.items()}, "curve": curve, "eval": evals}
     print(json.dumps(row["eval"], indent=1))
     if args.distill_steps:
