@@ -1,6 +1,6 @@
 """Print every probe of ``results.jsonl`` as Markdown tables: codec probes, the
 oracle-decoder probes of ``oracle_decoder.py``, the encoder probes of
-``encoder_probe.py``, then the codec-stage probes of ``codec_ab.py``.
+``encoder_probe.py``, then the recipe probes of ``recipe_ab.py``.
 
     python experiments/probes/table.py
 """
@@ -24,7 +24,7 @@ def main() -> None:
     rows = [json.loads(line) for line in
             (HERE / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     for r in rows:
-        if r.get("kind") in ("oracle_decoder", "encoder_probe", "codec_ab"):
+        if r.get("kind") in ("oracle_decoder", "encoder_probe", "recipe_ab"):
             continue
         tr = r.get("train", r.get("in", {}))
         ho = r["heldout"]
@@ -68,23 +68,24 @@ def main() -> None:
               f"{r['params']:,} | {r['steps']} ({r['minutes']:.1f}) | {three(r['eval']['train'])} | "
               f"{three(r['eval']['heldout'])} |")
 
-    ab = [r for r in rows if r.get("kind") == "codec_ab"]
+    ab = [r for r in rows if r.get("kind") == "recipe_ab"]
     if ab:
-        print("\n| probe | changed | codec steps (min) | exact en/ru, train | held-out | "
+        print("\n| probe | changed | codec + core steps (min) | exact en/ru, train | held-out | "
               "recall@1 en>ru/ru>en, train | held-out | same frame en>ru/ru>en, train | "
-              "held-out |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "held-out | next parse/legal/exact det., train | held-out |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in ab:
         cells = []
-        for keys in (("codec", "exact_en", "exact_ru"),
-                     ("retrieval", "recall1_en_ru", "recall1_ru_en"),
-                     ("cross_language", "en_to_ru", "ru_to_en")):
+        for group, keys in (("codec", ("exact_en", "exact_ru")),
+                            ("retrieval", ("recall1_en_ru", "recall1_ru_en")),
+                            ("cross_language", ("en_to_ru", "ru_to_en")),
+                            ("prediction", ("parse", "legal", "exact_determined"))):
             for side in ("train", "heldout"):
-                e = r["eval"][side][keys[0]]
-                cells.append(f"{e[keys[1]]:.3f} / {e[keys[2]]:.3f}")
-        print(f"| {r['probe']} | {', '.join(r['set']) or '-'} | {r['steps']} "
-              f"({r['minutes']:.1f}) | " + " | ".join(cells) + " |")
-
+                e = r["eval"][side].get(group)
+                cells.append(" / ".join(f"{e[k]:.3f}" for k in keys) if e else "-")
+        steps = f"{r['codec_steps']} + {r['core_steps']}" + (" (codec frozen)" if r["codec"] else "")
+        print(f"| {r['probe']} | {', '.join(r['set']) or '-'} | {steps} ({r['minutes']:.1f}) | "
+              + " | ".join(cells) + " |")
 
 if __name__ == "__main__":
     main()
