@@ -233,8 +233,16 @@ def main(argv: list[str] | None = None) -> int:
     for name, dt, _ in times:
         print(f"{name:<28}{dt:>10.1f}")
     print(f"{'wall clock':<28}{wall:>10.1f}")
-    write_times(args.preset, times, None if args.only else wall)
+    write_times(args.preset, recorded(times, partial=bool(args.only)),
+                None if args.only else wall)
     return 0
+
+
+def recorded(times: list[tuple[str, float, str]], partial: bool) -> list:
+    """The step times to merge: all of a whole run's; of an ``--only`` run, all but
+    ``train``, whose time and count of models stand for the whole protocol's training
+    (a partial run trains a few models or none, and reuses the rest)."""
+    return [t for t in times if not (partial and t[0] == "train")]
 
 
 def write_times(preset: str, times: list[tuple[str, float, str]],

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import sys
 from pathlib import Path
@@ -88,9 +87,9 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
         f"- steps: {metrics['steps']:,} ({metrics['switch_step']:,} codec, "
         f"{metrics['steps'] - metrics['switch_step']:,} core); "
         f"training time {metrics['train_seconds'] / 60:.1f} min",
-        f"- hardware: {platform.machine()} CPU, "
-        + (f"{metrics['threads']} threads" if "threads" in metrics
-           else "threads not recorded by the run") + ", fp32",
+        "- hardware: " + (f"{metrics['machine']} CPU, {metrics['threads']} threads"
+                          if "threads" in metrics and "machine" in metrics
+                          else "not recorded by the run") + ", fp32",
         f"- learning rates: encoder {tc['lr_encoder']}, decoder {tc['lr_decoder']}, "
         f"core {tc['lr_core']}; loss weights rec {tc['w_rec']}, align {tc['w_align']}, "
         f"cross {tc['w_cross']}, noise {tc['w_noise']}, head {tc['w_head']}, "

@@ -60,10 +60,11 @@ def test_baseline_is_causal(model, units, cut, seed):
     torch.testing.assert_close(a[:, : t + 1], c[:, : t + 1], atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("config", [SMALL, SMALL_NG], ids=["plain", "ngrams"])
 @settings(max_examples=25, deadline=None)
 @given(units=st.lists(st.binary(max_size=10), min_size=2, max_size=5), t=st.integers(0, 4),
        seed=st.integers(0, 2**16))
-def test_hybrid_is_causal_in_thoughts(units, t, seed):
+def test_hybrid_is_causal_in_thoughts(config, units, t, seed):
     """Changing unit t's thought never changes the scores of units <= t."""
     t = min(t, len(units) - 1)
     g = torch.Generator().manual_seed(seed)
@@ -71,7 +72,7 @@ def test_hybrid_is_causal_in_thoughts(units, t, seed):
     z2 = z.clone()
     z2[t] = torch.randn(CODEC.dim, generator=g)
     b = make_batch([units], [SMALL.lang_id(None)], thoughts=True)
-    model = HybridLM(SMALL_NG, CODEC).eval()
+    model = HybridLM(config, CODEC).eval()
     with torch.no_grad():
         model.thoughts = lambda ids, lengths: z
         a = model.unit_nats(b)
@@ -98,6 +99,29 @@ def test_ngrams_make_a_tokens_input_depend_on_the_tokens_before_it():
     with torch.no_grad():
         assert torch.equal(BASE.embed_next(a), BASE.embed_next(b))
         assert not torch.equal(BASE_NG.embed_next(a), BASE_NG.embed_next(b))
+
+
+@MODELS
+@pytest.mark.parametrize("prompt", [["Anna left.", "Ivan came."], [""]], ids=["two", "empty"])
+def test_cached_generation_sees_what_teacher_forcing_sees(model, prompt):
+    """Every logit row greedy generation used (key/value cache, each new token's inputs
+    from :meth:`ByteLM.embed_next`, the SEP and thought after a unit) equals the row
+    of teacher forcing over the prompt and the generated units; ``[""]`` is a prompt
+    shorter than the n-grams."""
+    rows = []
+    hook = model.out.register_forward_hook(lambda module, args, logits: rows.append(logits))
+    try:
+        said = model.generate_units(prompt, 3, lang="en", max_bytes=5)
+    finally:
+        hook.remove()
+    b = model.batch([[*prompt, *said]], ["en"])
+    with torch.no_grad():
+        forced = model(b)[0]  # (S, V)
+    used = iter(torch.cat(rows))
+    for k, unit in enumerate(said):
+        pos = (b["owner"][0] == len(prompt) + k).nonzero()[:, 0]  # its bytes, then SEP
+        for p in pos[: len(unit) + (len(unit) < 5)]:  # the SEP row only if it was read
+            torch.testing.assert_close(next(used), forced[p], atol=1e-4, rtol=1e-4)
 
 
 @MODELS

@@ -40,8 +40,9 @@ def test_model_card_reports_the_runs_threads_not_the_shippers():
     spec.loader.exec_module(ship)
     cfg = json.loads((CKPT / "config.json").read_text())
     metrics = json.loads((CKPT / "metrics.json").read_text())
-    card = ship.model_card(cfg, {**metrics, "threads": 7}, None, CKPT / WEIGHTS, "cmd")
-    assert "CPU, 7 threads, fp32" in card
-    card = ship.model_card(cfg, {k: v for k, v in metrics.items() if k != "threads"}, None,
+    card = ship.model_card(cfg, {**metrics, "threads": 7, "machine": "m68k"}, None,
                            CKPT / WEIGHTS, "cmd")
-    assert "threads not recorded by the run" in card
+    assert "- hardware: m68k CPU, 7 threads, fp32" in card
+    rest = {k: v for k, v in metrics.items() if k not in ("threads", "machine")}
+    card = ship.model_card(cfg, rest, None, CKPT / WEIGHTS, "cmd")
+    assert "- hardware: not recorded by the run, fp32" in card

@@ -72,6 +72,9 @@ def test_step_times_are_merged_and_become_paper_macros(tmp_path, monkeypatch):
         out / "times.md").read_text()
     run.write_times("paper", [("tab_x", 110.0, "x")])  # --only keeps the last whole run's
     assert json.loads((out / "times.json").read_text())["wall_seconds"] == 90.0
+    whole = [("train", 5000.0, "78 models"), ("tab_x", 1.0, "x")]
+    assert run.recorded(whole, partial=False) == whole
+    assert run.recorded(whole, partial=True) == whole[1:]  # --only keeps the 78 models
 
 
 def test_only_takes_an_experiment_name():

@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import json
 import os
+import platform
 import random
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def test_fit_end_to_end(run):
     assert model.config == short_tiny()
     summary = json.loads((run / "metrics.json").read_text())
     assert summary["steps"] == 20 and summary["switch_step"] == 12
-    assert summary["threads"] == torch.get_num_threads()  # the model card reads it
+    assert summary["threads"] == torch.get_num_threads()  # the model card reads them
+    assert summary["machine"] == platform.machine()
     assert {"val/byte_acc", "val/exact", "val/recall1", "val/next_cos"} <= set(summary["val"])
     assert (run / "checkpoints" / "last.ckpt").is_file()
     rows = list(csv.DictReader(next(run.glob("logs/version_*/metrics.csv")).open()))
@@ -401,3 +403,24 @@ def test_a_core_trained_on_a_given_codec_keeps_it_and_can_drop_the_memory(run, d
     assert main(["fit", "--preset", "tiny", "--data", str(data), "--out", str(tmp_path / "x"),
                  "--codec", str(run)]) == 1  # codec steps left at the preset's
     assert "set codec_steps to 0" in capsys.readouterr().err
+
+
+def test_a_run_stored_before_a_new_config_field_still_matches(tmp_path):
+    """A config.json written before a field existed (here the baseline's n-grams and
+    the codec's) compares equal when the new field holds its default, and still differs
+    when it does not."""
+    from ltm.baseline_config import baseline_preset
+    from ltm.train import FitError, _check_out
+
+    for config in (short_tiny(), baseline_preset("tiny")):
+        d = json.loads(json.dumps(config.to_dict()))
+        part = "codec" if "codec" in d else "model"
+        old = json.loads(json.dumps(d))
+        del old[part]["ngram_max"], old[part]["ngram_buckets"]
+        out = tmp_path / part
+        out.mkdir()
+        (out / "config.json").write_text(json.dumps(old))
+        _check_out(d, out, resume=False)  # no error: the missing fields are defaults
+        d[part]["ngram_max"] = 4
+        with pytest.raises(FitError, match=f"differs in {part}.ngram_max"):
+            _check_out(d, out, resume=False)

@@ -46,14 +46,24 @@ HERE = Path(__file__).resolve().parent
 
 def overrides(pairs: list[str]) -> dict[str, float | int]:
     """``["w_roles=1", "codec_batch=32"]`` -> TrainConfig fields, typed as the field is."""
-    fields = {f.name: f for f in dataclasses.fields(preset("paper").train)}
+    train = preset("paper").train
+    flags = {"codec_steps": "--codec-steps", "core_steps": "--core-steps", "minutes": "none"}
+    fields = {f.name for f in dataclasses.fields(train)} - set(flags)
     out: dict[str, float | int] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
+        if name in flags:
+            sys.exit(f"recipe_ab: --set {pair!r}: {name} is set by {flags[name]} "
+                     f"(probes are step-matched)")
         if not sep or name not in fields:
             sys.exit(f"recipe_ab: --set {pair!r}: expected FIELD=VALUE with a TrainConfig "
                      f"field, one of {', '.join(sorted(fields))}")
-        kind = type(getattr(preset("paper").train, name))
+        kind = type(getattr(train, name))
+        if kind is bool:
+            if value.lower() not in ("1", "0", "true", "false"):
+                sys.exit(f"recipe_ab: --set {pair!r}: {value!r} is not true/false/1/0")
+            out[name] = value.lower() in ("1", "true")
+            continue
         try:
             out[name] = kind(value)
         except ValueError:
@@ -89,6 +99,8 @@ def main() -> None:
                                 core_steps=args.core_steps, minutes=0.0, **overrides(args.set))
     cfg = dataclasses.replace(base, train=train)
     out = paths.root() / "runs" / "probes" / args.name
+    if out.exists():
+        sys.exit(f"recipe_ab: {out} exists; pick another --name or delete it")
     start = time.perf_counter()
     model, val = fit(cfg, args.data, out, progress=False, codec=args.codec)
     minutes = (time.perf_counter() - start) / 60

@@ -11,10 +11,11 @@ as many optimiser steps as the LTM run), ``minutes``, ``val_fraction``,
 Presets (:func:`baseline_preset`) are matched to the LTM presets of the same name:
 
 - ``match="params"``: total parameters within 10% of the LTM's (encoder, decoder,
-  core and head together), not counting the rows of the encoder's hashed byte n-gram
-  tables (:attr:`ltm.config.CodecConfig.ngram_max`): they are lookups, which cost no
-  FLOPs, like the embeddings that scaling laws leave out of the count (Kaplan et al.,
-  2020);
+  core and head together), not counting the rows of hashed n-gram tables, the
+  encoder's (:attr:`ltm.config.CodecConfig.ngram_max`) or the baseline's own
+  (:attr:`BaselineConfig.ngram_max`, off in every preset): they are lookups, which cost
+  no FLOPs, like the embeddings that scaling laws leave out of the count (Kaplan et
+  al., 2020);
 - ``match="flops"``: training FLOPs per training byte within 10% of the LTM's, as
   defined by :func:`ltm.flops.ltm_train_per_byte` and :func:`ltm.flops.baseline_train_per_byte`
   on episodes of the PVQ world's mean shape (the matching rule is stated there).
@@ -60,7 +61,9 @@ class BaselineConfig(ByteVocab):
     """Hashed n-gram embeddings added to each input token's, for n = 2 .. ngram_max, as the
     LTM encoder's (:attr:`ltm.config.CodecConfig.ngram_max`; 0: none, the presets). The
     n tokens ending at a position (SEP and the start tag included) look left only, so
-    the model stays causal. For the ablation that gives the baseline the LTM's input."""
+    the model stays causal; in the hybrid a thought position counts as PAD in the
+    n-grams of the tokens after it, and its own input is replaced by ``W z``. For the
+    ablation that gives the baseline the LTM's input."""
     ngram_buckets: int = 1024
     """Rows of each n-gram table (:attr:`ngram_max`)."""
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)

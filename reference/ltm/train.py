@@ -14,8 +14,8 @@ A run directory holds everything of one run:
     DIR/tb/                  the same for TensorBoard, when tensorboard is installed
     DIR/model.safetensors    the final weights (:meth:`ltm.model.LTM.save`,
                              :meth:`ltm.baseline.ByteLM.save`)
-    DIR/metrics.json         the final validation metrics, steps, training seconds and
-                             the CPU threads it trained on
+    DIR/metrics.json         the final validation metrics, steps, training seconds, and
+                             the CPU threads and machine type it trained on
 
 Determinism: :func:`lightning.seed_everything` before the model is built, Lightning's
 ``deterministic=True`` (``torch.use_deterministic_algorithms``), fp32, and batches and
@@ -30,6 +30,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import platform
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,25 @@ class MinutesBar(L.Callback):
             self.bar.close()
 
 
+def _defaults() -> dict[str, dict]:
+    """Every part of a stored config (``config.json``) with its fields' defaults."""
+    from dataclasses import asdict
+
+    from ltm.config import CodecConfig, FieldConfig, TrainConfig
+
+    parts = {"codec": asdict(CodecConfig()), "field": asdict(FieldConfig()),
+             "train": asdict(TrainConfig()), "model": BaselineConfig().to_dict()["model"]}
+    return json.loads(json.dumps(parts))
+
+
 def _comparable(d: dict) -> dict:
+    """``d`` as JSON, each part completed with the defaults of fields added since it was
+    written (so a run stored before a new field resumes), without the fields a resumed
+    run may change."""
     d = json.loads(json.dumps(d))
+    for part, defaults in _defaults().items():
+        if isinstance(d.get(part), dict):
+            d[part] = {**defaults, **d[part]}
     for key in CONFIG_IGNORED_ON_RESUME:
         d.get("train", {}).pop(key, None)
     return d
@@ -290,7 +308,7 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
     metrics = {k: float(v) for k, v in sorted(final.items())}
     summary = {"steps": trainer.global_step, "switch_step": getattr(lit, "switch_step", None),
                "train_seconds": round(lit.elapsed, 3), "threads": torch.get_num_threads(),
-               "val": metrics}
+               "machine": platform.machine(), "val": metrics}
     if trainer.is_global_zero:
         (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
         lit.model.save(out)
