@@ -135,6 +135,18 @@ def baseline_config(preset: str, match: str = "params", seed: int = 0,
     return dataclasses.replace(cfg, train=train)
 
 
+def with_ltm_ngrams(config, preset: str):
+    """E3's ablation: the baseline ``config`` given the hashed byte n-gram input of the
+    LTM it is compared with (:attr:`ltm.baseline_config.BaselineConfig.ngram_max`, the
+    same n and buckets as the encoder's), or ``None`` when that LTM has none (``smoke``:
+    the tiny preset), so that no row duplicates the plain baseline."""
+    codec = ltm_config(preset).codec
+    if not codec.ngram_max:
+        return None
+    return dataclasses.replace(config, ngram_max=codec.ngram_max,
+                               ngram_buckets=codec.ngram_buckets)
+
+
 _PLAN: list | None = None
 """While :func:`planning` is active, the runs :func:`trained` was asked for."""
 _PLANNED_ONLY = False
@@ -364,6 +376,15 @@ def world_baseline(preset: str, seed: int = 0) -> Path:
     generated world (or reused)."""
     return trained(f"baseline-params-s{seed}", baseline_config(preset, seed=seed),
                    _world_data(), preset)
+
+
+def ngram_baseline(preset: str, seed: int = 0) -> Path | None:
+    """E3's baseline matched in parameters, given the LTM encoder's n-gram input
+    (:func:`with_ltm_ngrams`), trained or reused; ``None`` where the LTM has none."""
+    config = with_ltm_ngrams(baseline_config(preset, seed=seed), preset)
+    if config is None:
+        return None
+    return trained(f"baseline-params-ngrams-s{seed}", config, _world_data(), preset)
 
 
 def flops_baseline(preset: str, seed: int = 0) -> Path:

@@ -2,7 +2,8 @@
 
     python experiments/tab_austen.py [--preset smoke|paper|gpu]
 
-The three models of E3, trained the same way on another corpus: the six novels of the
+The three models of E3, trained the same way on another corpus (and, as in E3, the
+baseline given the LTM encoder's n-grams, :func:`common.with_ltm_ngrams`): the six novels of the
 ``austen`` corpus cut into episodes of 8 sentences (``data/generated/austen-sentences
 .pvq.jsonl``, :func:`ltm.pvq.finer`; English only, so the LTM's cross-language term has
 nothing to pair and stays at zero), each model with each of :data:`common.SEEDS` for the
@@ -67,6 +68,11 @@ def models(preset: str) -> dict[str, dict[int, Path]]:
                                            _steps(base, n["baseline"], 0), data, preset),
                 "hybrid": common.trained(f"austen-hybrid-s{seed}",
                                          _steps(base, n["hybrid"], 0), data, preset, ltm=ltm)}
+        ngrams = common.with_ltm_ngrams(base, preset)
+        if ngrams is not None:  # E3's ablation: the baseline with the encoder's n-grams
+            runs["baseline + n-grams"] = common.trained(
+                f"austen-baseline-ngrams-s{seed}", _steps(ngrams, n["baseline"], 0), data,
+                preset)
         for name, d in runs.items():
             out.setdefault(name, {})[seed] = d
     return out
@@ -88,7 +94,8 @@ def main(preset: str = "paper") -> str:
     values, rows, spread = common.by_seed(per, COLUMNS)
     f = common.fmt
     header = ["model", "params", *COLUMNS]
-    macros = common.seed_macros("austen", values, {"Bpb": "bits/byte"})
+    tag = lambda name: {"baseline + n-grams": "Ngrams"}.get(name, name.capitalize())  # noqa: E731
+    macros = common.seed_macros("austen", values, {"Bpb": "bits/byte"}, tag)
     n = STEPS[preset]
     macros.update({f"austenSteps{k.capitalize()}": f(v) for k, v in n.items()})
     macros["austenEpisodes"] = f(EPISODES[preset])
@@ -101,7 +108,9 @@ def main(preset: str = "paper") -> str:
                         f"windows, mean ± std over {len(seeds)} seed{'s' * (len(seeds) > 1)} "
                         f"(LTM {n['codec']} codec + {n['core']} core steps, baseline "
                         f"{n['baseline']}, hybrid "
-                        f"{n['hybrid']}: about the same training time each).", macros)
+                        f"{n['hybrid']}: about the same training time each; baseline + "
+                        f"n-grams: the baseline given the LTM encoder's hashed byte "
+                        f"n-grams, for the baseline's steps).", macros)
     return ", ".join(f"{name} {f(common.mean(v['bits/byte']))} bits/byte"
                      for name, v in values.items())
 

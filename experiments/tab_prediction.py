@@ -3,8 +3,10 @@
     python experiments/tab_prediction.py [--preset smoke|paper|gpu]
 
 Trains (or reuses, :func:`common.trained`) the LTM, the baseline matched to it in
-parameters, the hybrid (the baseline reading the LTM's thoughts), and the baseline
+parameters, the hybrid (the baseline reading the LTM's thoughts), the baseline
 matched to the LTM in training FLOPs per byte instead (:func:`common.flops_baseline`),
+and, as an ablation, the parameter-matched baseline given the hashed byte n-grams the
+LTM's encoder reads (:func:`common.ngram_baseline`; not at ``smoke``, whose LTM has none),
 each for the steps of :data:`common.STEPS` (about the same training time each) and with
 each of :data:`common.SEEDS`, on the generated world (``data/generated/world.pvq.jsonl``,
 seed 0, held-out meanings left out), and evaluates each with the one harness
@@ -42,8 +44,11 @@ def models(preset: str) -> dict[str, dict[int, Path]]:
     out: dict[str, dict[int, Path]] = {}
     for seed in common.SEEDS[preset]:
         runs = {**common.three_models(preset, seed),
-                "baseline (FLOPs)": common.flops_baseline(preset, seed)}
+                "baseline (FLOPs)": common.flops_baseline(preset, seed),
+                "baseline + n-grams": common.ngram_baseline(preset, seed)}
         for name, d in runs.items():
+            if d is None:  # no n-gram row where the LTM has no n-grams
+                continue
             out.setdefault(name, {})[seed] = d
     return out
 
@@ -63,7 +68,8 @@ def main(preset: str = "paper") -> str:
                 max_bytes=EVAL_MAX_BYTES[preset])
     values, rows, spread = common.by_seed(numbers, METRICS)
     header = ["model", "params", *METRICS]
-    tag = lambda name: {"baseline (FLOPs)": "Flops"}.get(name, name.capitalize())  # noqa: E731
+    tag = lambda name: {"baseline (FLOPs)": "Flops",  # noqa: E731
+                        "baseline + n-grams": "Ngrams"}.get(name, name.capitalize())
     macros = common.seed_macros("pred", values, MACROS, tag)
     macros["predEpisodes"] = f"{EVAL_EPISODES[preset]:,}"
     numbers = {"seeds": list(common.SEEDS[preset]), "steps": common.STEPS[preset],
@@ -75,7 +81,8 @@ def main(preset: str = "paper") -> str:
         f"{len(common.SEEDS[preset])} seeds (LTM {n['codec']} codec + {n['core']} core steps, "
         f"baseline {n['baseline']}, hybrid {n['hybrid']}, baseline (FLOPs) {n['flops']}: "
         f"about the same training time each; baseline (FLOPs): matched in training FLOPs per "
-        f"byte, the others in parameters).", macros)
+        f"byte, the others in parameters; baseline + n-grams: the baseline given the LTM "
+        f"encoder's hashed byte n-grams, for the baseline's steps).", macros)
     return ", ".join(f"{name} {common.fmt(common.mean(v['bits/byte']))} bits/byte"
                      for name, v in values.items())
 
