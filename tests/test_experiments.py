@@ -1,6 +1,7 @@
 """The experiment scripts (issue 5): a ``smoke`` run writes every output and gives the
 same numbers when run again; trained models are reused, not retrained."""
 
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -124,3 +125,16 @@ def test_a_script_run_by_the_driver_cannot_train_what_it_did_not_plan(tmp_path, 
     else:
         raise AssertionError("trained() trained a run nobody planned")
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_ngram_ablation_gives_the_baseline_the_encoders_tables():
+    common = _load("common")
+    from ltm.presets import preset
+
+    codec = preset("paper").codec
+    base = common.baseline_config("paper", seed=1)
+    ablation = common.with_ltm_ngrams(base, "paper")
+    assert (ablation.ngram_max, ablation.ngram_buckets) == (codec.ngram_max, codec.ngram_buckets)
+    assert ablation == dataclasses.replace(base, ngram_max=codec.ngram_max,
+                                           ngram_buckets=codec.ngram_buckets)
+    assert common.with_ltm_ngrams(common.baseline_config("smoke"), "smoke") is None  # tiny
