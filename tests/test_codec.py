@@ -62,10 +62,13 @@ def test_ngram_ids_tell_apart_ngrams_that_end_alike():
     assert ngram_ids(a, 3, 1 << 20)[0, 2] != ngram_ids(b, 3, 1 << 20)[0, 2]
 
 
-@pytest.fixture(scope="module")
-def decoder():
+@pytest.fixture(scope="module", params=[False, True], ids=["bytes", "ngrams"])
+def decoder(request):
+    """The tiny decoder, plain and with hashed n-gram inputs (n = 2..4, 64 buckets)."""
     torch.manual_seed(1)
-    return ThoughtDecoder(CFG).eval()
+    cfg = dataclasses.replace(CFG, ngram_max=4 * request.param, ngram_buckets=64,
+                              decoder_ngrams=request.param)
+    return ThoughtDecoder(cfg).eval()
 
 
 @given(st.lists(st.binary(max_size=300) | st.text(max_size=80), min_size=1, max_size=4))

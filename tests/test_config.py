@@ -35,6 +35,7 @@ def test_unknown_preset_lists_names():
     (CodecConfig, {"surface_dim": -1}, "surface_dim"),
     (CodecConfig, {"ngram_max": 1}, "ngram_max"),
     (CodecConfig, {"ngram_max": True}, "ngram_max"),
+    (CodecConfig, {"decoder_ngrams": True}, "decoder_ngrams needs ngram_max"),
     (CodecConfig, {"ngram_buckets": 0}, "ngram_buckets"),
     (CodecConfig, {"surface_norm": 1.5}, "surface_norm"),
     (CodecConfig, {"surface_dim": 0}, "surface_norm"),

@@ -216,6 +216,8 @@ class ThoughtDecoder(nn.Module):
         self.cfg = cfg
         W = cfg.width
         self.embed = nn.Embedding(cfg.vocab, W)
+        self.ngrams = ngram_tables(cfg.ngram_max if cfg.decoder_ngrams else 0,
+                                   cfg.ngram_buckets, W)
         self.cond = nn.Linear(cfg.dim, cfg.prefix_len * W)
         self.stack = Stack(W, cfg.heads, cfg.dec_layers, cfg.mlp_hidden, cfg.rope_base)
         self.out = nn.Linear(W, cfg.vocab, bias=False)
@@ -233,11 +235,24 @@ class ThoughtDecoder(nn.Module):
         prefix = self.cond(thoughts).view(B, self.cfg.prefix_len, -1)  # (B, P, D)
         if lang is None:
             lang = thoughts.new_full((B,), BOS, dtype=torch.long)
-        return torch.cat([prefix, self.embed(lang)[:, None]], dim=1)  # (B, P+1, D)
+        return torch.cat([prefix, self.embed_tokens(lang[:, None])], dim=1)  # (B, P+1, D)
+
+    def embed_tokens(self, tokens: Tensor) -> Tensor:
+        """Input vectors (B, T, D) of the start token and the bytes after it (B, T), with
+        :attr:`~ltm.config.CodecConfig.decoder_ngrams` plus the hashed n-grams ending at
+        each position (BOS before the start token)."""
+        return add_ngrams(self.embed(tokens), tokens, self.ngrams, self.cfg.ngram_buckets)
 
     def forward(self, thoughts: Tensor, ids: Tensor, lang: Tensor | None = None) -> Tensor:
         """Teacher-forced logits (B, L+1, V) for :func:`decoder_targets` of ``ids`` (B, L)."""
-        x = torch.cat([self.start(thoughts, lang), self.embed(ids)], dim=1)  # (B, P+1+L, D)
+        start = self.start(thoughts, lang)  # (B, P+1, D)
+        if self.ngrams:  # the bytes' n-grams reach back over the start token
+            first = (lang if lang is not None
+                     else ids.new_full((ids.shape[0],), BOS))[:, None]  # (B, 1)
+            body = self.embed_tokens(torch.cat([first, ids], dim=1))[:, 1:]  # (B, L, D)
+        else:
+            body = self.embed(ids)  # (B, L, D)
+        x = torch.cat([start, body], dim=1)  # (B, P+1+L, D)
         h = self.stack(x, causal=True)  # (B, P+1+L, D)
         return self.out(h[:, self.cfg.prefix_len :])  # (B, L+1, V)
 
@@ -268,6 +283,10 @@ class ThoughtDecoder(nn.Module):
         h = self.stack(self.start(thoughts, lang), causal=True, caches=caches)  # (B, P+1, D)
         out = torch.full((B, limit), PAD, dtype=torch.long, device=thoughts.device)
         done = torch.zeros(B, dtype=torch.bool, device=thoughts.device)
+        # the last tokens, which the n-grams of the next input reach back over
+        window = torch.full((B, max(len(self.ngrams) + 1, 1)), BOS, dtype=torch.long,
+                            device=thoughts.device)
+        window[:, -1] = BOS if lang is None else lang
         for i in range(limit):
             tok = self._next(self.out(h[:, -1]), method, top_p, temperature, generator)  # (B,)
             tok = tok.masked_fill(done, PAD)
@@ -275,5 +294,7 @@ class ThoughtDecoder(nn.Module):
             out[:, i] = tok
             if bool(done.all()):
                 break
-            h = self.stack(self.embed(tok)[:, None], causal=True, caches=caches)  # (B, 1, D)
+            window = torch.cat([window[:, 1:], tok[:, None]], dim=1)
+            x = self.embed_tokens(window)[:, -1:] if self.ngrams else self.embed(tok)[:, None]
+            h = self.stack(x, causal=True, caches=caches)  # (B, 1, D)
         return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()]

@@ -135,6 +135,10 @@ class CodecConfig(ByteVocab):
     so the first layer already sees which word piece it is in."""
     ngram_buckets: int = 4096
     """Rows of each n-gram table (:attr:`ngram_max`)."""
+    decoder_ngrams: bool = False
+    """Whether the decoder's inputs get hashed n-gram embeddings too (its own tables,
+    n = 2 .. :attr:`ngram_max`, looking left only, so it stays causal), as E3's byte
+    baseline with n-grams does; off in every preset."""
     pool_slots: int = 4
     """Query slots of the encoder's attention pooling; their outputs are concatenated
     and projected, so several roles need not share one pooled vector."""
@@ -154,6 +158,9 @@ class CodecConfig(ByteVocab):
                   "meaning_dim", "pool_slots", "prefix_len")
         _divides(self, "width", "heads")
         _check_ngrams(self)
+        if self.decoder_ngrams and not self.ngram_max:
+            raise ValueError("CodecConfig.decoder_ngrams needs ngram_max >= 2, got "
+                             f"ngram_max={self.ngram_max!r}")
         if not isinstance(self.surface_dim, int) or self.surface_dim < 0:
             raise ValueError(f"CodecConfig.surface_dim must be an int >= 0, "
                              f"got {self.surface_dim!r}")
