@@ -387,6 +387,19 @@ def ngram_baseline(preset: str, seed: int = 0) -> Path | None:
     return trained(f"baseline-params-ngrams-s{seed}", config, _world_data(), preset)
 
 
+def ngram_ltm(preset: str, seed: int = 0) -> Path | None:
+    """E3's other ablation: the LTM whose decoder reads the encoder's kind of n-grams too
+    (:attr:`ltm.config.CodecConfig.decoder_ngrams`), so that every model that predicts
+    bytes in the comparison sees them; trained or reused, ``None`` where the LTM has no
+    n-grams."""
+    config = ltm_config(preset, seed)
+    if not config.codec.ngram_max:
+        return None
+    config = dataclasses.replace(config, codec=dataclasses.replace(config.codec,
+                                                                   decoder_ngrams=True))
+    return trained(f"ltm-decoder-ngrams-s{seed}", config, _world_data(), preset)
+
+
 def flops_baseline(preset: str, seed: int = 0) -> Path:
     """The byte baseline matched to the LTM in training FLOPs per byte instead of
     parameters (smaller, so it takes more steps in the same time), trained or reused."""

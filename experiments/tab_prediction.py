@@ -5,8 +5,9 @@
 Trains (or reuses, :func:`common.trained`) the LTM, the baseline matched to it in
 parameters, the hybrid (the baseline reading the LTM's thoughts), the baseline
 matched to the LTM in training FLOPs per byte instead (:func:`common.flops_baseline`),
-and, as an ablation, the parameter-matched baseline given the hashed byte n-grams the
-LTM's encoder reads (:func:`common.ngram_baseline`; not at ``smoke``, whose LTM has none),
+and, as ablations, the parameter-matched baseline given the hashed byte n-grams the
+LTM's encoder reads (:func:`common.ngram_baseline`) and the LTM whose decoder reads them
+too (:func:`common.ngram_ltm`; neither at ``smoke``, whose LTM has no n-grams),
 each for the steps of :data:`common.STEPS` (about the same training time each) and with
 each of :data:`common.SEEDS`, on the generated world (``data/generated/world.pvq.jsonl``,
 seed 0, held-out meanings left out), and evaluates each with the one harness
@@ -45,7 +46,8 @@ def models(preset: str) -> dict[str, dict[int, Path]]:
     for seed in common.SEEDS[preset]:
         runs = {**common.three_models(preset, seed),
                 "baseline (FLOPs)": common.flops_baseline(preset, seed),
-                "baseline + n-grams": common.ngram_baseline(preset, seed)}
+                "baseline + n-grams": common.ngram_baseline(preset, seed),
+                "LTM + decoder n-grams": common.ngram_ltm(preset, seed)}
         for name, d in runs.items():
             if d is None:  # no n-gram row where the LTM has no n-grams
                 continue
@@ -69,7 +71,8 @@ def main(preset: str = "paper") -> str:
     values, rows, spread = common.by_seed(numbers, METRICS)
     header = ["model", "params", *METRICS]
     tag = lambda name: {"baseline (FLOPs)": "Flops",  # noqa: E731
-                        "baseline + n-grams": "Ngrams"}.get(name, name.capitalize())
+                        "baseline + n-grams": "Ngrams",
+                        "LTM + decoder n-grams": "LtmNgrams"}.get(name, name.capitalize())
     macros = common.seed_macros("pred", values, MACROS, tag)
     macros["predEpisodes"] = f"{EVAL_EPISODES[preset]:,}"
     numbers = {"seeds": list(common.SEEDS[preset]), "steps": common.STEPS[preset],
@@ -82,7 +85,8 @@ def main(preset: str = "paper") -> str:
         f"baseline {n['baseline']}, hybrid {n['hybrid']}, baseline (FLOPs) {n['flops']}: "
         f"about the same training time each; baseline (FLOPs): matched in training FLOPs per "
         f"byte, the others in parameters; baseline + n-grams: the baseline given the LTM "
-        f"encoder's hashed byte n-grams, for the baseline's steps).", macros)
+        f"encoder's hashed byte n-grams, for the baseline's steps; LTM + decoder n-grams: "
+        f"the LTM whose decoder reads them too).", macros)
     return ", ".join(f"{name} {common.fmt(common.mean(v['bits/byte']))} bits/byte"
                      for name, v in values.items())
 

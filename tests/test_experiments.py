@@ -127,7 +127,10 @@ def test_a_script_run_by_the_driver_cannot_train_what_it_did_not_plan(tmp_path, 
     assert not (tmp_path / "runs").exists()
 
 
-def test_the_ngram_ablation_gives_the_baseline_the_encoders_tables():
+def test_the_ngram_ablation_gives_the_baseline_the_encoders_tables(tmp_path, monkeypatch):
+    monkeypatch.setenv("LTM_ROOT", str(tmp_path))
+    (tmp_path / "data" / "generated").mkdir(parents=True)
+    (tmp_path / "data" / "generated" / "world.pvq.jsonl").write_text("")  # never read
     common = _load("common")
     from ltm.presets import preset
 
@@ -138,3 +141,10 @@ def test_the_ngram_ablation_gives_the_baseline_the_encoders_tables():
     assert ablation == dataclasses.replace(base, ngram_max=codec.ngram_max,
                                            ngram_buckets=codec.ngram_buckets)
     assert common.with_ltm_ngrams(common.baseline_config("smoke"), "smoke") is None  # tiny
+    with common.planning() as asked:  # the LTM whose decoder reads them too
+        common.ngram_ltm("paper", seed=2)
+        assert common.ngram_ltm("smoke") is None
+    (job,) = asked
+    assert job.config == dataclasses.replace(
+        common.ltm_config("paper", 2),
+        codec=dataclasses.replace(common.ltm_config("paper", 2).codec, decoder_ngrams=True))
