@@ -245,14 +245,10 @@ class ThoughtDecoder(nn.Module):
 
     def forward(self, thoughts: Tensor, ids: Tensor, lang: Tensor | None = None) -> Tensor:
         """Teacher-forced logits (B, L+1, V) for :func:`decoder_targets` of ``ids`` (B, L)."""
-        start = self.start(thoughts, lang)  # (B, P+1, D)
-        if self.ngrams:  # the bytes' n-grams reach back over the start token
-            first = (lang if lang is not None
-                     else ids.new_full((ids.shape[0],), BOS))[:, None]  # (B, 1)
-            body = self.embed_tokens(torch.cat([first, ids], dim=1))[:, 1:]  # (B, L, D)
-        else:
-            body = self.embed(ids)  # (B, L, D)
-        x = torch.cat([start, body], dim=1)  # (B, P+1+L, D)
+        first = (lang if lang is not None else ids.new_full((ids.shape[0],), BOS))[:, None]
+        # the bytes' n-grams reach back over the start token (B, L, D)
+        body = self.embed_tokens(torch.cat([first, ids], dim=1))[:, 1:]
+        x = torch.cat([self.start(thoughts, lang), body], dim=1)  # (B, P+1+L, D)
         h = self.stack(x, causal=True)  # (B, P+1+L, D)
         return self.out(h[:, self.cfg.prefix_len :])  # (B, L+1, V)
 
@@ -284,7 +280,7 @@ class ThoughtDecoder(nn.Module):
         out = torch.full((B, limit), PAD, dtype=torch.long, device=thoughts.device)
         done = torch.zeros(B, dtype=torch.bool, device=thoughts.device)
         # the last tokens, which the n-grams of the next input reach back over
-        window = torch.full((B, max(len(self.ngrams) + 1, 1)), BOS, dtype=torch.long,
+        window = torch.full((B, len(self.ngrams) + 1), BOS, dtype=torch.long,
                             device=thoughts.device)
         window[:, -1] = BOS if lang is None else lang
         for i in range(limit):
@@ -295,6 +291,6 @@ class ThoughtDecoder(nn.Module):
             if bool(done.all()):
                 break
             window = torch.cat([window[:, 1:], tok[:, None]], dim=1)
-            x = self.embed_tokens(window)[:, -1:] if self.ngrams else self.embed(tok)[:, None]
-            h = self.stack(x, causal=True, caches=caches)  # (B, 1, D)
+            h = self.stack(self.embed_tokens(window)[:, -1:], causal=True,
+                           caches=caches)  # (B, 1, D)
         return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()]
