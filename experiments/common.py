@@ -487,6 +487,17 @@ def by_seed(results: dict[str, dict[str, dict]], columns: dict[str, tuple[str, .
     return values, rows, spread
 
 
+MODEL_TAGS = {"baseline (FLOPs)": "Flops", "baseline + n-grams": "Ngrams",
+              "LTM + decoder n-grams": "LtmNgrams"}
+"""The macro part of a comparison row whose name would not capitalise into one."""
+
+
+def model_tag(name: str) -> str:
+    """A row name's part of a macro name: ``"baseline"`` -> ``"Baseline"``, and the names
+    of :data:`MODEL_TAGS` as given there."""
+    return MODEL_TAGS.get(name, name.capitalize())
+
+
 def seed_macros(prefix: str, values: dict[str, dict[str, list]], keys: dict[str, str],
                 tag=str.capitalize) -> dict[str, str]:
     """LaTeX macros of per-seed ``values`` (as :func:`by_seed` gives them): for every

@@ -94,8 +94,7 @@ def main(preset: str = "paper") -> str:
     values, rows, spread = common.by_seed(per, COLUMNS)
     f = common.fmt
     header = ["model", "params", *COLUMNS]
-    tag = lambda name: {"baseline + n-grams": "Ngrams"}.get(name, name.capitalize())  # noqa: E731
-    macros = common.seed_macros("austen", values, {"Bpb": "bits/byte"}, tag)
+    macros = common.seed_macros("austen", values, {"Bpb": "bits/byte"}, common.model_tag)
     n = STEPS[preset]
     macros.update({f"austenSteps{k.capitalize()}": f(v) for k, v in n.items()})
     macros["austenEpisodes"] = f(EPISODES[preset])

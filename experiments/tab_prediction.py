@@ -70,10 +70,7 @@ def main(preset: str = "paper") -> str:
                 max_bytes=EVAL_MAX_BYTES[preset])
     values, rows, spread = common.by_seed(numbers, METRICS)
     header = ["model", "params", *METRICS]
-    tag = lambda name: {"baseline (FLOPs)": "Flops",  # noqa: E731
-                        "baseline + n-grams": "Ngrams",
-                        "LTM + decoder n-grams": "LtmNgrams"}.get(name, name.capitalize())
-    macros = common.seed_macros("pred", values, MACROS, tag)
+    macros = common.seed_macros("pred", values, MACROS, common.model_tag)
     macros["predEpisodes"] = f"{EVAL_EPISODES[preset]:,}"
     numbers = {"seeds": list(common.SEEDS[preset]), "steps": common.STEPS[preset],
                "models": numbers, **spread}

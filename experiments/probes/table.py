@@ -17,6 +17,15 @@ def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
+def section(rows: list[dict], kind: str, columns: list[str]) -> list[dict]:
+    """The rows of one ``kind``, after printing their table's header when there are any."""
+    picked = [r for r in rows if r.get("kind") == kind]
+    if picked:
+        print("\n| " + " | ".join(columns) + " |")
+        print("|" + "---|" * len(columns))
+    return picked
+
+
 def main() -> None:
     print("| probe | min | steps | bytes/s | exact en/ru | recall@1 en>ru/ru>en | "
           "cross en>ru/ru>en | held-out exact en/ru | held-out recall | held-out cross |")
@@ -39,13 +48,10 @@ def main() -> None:
                f"{_f(ho.get('recall_en_ru'))}/{_f(ho.get('recall_ru_en'))}",
                f"{_f(ho.get('cross_en_ru'))}/{_f(ho.get('cross_ru_en'))}"]
         print("| " + " | ".join(row) + " |")
-    oracle = [r for r in rows if r.get("kind") == "oracle_decoder"]
-    if oracle:
-        print("\n| probe | decoder steps (min) | exact en/ru from the oracle code, train | "
-              "held-out | encoder steps (min) | exact en>en/ru>ru/en>ru/ru>en, train | "
-              "held-out |")
-        print("|---|---|---|---|---|---|---|")
-    for r in oracle:
+    for r in section(rows, "oracle_decoder", [
+            "probe", "decoder steps (min)", "exact en/ru from the oracle code, train",
+            "held-out", "encoder steps (min)", "exact en>en/ru>ru/en>ru/ru>en, train",
+            "held-out"]):
         ev, de = r["eval"], r.get("distill_eval")
         pair = lambda e: f"{_f(e['exact_en'])}/{_f(e['exact_ru'])}"  # noqa: E731
         four = lambda e: "/".join(_f(e[f"exact_{k}"]) for k in  # noqa: E731
@@ -55,12 +61,9 @@ def main() -> None:
               + (f"{r['distill_steps']} ({r['distill_minutes']:.1f}) | {four(de['train'])} | "
                  f"{four(de['heldout'])} |" if de else "- | - | - |"))
 
-    encoders = [r for r in rows if r.get("kind") == "encoder_probe"]
-    if encoders:
-        print("\n| probe | byte layers | word layers | n-grams (buckets) | params | steps (min) | "
-              "cos / roles / frames, train | held-out |")
-        print("|---|---|---|---|---|---|---|---|")
-    for r in encoders:
+    for r in section(rows, "encoder_probe", [
+            "probe", "byte layers", "word layers", "n-grams (buckets)", "params",
+            "steps (min)", "cos / roles / frames, train", "held-out"]):
         ngrams = (f"2..{r['ngram_max']} ({r.get('ngram_buckets', 4096)})"
                   if r.get("ngram_max") else "-")
         three = lambda e: f"{e['cos']:.3f} / {e['roles']:.3f} / {e['frames']:.3f}"  # noqa: E731
@@ -68,13 +71,10 @@ def main() -> None:
               f"{r['params']:,} | {r['steps']} ({r['minutes']:.1f}) | {three(r['eval']['train'])} | "
               f"{three(r['eval']['heldout'])} |")
 
-    ab = [r for r in rows if r.get("kind") == "recipe_ab"]
-    if ab:
-        print("\n| probe | changed | codec + core steps (min) | exact en/ru, train | held-out | "
-              "recall@1 en>ru/ru>en, train | held-out | same frame en>ru/ru>en, train | "
-              "held-out | next parse/legal/exact det., train | held-out |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in ab:
+    for r in section(rows, "recipe_ab", [
+            "probe", "changed", "codec + core steps (min)", "exact en/ru, train", "held-out",
+            "recall@1 en>ru/ru>en, train", "held-out", "same frame en>ru/ru>en, train",
+            "held-out", "next parse/legal/exact det., train", "held-out"]):
         cells = []
         for group, keys in (("codec", ("exact_en", "exact_ru")),
                             ("retrieval", ("recall1_en_ru", "recall1_ru_en")),
