@@ -238,6 +238,12 @@ def test_generate_and_encode(run, tmp_path, capsys):
      "nothing to resume"),
     (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--strategy",
       "bogus"], "invalid strategy"),
+    (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--set",
+      "bogus=1"], "expected FIELD=VALUE"),
+    (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--set",
+      "teacher_share=half"], "'half' is not a float"),
+    (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--set",
+      "teacher_share=1"], "teacher_share must be in [0, 1)"),
     (["generate", "--model", "{tmp}", "Hi."], "no model"),
 ])
 def test_errors_are_one_line(argv, message, run, data, tmp_path, capsys):

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from ltm import paths
+from ltm.config import train_overrides
 from ltm.presets import preset
 from ltm.pvq import world
 from ltm.train import fit
@@ -45,30 +46,18 @@ HERE = Path(__file__).resolve().parent
 
 
 def overrides(pairs: list[str]) -> dict[str, float | int]:
-    """``["w_roles=1", "codec_batch=32"]`` -> TrainConfig fields, typed as the field is."""
-    train = preset("paper").train
+    """``["w_roles=1", "codec_batch=32"]`` -> TrainConfig fields, typed as the field is
+    (:func:`ltm.config.train_overrides`); the step counts and the budget are refused."""
     flags = {"codec_steps": "--codec-steps", "core_steps": "--core-steps", "minutes": "none"}
-    fields = {f.name for f in dataclasses.fields(train)} - set(flags)
-    out: dict[str, float | int] = {}
     for pair in pairs:
-        name, sep, value = pair.partition("=")
+        name = pair.partition("=")[0].strip()
         if name in flags:
             sys.exit(f"recipe_ab: --set {pair!r}: {name} is set by {flags[name]} "
                      f"(probes are step-matched)")
-        if not sep or name not in fields:
-            sys.exit(f"recipe_ab: --set {pair!r}: expected FIELD=VALUE with a TrainConfig "
-                     f"field, one of {', '.join(sorted(fields))}")
-        kind = type(getattr(train, name))
-        if kind is bool:
-            if value.lower() not in ("1", "0", "true", "false"):
-                sys.exit(f"recipe_ab: --set {pair!r}: {value!r} is not true/false/1/0")
-            out[name] = value.lower() in ("1", "true")
-            continue
-        try:
-            out[name] = kind(value)
-        except ValueError:
-            sys.exit(f"recipe_ab: --set {pair!r}: {value!r} is not a {kind.__name__}")
-    return out
+    try:
+        return train_overrides(preset("paper").train, pairs)
+    except ValueError as e:
+        sys.exit(f"recipe_ab: {e}")
 
 
 def main() -> None:
@@ -121,7 +110,7 @@ def main() -> None:
                 progress=False)
     row = {"probe": args.name, "kind": "recipe_ab", "codec_steps": args.codec_steps,
            "core_steps": args.core_steps, "codec": str(args.codec) if args.codec else None,
-           "set": args.set,
+           "set": args.set, "data": args.data.name,
            "threads": args.threads, "minutes": round(minutes, 2), "val": val, "eval": evals}
     print(json.dumps(evals, indent=1))
     with open(HERE / "results.jsonl", "a") as fh:

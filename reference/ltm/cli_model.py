@@ -25,6 +25,7 @@ def _fit_config(args: argparse.Namespace):
     import dataclasses
 
     from ltm.baseline_config import baseline_preset
+    from ltm.config import train_overrides
     from ltm.presets import preset
 
     kind = args.model
@@ -43,8 +44,9 @@ def _fit_config(args: argparse.Namespace):
                                                                         args.match or "params")
         changes = {"seed": args.seed, "minutes": args.max_minutes,
                    "codec_steps": args.codec_steps, "core_steps": args.core_steps}
-        train = dataclasses.replace(cfg.train, **{k: v for k, v in changes.items()
-                                                  if v is not None})
+        changes = {**{k: v for k, v in changes.items() if v is not None},
+                   **train_overrides(cfg.train, args.set)}
+        train = dataclasses.replace(cfg.train, **changes)
         cfg = dataclasses.replace(cfg, train=train)
         if args.head is not None:
             cfg = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field, head=args.head))
@@ -227,6 +229,9 @@ def add_commands(sub) -> None:
                         "and the hybrid train for codec + core steps")
     p.add_argument("--core-steps", type=positive, default=None,
                    help="steps of the core stage (default: the preset's)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="change one training field of the preset, e.g. teacher_share=0.4 "
+                        "(repeatable; applied after the flags above)")
     p.add_argument("--accelerator", default="cpu", choices=("cpu", "gpu", "cuda", "mps", "auto"),
                    help="Lightning accelerator (default cpu)")
     p.add_argument("--devices", type=at_least_one, default=1,

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from ltm.langs import ISO_639_1
 
 __all__ = ["N_BYTES", "PAD", "BOS", "EOS", "ByteVocab", "CodecConfig", "FieldConfig", "TrainConfig",
-           "LTMConfig", "CONFIG_IGNORED_ON_RESUME"]
+           "LTMConfig", "CONFIG_IGNORED_ON_RESUME", "train_overrides"]
 
 N_BYTES = 256
 """Byte values 0..255 are their own token ids."""
@@ -241,12 +241,14 @@ class FieldConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """Training (``lit.py``): two stages in one run, the codec first, then the core.
+    """Training (``lit.py``): stages in one run, the codec first, then the core.
 
     Stage ``codec`` trains the encoder and decoder on thought groups; stage ``core``
-    freezes them and trains the field core and head on episodes. A stage ends at its
-    step count or, when :attr:`minutes` is set, at its share of the time, whichever
-    comes first."""
+    freezes them and trains the field core and head on episodes. With
+    :attr:`teacher_share`, a ``teacher`` stage takes the first part of the codec's steps
+    or time (the decoder alone, from a teacher code; :mod:`ltm.teacher`). A stage ends
+    at its step count or, when :attr:`minutes` is set, at its share of the time,
+    whichever comes first."""
 
     codec_batch: int = 16
     """Thought groups per codec batch (each gives one quote per language)."""
@@ -288,6 +290,15 @@ class TrainConfig:
     w_roles: float = 0.0
     """Weight of the role supervision (:mod:`ltm.roles`): linear classifiers read each
     role's filler from the meaning part, where the training thoughts carry frames."""
+    teacher_share: float = 0.0
+    """Share of the codec stage (of its steps, or of its minutes) given to the teacher
+    stage before it (:mod:`ltm.teacher`): the decoder learns to write each framed quote
+    from a code that binds its roles by construction, and the rest of the codec stage
+    trains the encoder onto that code with the decoder frozen. 0: no teacher stage
+    (encoder and decoder trained jointly). Needs training data with frames."""
+    w_distill: float = 1.0
+    """With a teacher stage: weight, in the codec stage after it, of the distance of each
+    framed quote's thought from its teacher code (:func:`ltm.teacher.distill_loss`)."""
     noise_sigma: float = 0.2
     """Expected norm of the noise added for the noised decoding term."""
     w_head: float = 1.0
@@ -318,7 +329,7 @@ class TrainConfig:
                   "val_groups", "val_episodes", "ckpt_every")
         _non_negative(self, "lr_encoder", "lr_decoder", "lr_core", "weight_decay",
                       "grad_clip", "minutes", "w_rec", "w_align", "w_cross", "w_noise",
-                      "w_roles", "noise_sigma", "w_head", "w_next")
+                      "w_roles", "w_distill", "noise_sigma", "w_head", "w_next")
         for name in ("warmup_steps", "codec_steps", "core_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -328,6 +339,9 @@ class TrainConfig:
         if not 0.0 <= self.codec_share <= 1.0:
             raise ValueError(f"TrainConfig.codec_share must be in [0, 1], "
                              f"got {self.codec_share!r}")
+        if not 0.0 <= self.teacher_share < 1.0:
+            raise ValueError(f"TrainConfig.teacher_share must be in [0, 1), "
+                             f"got {self.teacher_share!r}")
         if not self.align_temperature > 0:
             raise ValueError(f"TrainConfig.align_temperature must be > 0, "
                              f"got {self.align_temperature!r}")
@@ -390,3 +404,28 @@ class LTMConfig:
 CONFIG_IGNORED_ON_RESUME = ("minutes",)
 """TrainConfig fields a run directory may change between runs (a resumed run may be
 given a new time budget)."""
+
+
+def train_overrides(train: TrainConfig, pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["teacher_share=0.4", "exclude_heldout=false"]`` -> the :class:`TrainConfig`
+    fields to change, each value typed as ``train``'s field is (``ltm fit --set``);
+    ``ValueError`` names the first pair that is not ``FIELD=VALUE`` of a known field."""
+    fields = {f.name: type(getattr(train, f.name)) for f in dataclasses.fields(train)}
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or name not in fields:
+            raise ValueError(f"--set {pair!r}: expected FIELD=VALUE with a TrainConfig field, "
+                             f"one of {', '.join(sorted(fields))}")
+        kind = fields[name]
+        if kind is bool:
+            if value.lower() not in ("1", "0", "true", "false"):
+                raise ValueError(f"--set {pair!r}: {value!r} is not true/false/1/0")
+            out[name] = value.lower() in ("1", "true")
+            continue
+        try:
+            out[name] = kind(value)
+        except ValueError:
+            raise ValueError(f"--set {pair!r}: {value!r} is not a {kind.__name__}") from None
+    return out

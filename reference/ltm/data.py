@@ -122,10 +122,13 @@ def collate_groups(groups: Sequence[Group], cfg: LTMConfig, rng: random.Random |
     Returns ``ids`` (B, L), ``lengths`` (B,), ``group`` (B,), ``lang`` (B,) start ids,
     and for the rows whose group has another language: ``cross_rows`` (C,) their
     indices, ``cross_ids`` (C, L'), ``cross_lengths`` (C,), ``cross_lang`` (C,): the
-    canonical quote of the group's next language. With ``frames`` (one per group) and a
-    role ``vocab``, also ``roles`` (B, R): :func:`ltm.roles.role_targets` of each row."""
+    canonical quote of the group's next language; ``phrasing`` (B,): each row's place in
+    its group's quotes of its language (the teacher's surface code, :mod:`ltm.teacher`).
+    With ``frames`` (one per group) and a role ``vocab``, also ``roles`` (B, R):
+    :func:`ltm.roles.role_targets` of each row."""
     codec = cfg.codec
     texts, group, lang, cross_rows, cross_texts, cross_lang = [], [], [], [], [], []
+    phrasing = []
     for gi, g in enumerate(groups):
         ls = [x for x in codec.langs if x in g]
         rows = [(x, _pick(g[x], rng)) for x in ls]
@@ -139,6 +142,7 @@ def collate_groups(groups: Sequence[Group], cfg: LTMConfig, rng: random.Random |
                 cross_texts.append(g[nxt][0])
                 cross_lang.append(codec.lang_id(nxt))
             texts.append(text)
+            phrasing.append(g[x].index(text))
             group.append(gi)
             lang.append(codec.lang_id(x))
     ids, lengths = pack(texts, codec.max_bytes)
@@ -146,7 +150,8 @@ def collate_groups(groups: Sequence[Group], cfg: LTMConfig, rng: random.Random |
     out = {"ids": ids, "lengths": lengths, "group": torch.tensor(group),
            "lang": torch.tensor(lang), "cross_rows": torch.tensor(cross_rows, dtype=torch.long),
            "cross_ids": cross_ids, "cross_lengths": cross_lengths,
-           "cross_lang": torch.tensor(cross_lang, dtype=torch.long)}
+           "cross_lang": torch.tensor(cross_lang, dtype=torch.long),
+           "phrasing": torch.tensor(phrasing, dtype=torch.long)}
     if frames is not None and vocab:
         out["roles"] = role_targets([frames[gi] for gi in group], vocab)
     return out
@@ -204,6 +209,9 @@ class PVQDataModule(L.LightningDataModule):
         """The frame of each of :attr:`groups` (``None`` where the data give none)."""
         self.roles: RoleVocab = {}
         """Role vocabulary of the training frames (:mod:`ltm.roles`); empty without."""
+        self.phrasings = 0
+        """Most quotes any training group has in one language (the teacher's surface
+        codes, :mod:`ltm.teacher`)."""
         self.episodes: list[list[Group]] = []
         self.val_batch: dict[str, dict] | None = None
 
@@ -220,6 +228,7 @@ class PVQDataModule(L.LightningDataModule):
         framed = framed_groups(train, langs)
         self.groups, self.frames = [g for g, _ in framed], [f for _, f in framed]
         self.roles = build_vocab(self.frames)
+        self.phrasings = max((len(q) for g in self.groups for q in g.values()), default=0)
         self.episodes = [ep for ep in episodes(train, langs, tc.max_thoughts) if len(ep) > 1]
         val_framed = framed_groups(val, langs)[: tc.val_groups]
         val_groups = [g for g, _ in val_framed]
@@ -273,7 +282,7 @@ class PVQDataModule(L.LightningDataModule):
         rows = self.shard(self.codec_rows(step))
         eps = self.shard([self.episodes[rng.randrange(len(self.episodes))]
                           for _ in range(tc.core_batch)])
-        frames = [self.frames[i] for i in rows] if tc.w_roles else None
+        frames = [self.frames[i] for i in rows] if tc.w_roles or tc.teacher_share else None
         return {"codec": collate_groups([self.groups[i] for i in rows], cfg, rng, frames,
                                         self.roles),
                 "core": collate_episodes(eps, cfg, rng)}

@@ -1,10 +1,19 @@
-"""The LightningModule: two training stages of one LTM in one run.
+"""The LightningModule: the training stages of one LTM in one run.
 
 DESIGN.md section 3, issue 3 section 2. The model math is in plain modules and the
 losses in :mod:`ltm.losses`; this file only weighs the terms, picks the stage, groups
 the parameters and logs. With ``w_*`` and ``tau`` from :class:`ltm.config.TrainConfig`:
 
-**Stage codec** (steps ``0 .. codec_steps``), on thought groups (:mod:`ltm.data`):
+**Stage teacher** (optional: the first ``teacher_share`` of the codec stage), on the
+framed thought groups: the decoder and a teacher code ``t(frame, p)`` (:mod:`ltm.teacher`)
+alone, the encoder unused:
+
+    L = w_rec   CE(dec(t(frame_q, p_q), lang_q), q)           each quote from its teacher code
+      + w_cross CE(dec(meaning_only(t(frame_q)), lang'), canon(lang'))
+      + w_noise  as below, on the teacher code
+
+**Stage codec** (steps ``0 .. codec_steps``, after the teacher stage when there is one),
+on thought groups (:mod:`ltm.data`):
 
     L = w_rec   CE(dec(z_q, lang_q), q)                     each quote from its own thought
       + w_align InfoNCE_tau(meaning(z) ; quotes of one thought)
@@ -13,6 +22,9 @@ the parameters and logs. With ``w_*`` and ``tau`` from :class:`ltm.config.TrainC
                                                               the rest give the w_rec term
       + w_roles mean_r CE(W_r meaning(z_q), filler_r(q))      where the data give frames
                                                               (:mod:`ltm.roles`)
+      + w_distill d(z_q, t(frame_q, p_q))                     after a teacher stage, whose
+                                                              decoder is then frozen
+                                                              (:func:`ltm.teacher.distill_loss`)
 
 **Stage core** (the encoder and decoder frozen), on episodes:
 
@@ -25,7 +37,7 @@ AdamW runs three parameter groups (encoder, decoder, core + head), each split in
 decayed matrices and undecayed norms and biases: the encoder at about 1/10 of the
 decoder's rate, because with one rate the codec collapses every thought onto one line
 in a few steps. Frozen parameters get no gradient, so AdamW leaves them alone. Each
-stage warms its rate up linearly.
+part warms its rate up linearly from the stage where it starts to train.
 
 Resume: every noise draw uses a generator seeded by ``(seed, step)``, the batches are a
 function of the step too, and the stage switch and elapsed time go into the
@@ -47,6 +59,7 @@ from ltm.config import PAD, LTMConfig
 from ltm.losses import alignment_loss, next_pairs, noise_thoughts, reconstruction_loss
 from ltm.model import LTM
 from ltm.roles import RoleProbe, RoleVocab
+from ltm.teacher import TeacherCode, distill_loss, framed
 
 __all__ = ["LitLTM", "tick"]
 
@@ -65,9 +78,13 @@ def tick(module: L.LightningModule) -> None:
 
 
 class LitLTM(L.LightningModule):
-    """Trains an :class:`ltm.model.LTM` (``self.model``): stage ``codec``, then ``core``."""
+    """Trains an :class:`ltm.model.LTM` (``self.model``): stage ``teacher`` (when
+    ``teacher_share > 0``), ``codec``, then ``core``. ``roles`` and ``phrasings`` size
+    the role classifiers and the teacher code (:attr:`ltm.data.PVQDataModule.roles`,
+    :attr:`~ltm.data.PVQDataModule.phrasings`)."""
 
-    def __init__(self, config: LTMConfig, roles: RoleVocab | None = None) -> None:
+    def __init__(self, config: LTMConfig, roles: RoleVocab | None = None,
+                 phrasings: int = 1) -> None:
         super().__init__()
         self.config, self.tc = config, config.train
         self.model = LTM(config)
@@ -75,6 +92,14 @@ class LitLTM(L.LightningModule):
                            if roles and config.train.w_roles else None)
         """The role classifiers (training only, not part of the shipped model), built
         when ``w_roles > 0`` and the data's frames give a role vocabulary ``roles``."""
+        if config.train.teacher_share and not roles:
+            raise ValueError("teacher_share > 0 needs the role vocabulary of framed "
+                             "training data (roles)")
+        self.teacher = (TeacherCode(config.codec, roles, max(1, phrasings))
+                        if config.train.teacher_share else None)
+        """The teacher code (training only, not shipped), when ``teacher_share > 0``."""
+        self.teacher_step: int | None = None
+        """Step at which the teacher stage ended (``None``: in it, or there is none)."""
         self.switch_step: int | None = None
         """Step at which the core stage began (``None``: still in the codec stage)."""
         self.elapsed = 0.0
@@ -83,19 +108,21 @@ class LitLTM(L.LightningModule):
 
     @property
     def stage(self) -> str:
-        """``"codec"`` or ``"core"``."""
-        return "codec" if self.switch_step is None else "core"
+        """``"teacher"``, ``"codec"`` or ``"core"``."""
+        if self.switch_step is not None:
+            return "core"
+        return "teacher" if self.teacher is not None and self.teacher_step is None else "codec"
 
     def _generator(self, step: int, salt: int = 0) -> torch.Generator:
         return torch.Generator().manual_seed((self.tc.seed * 1_000_003 + step) * 8 + salt)
 
     # ------------------------------------------------------------------ losses
 
-    def codec_losses(self, b: dict[str, Tensor], g: torch.Generator) -> dict[str, Tensor]:
-        """The codec terms (unweighted) on one batch of :func:`ltm.data.collate_groups`."""
-        enc, dec, tc, cfg = self.model.encoder, self.model.decoder, self.tc, self.config.codec
-        ids, lengths, lang = b["ids"], b["lengths"], b["lang"]
-        z = enc(ids, lengths)  # (B, Z)
+    def byte_terms(self, z: Tensor, ids: Tensor, lengths: Tensor, lang: Tensor,
+                   g: torch.Generator) -> dict[str, Tensor]:
+        """``rec`` and ``noise``: the quotes ``ids`` (B, L) decoded from their thoughts
+        ``z`` (B, Z), a random half of the rows from noised thoughts."""
+        dec, tc, cfg = self.model.decoder, self.tc, self.config.codec
         targets = decoder_targets(ids, lengths)  # (B, L+1)
         # One decoder pass serves reconstruction and noised decoding: a random half of
         # the rows is decoded from a noised thought (half the cost of two passes).
@@ -110,15 +137,49 @@ class LitLTM(L.LightningModule):
         out = {"rec": reconstruction_loss(logits, targets.masked_fill(noisy[:, None], PAD))}
         if noisy.any():
             out["noise"] = reconstruction_loss(logits, targets.masked_fill(~noisy[:, None], PAD))
+        return out
+
+    def cross_term(self, z: Tensor, ids: Tensor, lengths: Tensor, lang: Tensor) -> Tensor:
+        """The quotes ``ids`` (C, L') decoded from the meaning-only thoughts of ``z``."""
+        logits = self.model.decoder(meaning_only(z, self.config.codec), ids, lang)
+        return reconstruction_loss(logits, decoder_targets(ids, lengths))  # over (C, L'+1)
+
+    def teacher_losses(self, b: dict[str, Tensor], g: torch.Generator) -> dict[str, Tensor]:
+        """The teacher-stage terms (unweighted) on the framed rows of one batch of
+        :func:`ltm.data.collate_groups` (a batch without any gives a zero loss)."""
+        keep = framed(b["roles"])  # (B,)
+        if not keep.any():
+            return {"rec": sum(p.sum() for p in self.teacher.parameters()) * 0.0}
+        rows = keep.nonzero().squeeze(1)  # (K,)
+        t = self.teacher(b["roles"][rows], b["phrasing"][rows])  # (K, Z)
+        out = self.byte_terms(t, b["ids"][rows], b["lengths"][rows], b["lang"][rows], g)
+        cross = b["cross_rows"]
+        pick = keep[cross] if len(cross) else keep[:0]  # (C,)
+        if self.tc.w_cross and pick.any():
+            at = torch.full((len(keep),), -1, dtype=torch.long)
+            at[rows] = torch.arange(len(rows))
+            out["cross"] = self.cross_term(t[at[cross[pick]]], b["cross_ids"][pick],
+                                           b["cross_lengths"][pick], b["cross_lang"][pick])
+        return out
+
+    def codec_losses(self, b: dict[str, Tensor], g: torch.Generator) -> dict[str, Tensor]:
+        """The codec terms (unweighted) on one batch of :func:`ltm.data.collate_groups`."""
+        tc, cfg = self.tc, self.config.codec
+        z = self.model.encoder(b["ids"], b["lengths"])  # (B, Z)
+        out = self.byte_terms(z, b["ids"], b["lengths"], b["lang"], g)
+        if self.teacher is not None:
+            keep = framed(b["roles"])  # (B,)
+            if keep.any():
+                with torch.no_grad():
+                    t = self.teacher(b["roles"][keep], b["phrasing"][keep])  # (K, Z)
+                out["distill"] = distill_loss(z[keep], t, cfg)
         if tc.w_align:
             out["align"] = alignment_loss(z, b["group"], cfg.meaning_dim, tc.align_temperature)
         if self.role_probe is not None and "roles" in b:
             out["roles"] = self.role_probe.loss(meaning_part(z, cfg.meaning_dim), b["roles"])
         if tc.w_cross and len(b["cross_rows"]):
-            zc = meaning_only(z[b["cross_rows"]], cfg)  # (C, Z)
-            logits = dec(zc, b["cross_ids"], b["cross_lang"])  # (C, L'+1, V)
-            out["cross"] = reconstruction_loss(
-                logits, decoder_targets(b["cross_ids"], b["cross_lengths"]))
+            out["cross"] = self.cross_term(z[b["cross_rows"]], b["cross_ids"],
+                                           b["cross_lengths"], b["cross_lang"])
         return out
 
     def episode_thoughts(self, b: dict[str, Tensor]) -> Tensor:
@@ -152,10 +213,20 @@ class LitLTM(L.LightningModule):
 
     # ------------------------------------------------------------------ stages
 
+    def _freeze(self, *parts: torch.nn.Module | None) -> None:
+        for part in parts:
+            if part is not None:
+                part.requires_grad_(False)
+                part.eval()
+
     def _freeze_codec(self) -> None:
-        for part in (self.model.encoder, self.model.decoder):
-            part.requires_grad_(False)
-            part.eval()
+        self._freeze(self.model.encoder, self.model.decoder, self.teacher)
+
+    def _teacher_done(self) -> bool:
+        tc = self.tc
+        share = tc.codec_share * tc.teacher_share
+        over_time = tc.minutes > 0 and self.elapsed >= 60 * tc.minutes * share
+        return self.global_step >= round(tc.codec_steps * tc.teacher_share) or over_time
 
     def _codec_done(self) -> bool:
         tc = self.tc
@@ -163,8 +234,12 @@ class LitLTM(L.LightningModule):
         return self.global_step >= tc.codec_steps or over_time
 
     def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
-        """Count the time, and switch to the core stage when the codec stage is over."""
+        """Count the time, and switch to the next stage when one is over."""
         tick(self)
+        if self.stage == "teacher" and self._teacher_done():
+            self.teacher_step = self.global_step
+        if self.teacher_step is not None:  # the encoder learns the frozen decoder's code
+            self._freeze(self.model.decoder, self.teacher)
         if self.switch_step is None and self._codec_done() and self.tc.core_steps:
             self.switch_step = self.global_step
         if self.switch_step is not None:
@@ -181,10 +256,13 @@ class LitLTM(L.LightningModule):
     def training_step(self, batch: dict[str, dict], batch_idx: int) -> Tensor:
         """One step of the current stage; logs every term and the weighted total."""
         tc, g = self.tc, self._generator(self.global_step)
-        if self.stage == "codec":
+        if self.stage == "teacher":
+            terms = self.teacher_losses(batch["codec"], g)
+            weights = {"rec": tc.w_rec, "cross": tc.w_cross, "noise": tc.w_noise}
+        elif self.stage == "codec":
             terms = self.codec_losses(batch["codec"], g)
             weights = {"rec": tc.w_rec, "align": tc.w_align, "cross": tc.w_cross,
-                       "noise": tc.w_noise, "roles": tc.w_roles}
+                       "noise": tc.w_noise, "roles": tc.w_roles, "distill": tc.w_distill}
         else:
             terms = self.core_losses(batch["core"], g)
             weights = {"head": tc.w_head, "next": tc.w_next}
@@ -193,9 +271,10 @@ class LitLTM(L.LightningModule):
             raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step} "
                                      f"({self.stage} stage); the last checkpoint is kept")
         nan = torch.tensor(float("nan"))  # terms of the other stage: not computed
+        optional = {"roles": self.role_probe is not None, "distill": self.teacher is not None}
         self.log_dict({f"train/{k}": terms[k].detach() if k in terms else nan
-                       for k in ("rec", "align", "cross", "noise", "roles", "head", "next")
-                       if k != "roles" or self.role_probe is not None})
+                       for k in ("rec", "align", "cross", "noise", "roles", "distill", "head",
+                                 "next") if optional.get(k, True)})
         self.log("train/loss", loss.detach(), prog_bar=True)
         self.log("train/stage", float(self.stage == "core"))
         if self._last_step():
@@ -251,13 +330,21 @@ class LitLTM(L.LightningModule):
         w = self.tc.warmup_steps
         return 1.0 if w == 0 else max(0.0, min(1.0, (step - start + 1) / w))
 
+    def _encoder_start(self, step: int) -> int:
+        """The step the encoder starts to train at: 0, or the end of the teacher stage
+        (not yet known during it, when the encoder is idle: ``step + 1``)."""
+        if self.teacher is None:
+            return 0
+        return self.teacher_step if self.teacher_step is not None else step + 1
+
     def configure_optimizers(self) -> dict:
-        """AdamW over six groups (encoder, decoder and role probe, core + head; decayed
-        or not) and a per-stage linear warm-up, stepped every step."""
+        """AdamW over six groups (encoder, decoder with the role probe and the teacher
+        code, core + head; decayed or not) and a linear warm-up of each from the stage
+        where it starts, stepped every step."""
         tc, m = self.tc, self.model
-        probe = [self.role_probe] if self.role_probe is not None else []
+        aids = [x for x in (self.role_probe, self.teacher) if x is not None]
         parts = {"encoder": ([m.encoder], tc.lr_encoder),
-                 "decoder": ([m.decoder, *probe], tc.lr_decoder),
+                 "decoder": ([m.decoder, *aids], tc.lr_decoder),
                  "core": ([m.core, m.head], tc.lr_core)}
         groups, lambdas = [], []
         for name, (mods, lr) in parts.items():
@@ -270,6 +357,8 @@ class LitLTM(L.LightningModule):
                     lambdas.append(lambda s: self._warmup(s, self.switch_step
                                                           if self.switch_step is not None
                                                           else tc.codec_steps))
+                elif name == "encoder":
+                    lambdas.append(lambda s: self._warmup(s, self._encoder_start(s)))
                 else:
                     lambdas.append(lambda s: self._warmup(s, 0))
         opt = torch.optim.AdamW(groups, betas=(0.9, 0.95))
@@ -279,13 +368,17 @@ class LitLTM(L.LightningModule):
     # ------------------------------------------------------------------ checkpoints
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """Store the stage switch and the elapsed time (plain numbers only)."""
+        """Store the stage switches and the elapsed time (plain numbers only)."""
         checkpoint["ltm"] = {"switch_step": self.switch_step, "elapsed": self.elapsed,
+                             "teacher_step": self.teacher_step,
                              "config": self.config.to_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Restore what :meth:`on_save_checkpoint` stored."""
         state = checkpoint.get("ltm", {})
         self.switch_step, self.elapsed = state.get("switch_step"), state.get("elapsed", 0.0)
+        self.teacher_step = state.get("teacher_step")
+        if self.teacher_step is not None:
+            self._freeze(self.model.decoder, self.teacher)
         if self.switch_step is not None:
             self._freeze_codec()

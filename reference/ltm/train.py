@@ -204,11 +204,14 @@ def _build(config: LTMConfig | BaselineConfig, data: Path, ltm: str | Path | Non
         if ltm is not None:
             raise FitError("--ltm applies to --model hybrid only")
         datamodule = PVQDataModule(data, config)
-        roles = None
-        if config.train.w_roles:  # the role classifiers are sized by the data's frames
-            datamodule.setup()
-            roles = datamodule.roles
-        lit = LitLTM(config, roles)
+        roles, phrasings, tc = None, 0, config.train
+        if tc.w_roles or tc.teacher_share:  # the role classifiers and the teacher code
+            datamodule.setup()             # are sized by the data's frames
+            roles, phrasings = datamodule.roles, datamodule.phrasings
+            if tc.teacher_share and not roles:
+                raise FitError(f"{data}: teacher_share needs thoughts with frames (world "
+                               f"data), and this file has none; set teacher_share to 0")
+        lit = LitLTM(config, roles, phrasings)
         if codec is not None:
             lit.model.load_state_dict(_trained_codec(config, Path(codec)), strict=False)
         return lit, datamodule, config.to_dict()
@@ -306,7 +309,8 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
                 weights_only=True)
     final = trainer.validate(lit, datamodule=datamodule, verbose=False)[0]
     metrics = {k: float(v) for k, v in sorted(final.items())}
-    summary = {"steps": trainer.global_step, "switch_step": getattr(lit, "switch_step", None),
+    summary = {"steps": trainer.global_step, "teacher_step": getattr(lit, "teacher_step", None),
+               "switch_step": getattr(lit, "switch_step", None),
                "train_seconds": round(lit.elapsed, 3), "threads": torch.get_num_threads(),
                "machine": platform.machine(), "val": metrics}
     if trainer.is_global_zero:
