@@ -156,6 +156,8 @@ def test_a_teacher_needs_frames_and_a_share_below_one(data, tmp_path):
         with pytest.raises(ValueError, match="teacher_share must be in"):
             TrainConfig(teacher_share=bad)
     assert LitLTM(teacher_tiny(0.0), build_vocab(FRAMES)).teacher is None
+    # a core trained on a given codec has no codec stage, so no teacher stage either
+    assert LitLTM(teacher_tiny(0.5, codec_steps=0)).teacher is None
 
 
 def test_ltm_fit_set_changes_training_fields(data, tmp_path):
@@ -168,3 +170,25 @@ def test_ltm_fit_set_changes_training_fields(data, tmp_path):
     train = json.loads((out / "config.json").read_text())["train"]
     assert train["teacher_share"] == 0.5 and train["exclude_heldout"] is False
     assert json.loads((out / "metrics.json").read_text())["teacher_step"] == 2
+
+
+def test_lr_final_lowers_each_stage_by_half_a_cosine():
+    def lit(**train):
+        cfg = preset("tiny")
+        return LitLTM(dataclasses.replace(cfg, train=dataclasses.replace(
+            cfg.train, codec_steps=10, core_steps=10, **train)), build_vocab(FRAMES), 3)
+
+    m = lit(lr_final=0.1)
+    assert [m._decay("codec", s) for s in (0, 5, 10, 20)] == pytest.approx([1, 0.55, 0.1, 0.1])
+    m.switch_step = 12  # the core stage decays from where it began
+    assert m._decay("core", 12) == pytest.approx(1.0) and m._decay("core", 22) == pytest.approx(0.1)
+    t = lit(lr_final=0.1, teacher_share=0.4)  # teacher: steps 0..4, then the codec 4..10
+    assert t._decay("teacher", 2) == pytest.approx(0.55) and t._decay("codec", 4) == 1.0
+    t.teacher_step = 4
+    assert t._decay("codec", 7) == pytest.approx(0.55)
+    timed = lit(lr_final=0.0, minutes=1.0, codec_share=0.5)  # time nearer than steps
+    timed.elapsed = 15.0  # half of the codec stage's 30 s
+    assert timed._decay("codec", 1) == pytest.approx(0.5)
+    assert lit()._decay("codec", 5) == 1.0  # lr_final 1: constant
+    with pytest.raises(ValueError, match="lr_final must be in"):
+        TrainConfig(lr_final=1.5)

@@ -267,6 +267,9 @@ class TrainConfig:
     """AdamW weight decay, on matrices and embeddings only (not norms or biases)."""
     warmup_steps: int = 20
     """Linear learning-rate warm-up at the start of each stage, in steps (0: none)."""
+    lr_final: float = 1.0
+    """Each stage's rates fall by half a cosine to this fraction of their peak at the
+    stage's end (its steps or its time, whichever it is nearer to); 1: constant."""
     grad_clip: float = 1.0
     """Clip the gradient norm to this (0: no clipping)."""
     codec_steps: int = 60
@@ -339,6 +342,8 @@ class TrainConfig:
         if not 0.0 <= self.codec_share <= 1.0:
             raise ValueError(f"TrainConfig.codec_share must be in [0, 1], "
                              f"got {self.codec_share!r}")
+        if not 0.0 <= self.lr_final <= 1.0:
+            raise ValueError(f"TrainConfig.lr_final must be in [0, 1], got {self.lr_final!r}")
         if not 0.0 <= self.teacher_share < 1.0:
             raise ValueError(f"TrainConfig.teacher_share must be in [0, 1), "
                              f"got {self.teacher_share!r}")
@@ -350,6 +355,12 @@ class TrainConfig:
                              f"got {self.val_fraction!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"TrainConfig.seed must be an int >= 0, got {self.seed!r}")
+
+    @property
+    def uses_teacher(self) -> bool:
+        """Whether the run has a teacher stage: a :attr:`teacher_share` of a codec stage
+        that exists (a core trained on a given codec has none)."""
+        return self.teacher_share > 0 and self.codec_steps > 0
 
     @property
     def total_steps(self) -> int:

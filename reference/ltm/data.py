@@ -282,7 +282,7 @@ class PVQDataModule(L.LightningDataModule):
         rows = self.shard(self.codec_rows(step))
         eps = self.shard([self.episodes[rng.randrange(len(self.episodes))]
                           for _ in range(tc.core_batch)])
-        frames = [self.frames[i] for i in rows] if tc.w_roles or tc.teacher_share else None
+        frames = [self.frames[i] for i in rows] if tc.w_roles or tc.uses_teacher else None
         return {"codec": collate_groups([self.groups[i] for i in rows], cfg, rng, frames,
                                         self.roles),
                 "core": collate_episodes(eps, cfg, rng)}

@@ -48,6 +48,7 @@ Shape legend: B rows · T thoughts · L bytes · N pairs · Z thought dim · C c
 
 from __future__ import annotations
 
+import math
 import time
 
 import lightning as L
@@ -92,12 +93,13 @@ class LitLTM(L.LightningModule):
                            if roles and config.train.w_roles else None)
         """The role classifiers (training only, not part of the shipped model), built
         when ``w_roles > 0`` and the data's frames give a role vocabulary ``roles``."""
-        if config.train.teacher_share and not roles:
+        if config.train.uses_teacher and not roles:
             raise ValueError("teacher_share > 0 needs the role vocabulary of framed "
                              "training data (roles)")
         self.teacher = (TeacherCode(config.codec, roles, max(1, phrasings))
-                        if config.train.teacher_share else None)
-        """The teacher code (training only, not shipped), when ``teacher_share > 0``."""
+                        if config.train.uses_teacher else None)
+        """The teacher code (training only, not shipped), when the run has a teacher
+        stage (:attr:`ltm.config.TrainConfig.uses_teacher`)."""
         self.teacher_step: int | None = None
         """Step at which the teacher stage ended (``None``: in it, or there is none)."""
         self.switch_step: int | None = None
@@ -330,6 +332,32 @@ class LitLTM(L.LightningModule):
         w = self.tc.warmup_steps
         return 1.0 if w == 0 else max(0.0, min(1.0, (step - start + 1) / w))
 
+    def _progress(self, stage: str, step: int) -> float:
+        """How much of ``stage`` is done at ``step``, in [0, 1]: the larger of its share
+        of the stage's steps and (in a timed run) of its share of the minutes."""
+        tc, teacher = self.tc, self.teacher is not None
+        split = round(tc.codec_steps * tc.teacher_share) if teacher else 0
+        t_split = tc.codec_share * tc.teacher_share if teacher else 0.0
+        if stage == "teacher":
+            (s0, s1), (t0, t1) = (0, split), (0.0, t_split)
+        elif stage == "codec":
+            start = self.teacher_step if self.teacher_step is not None else split
+            (s0, s1), (t0, t1) = (start, tc.codec_steps), (t_split, tc.codec_share)
+        else:
+            start = self.switch_step if self.switch_step is not None else tc.codec_steps
+            (s0, s1), (t0, t1) = (start, start + tc.core_steps), (tc.codec_share, 1.0)
+        done = (step - s0) / max(1, s1 - s0)
+        if tc.minutes > 0 and t1 > t0:
+            done = max(done, (self.elapsed / (60 * tc.minutes) - t0) / (t1 - t0))
+        return min(1.0, max(0.0, done))
+
+    def _decay(self, stage: str, step: int) -> float:
+        """The cosine factor of :attr:`ltm.config.TrainConfig.lr_final` at ``step``."""
+        floor = self.tc.lr_final
+        if floor == 1.0:
+            return 1.0
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * self._progress(stage, step)))
+
     def _encoder_start(self, step: int) -> int:
         """The step the encoder starts to train at: 0, or the end of the teacher stage
         (not yet known during it, when the encoder is idle: ``step + 1``)."""
@@ -343,6 +371,7 @@ class LitLTM(L.LightningModule):
         where it starts, stepped every step."""
         tc, m = self.tc, self.model
         aids = [x for x in (self.role_probe, self.teacher) if x is not None]
+        teacher_or_codec = "codec" if self.teacher is None else "teacher"
         parts = {"encoder": ([m.encoder], tc.lr_encoder),
                  "decoder": ([m.decoder, *aids], tc.lr_decoder),
                  "core": ([m.core, m.head], tc.lr_core)}
@@ -354,13 +383,15 @@ class LitLTM(L.LightningModule):
                                "weight_decay": tc.weight_decay if decay else 0.0,
                                "params": [p for p in params if (p.ndim >= 2) == decay]})
                 if name == "core":
-                    lambdas.append(lambda s: self._warmup(s, self.switch_step
-                                                          if self.switch_step is not None
-                                                          else tc.codec_steps))
+                    lambdas.append(lambda s: self._decay("core", s) * self._warmup(
+                        s, self.switch_step if self.switch_step is not None
+                        else tc.codec_steps))
                 elif name == "encoder":
-                    lambdas.append(lambda s: self._warmup(s, self._encoder_start(s)))
-                else:
-                    lambdas.append(lambda s: self._warmup(s, 0))
+                    lambdas.append(lambda s: self._decay("codec", s)
+                                   * self._warmup(s, self._encoder_start(s)))
+                else:  # the decoder trains in the teacher stage when there is one
+                    lambdas.append(lambda s, stage=teacher_or_codec: self._decay(stage, s)
+                                   * self._warmup(s, 0))
         opt = torch.optim.AdamW(groups, betas=(0.9, 0.95))
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambdas)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

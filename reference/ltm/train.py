@@ -205,10 +205,10 @@ def _build(config: LTMConfig | BaselineConfig, data: Path, ltm: str | Path | Non
             raise FitError("--ltm applies to --model hybrid only")
         datamodule = PVQDataModule(data, config)
         roles, phrasings, tc = None, 0, config.train
-        if tc.w_roles or tc.teacher_share:  # the role classifiers and the teacher code
-            datamodule.setup()             # are sized by the data's frames
+        if tc.w_roles or tc.uses_teacher:  # the role classifiers and the teacher code
+            datamodule.setup()            # are sized by the data's frames
             roles, phrasings = datamodule.roles, datamodule.phrasings
-            if tc.teacher_share and not roles:
+            if tc.uses_teacher and not roles:
                 raise FitError(f"{data}: teacher_share needs thoughts with frames (world "
                                f"data), and this file has none; set teacher_share to 0")
         lit = LitLTM(config, roles, phrasings)
