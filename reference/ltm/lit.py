@@ -156,7 +156,7 @@ class LitLTM(L.LightningModule):
         t = self.teacher(b["roles"][rows], b["phrasing"][rows])  # (K, Z)
         out = self.byte_terms(t, b["ids"][rows], b["lengths"][rows], b["lang"][rows], g)
         cross = b["cross_rows"]
-        pick = keep[cross] if len(cross) else keep[:0]  # (C,)
+        pick = keep[cross]  # (C,)
         if self.tc.w_cross and pick.any():
             at = torch.full((len(keep),), -1, dtype=torch.long)
             at[rows] = torch.arange(len(rows))
@@ -224,11 +224,18 @@ class LitLTM(L.LightningModule):
     def _freeze_codec(self) -> None:
         self._freeze(self.model.encoder, self.model.decoder, self.teacher)
 
-    def _teacher_done(self) -> bool:
+    def _teacher_end(self) -> tuple[int, float]:
+        """Where the teacher stage is due to end: its last step (exclusive) and its share
+        of the minutes; ``(0, 0.0)`` without a teacher."""
         tc = self.tc
-        share = tc.codec_share * tc.teacher_share
-        over_time = tc.minutes > 0 and self.elapsed >= 60 * tc.minutes * share
-        return self.global_step >= round(tc.codec_steps * tc.teacher_share) or over_time
+        if self.teacher is None:
+            return 0, 0.0
+        return round(tc.codec_steps * tc.teacher_share), tc.codec_share * tc.teacher_share
+
+    def _teacher_done(self) -> bool:
+        steps, share = self._teacher_end()
+        over_time = self.tc.minutes > 0 and self.elapsed >= 60 * self.tc.minutes * share
+        return self.global_step >= steps or over_time
 
     def _codec_done(self) -> bool:
         tc = self.tc
@@ -335,9 +342,8 @@ class LitLTM(L.LightningModule):
     def _progress(self, stage: str, step: int) -> float:
         """How much of ``stage`` is done at ``step``, in [0, 1]: the larger of its share
         of the stage's steps and (in a timed run) of its share of the minutes."""
-        tc, teacher = self.tc, self.teacher is not None
-        split = round(tc.codec_steps * tc.teacher_share) if teacher else 0
-        t_split = tc.codec_share * tc.teacher_share if teacher else 0.0
+        tc = self.tc
+        split, t_split = self._teacher_end()
         if stage == "teacher":
             (s0, s1), (t0, t1) = (0, split), (0.0, t_split)
         elif stage == "codec":
