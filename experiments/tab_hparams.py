@@ -46,7 +46,7 @@ TRAIN = (("codec_batch", "codec batch, thought groups"), ("core_batch", "core ba
          ("max_thoughts", "longest episode, thoughts"), ("lr_encoder", "learning rate, encoder"),
          ("lr_decoder", "learning rate, decoder"), ("lr_core", "learning rate, core and head"),
          ("weight_decay", "AdamW weight decay"), ("warmup_steps", "warm-up steps per stage"),
-         ("grad_clip", "gradient clipping norm"), ("w_rec", "weight, reconstruction"),
+         ("lr_final", "final rate, share of the peak"), ("grad_clip", "gradient clipping norm"), ("w_rec", "weight, reconstruction"),
          ("w_align", "weight, alignment"), ("w_cross", "weight, cross-language"),
          ("w_noise", "weight, noised decoding"), ("noise_sigma", "decoding noise sigma"),
          ("w_roles", "weight, role supervision"), ("align_temperature", "alignment temperature"),

@@ -91,7 +91,8 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
                           if "threads" in metrics and "machine" in metrics
                           else "not recorded by the run") + ", fp32",
         f"- learning rates: encoder {tc['lr_encoder']}, decoder {tc['lr_decoder']}, "
-        f"core {tc['lr_core']}; loss weights rec {tc['w_rec']}, align {tc['w_align']}, "
+        f"core {tc['lr_core']}, each stage falling by half a cosine to "
+        f"{tc.get('lr_final', 1.0)} of its peak (1: constant); loss weights rec {tc['w_rec']}, align {tc['w_align']}, "
         f"cross {tc['w_cross']}, noise {tc['w_noise']}, head {tc['w_head']}, "
         f"next {tc['w_next']}",
         "",

@@ -33,7 +33,7 @@ def main() -> None:
     rows = [json.loads(line) for line in
             (HERE / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     for r in rows:
-        if r.get("kind") in ("oracle_decoder", "encoder_probe", "recipe_ab"):
+        if r.get("kind") in ("oracle_decoder", "encoder_probe", "recipe_ab", "teacher_decoder"):
             continue
         tr = r.get("train", r.get("in", {}))
         ho = r["heldout"]
@@ -86,6 +86,18 @@ def main() -> None:
         steps = f"{r['codec_steps']} + {r['core_steps']}" + (" (codec frozen)" if r["codec"] else "")
         print(f"| {r['probe']} | {', '.join(r['set']) or '-'} | {steps} ({r['minutes']:.1f}) | "
               + " | ".join(cells) + " |")
+
+    for r in section(rows, "teacher_decoder", [
+            "probe", "frames", "own phrasing en/ru from the teacher code, train", "held-out",
+            "canonical en/ru from its meaning part, train", "held-out",
+            "encoder cos to it, train", "held-out"]):
+        ev = r["eval"]
+        two = lambda e, k: f"{_f(e[f'{k}_en'])}/{_f(e[f'{k}_ru'])}"  # noqa: E731
+        print(f"| {r['probe']} | {r['n']} | {two(ev['train'], 'own')} | "
+              f"{two(ev['heldout'], 'own')} | {two(ev['train'], 'canon')} | "
+              f"{two(ev['heldout'], 'canon')} | {ev['train']['distill_cos']:.3f} | "
+              f"{ev['heldout']['distill_cos']:.3f} |")
+
 
 if __name__ == "__main__":
     main()

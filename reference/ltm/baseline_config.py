@@ -4,9 +4,10 @@ Issue 4 section 1. :class:`BaselineConfig` sizes the byte mini-LLaMA of
 :mod:`ltm.baseline` (and the language model inside :mod:`ltm.hybrid`); training reuses
 the LTM's :class:`ltm.config.TrainConfig`, of which the baseline reads only: ``core_batch``
 (episodes per step), ``max_thoughts``, ``lr_decoder`` (its one learning rate),
-``weight_decay``, ``warmup_steps``, ``grad_clip``, ``total_steps`` (codec + core steps:
-as many optimiser steps as the LTM run), ``minutes``, ``val_fraction``,
-``exclude_heldout``, ``val_every``, ``val_episodes``, ``ckpt_every`` and ``seed``.
+``weight_decay``, ``warmup_steps``, ``lr_final`` (its rate decays over the whole run),
+``grad_clip``, ``total_steps`` (codec + core steps: as many optimiser steps as the LTM
+run), ``minutes``, ``val_fraction``, ``exclude_heldout``, ``val_every``,
+``val_episodes``, ``ckpt_every`` and ``seed``.
 
 Presets (:func:`baseline_preset`) are matched to the LTM presets of the same name:
 

@@ -37,7 +37,9 @@ AdamW runs three parameter groups (encoder, decoder, core + head), each split in
 decayed matrices and undecayed norms and biases: the encoder at about 1/10 of the
 decoder's rate, because with one rate the codec collapses every thought onto one line
 in a few steps. Frozen parameters get no gradient, so AdamW leaves them alone. Each
-part warms its rate up linearly from the stage where it starts to train.
+part warms its rate up linearly from the stage where it starts to train, and each
+stage's rates fall by half a cosine to ``lr_final`` of their peak at its end
+(:mod:`ltm.schedule`).
 
 Resume: every noise draw uses a generator seeded by ``(seed, step)``, the batches are a
 function of the step too, and the stage switch and elapsed time go into the
@@ -48,13 +50,13 @@ Shape legend: B rows · T thoughts · L bytes · N pairs · Z thought dim · C c
 
 from __future__ import annotations
 
-import math
 import time
 
 import lightning as L
 import torch
 from torch import Tensor
 
+from ltm import schedule
 from ltm.codec import decoder_targets, meaning_only, meaning_part
 from ltm.config import PAD, LTMConfig
 from ltm.losses import alignment_loss, next_pairs, noise_thoughts, reconstruction_loss
@@ -336,8 +338,7 @@ class LitLTM(L.LightningModule):
     # ------------------------------------------------------------------ optimiser
 
     def _warmup(self, step: int, start: int) -> float:
-        w = self.tc.warmup_steps
-        return 1.0 if w == 0 else max(0.0, min(1.0, (step - start + 1) / w))
+        return schedule.warmup(step, start, self.tc.warmup_steps)
 
     def _progress(self, stage: str, step: int) -> float:
         """How much of ``stage`` is done at ``step``, in [0, 1]: the larger of its share
@@ -352,17 +353,11 @@ class LitLTM(L.LightningModule):
         else:
             start = self.switch_step if self.switch_step is not None else tc.codec_steps
             (s0, s1), (t0, t1) = (start, start + tc.core_steps), (tc.codec_share, 1.0)
-        done = (step - s0) / max(1, s1 - s0)
-        if tc.minutes > 0 and t1 > t0:
-            done = max(done, (self.elapsed / (60 * tc.minutes) - t0) / (t1 - t0))
-        return min(1.0, max(0.0, done))
+        return schedule.progress(step, (s0, s1), self.elapsed, tc.minutes, (t0, t1))
 
     def _decay(self, stage: str, step: int) -> float:
         """The cosine factor of :attr:`ltm.config.TrainConfig.lr_final` at ``step``."""
-        floor = self.tc.lr_final
-        if floor == 1.0:
-            return 1.0
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * self._progress(stage, step)))
+        return schedule.cosine(self.tc.lr_final, self._progress(stage, step))
 
     def _encoder_start(self, step: int) -> int:
         """The step the encoder starts to train at: 0, or the end of the teacher stage

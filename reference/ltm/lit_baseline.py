@@ -26,6 +26,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from ltm import schedule
 from ltm.baseline import ByteLM, make_batch
 from ltm.config import N_BYTES, CodecConfig, LTMConfig
 from ltm.data import PVQDataModule, collate_episodes
@@ -107,18 +108,23 @@ class LitByteLM(L.LightningModule):
                        "val/bpb": nats.sum() / (n_bytes * math.log(2))},
                       batch_size=targets.shape[0])
 
-    def _warmup(self, step: int) -> float:
-        w = self.tc.warmup_steps
-        return 1.0 if w == 0 else min(1.0, (step + 1) / w)
+    def _factor(self, step: int) -> float:
+        """The rate's factor at ``step``: the warm-up, then half a cosine down to
+        ``lr_final`` at the end of the run, by its steps (``total_steps``) or, in a timed
+        run, by its minutes, whichever is nearer (:mod:`ltm.schedule`)."""
+        tc = self.tc
+        done = schedule.progress(step, (0, tc.total_steps), self.elapsed, tc.minutes, (0.0, 1.0))
+        return schedule.warmup(step, 0, tc.warmup_steps) * schedule.cosine(tc.lr_final, done)
 
     def configure_optimizers(self) -> dict:
-        """AdamW at ``lr_decoder`` (decayed matrices, undecayed norms) with a warm-up."""
+        """AdamW at ``lr_decoder`` (decayed matrices, undecayed norms) with a warm-up and
+        the LTM's decay (:meth:`_factor`)."""
         tc = self.tc
         params = [p for p in self.model.parameters() if p.requires_grad]
         groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": tc.weight_decay},
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
         opt = torch.optim.AdamW(groups, lr=tc.lr_decoder, betas=(0.9, 0.95))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, self._warmup)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, self._factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -27,7 +27,9 @@ def paper() -> LTMConfig:
     40). Width 128 for speed: on this CPU the codec's byte throughput, not its size,
     limits what 45 minutes can learn (experiments/LOG.md, probes p1-p6). Hashed byte
     n-grams (n = 2..5) in the encoder: without them it did not learn to bind a quote's
-    roles at CPU step counts (experiments/LOG.md, session 6).
+    roles at CPU step counts (experiments/LOG.md, session 6). Each stage's rates fall by
+    half a cosine to 5% of their peak (``lr_final``): at 800 codec steps that nearly
+    doubled exact reconstruction over a constant rate (experiments/LOG.md, session 9).
 
     Parameters: 3,031,200 (encoder 1,108,224; decoder 551,296; core 805,504; head 566,176);
     524,288 of the encoder's are its n-gram tables.
@@ -38,8 +40,8 @@ def paper() -> LTMConfig:
                           ngram_max=5, ngram_buckets=1024, center=True),
         field=FieldConfig(width=128, heads=4, layers=3, memory_slots=8, head_width=192,
                           head_layers=2),
-        train=TrainConfig(codec_batch=64, core_batch=16, warmup_steps=100, w_align=1.0,
-                          w_cross=1.0, codec_steps=1_000_000, core_steps=1_000_000,
+        train=TrainConfig(codec_batch=64, core_batch=16, warmup_steps=100, lr_final=0.05,
+                          w_align=1.0, w_cross=1.0, codec_steps=1_000_000, core_steps=1_000_000,
                           minutes=45.0, codec_share=0.7, val_every=1000, val_groups=256,
                           val_episodes=64, ckpt_every=100),
     )
