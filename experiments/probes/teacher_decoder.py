@@ -47,9 +47,9 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", type=Path, required=True, help="a recipe_ab.py teacher run")
-    ap.add_argument("--data", type=Path, default=None,
+    ap.add_argument("--data", type=Path, default=Path("data/generated/world.pvq.jsonl"),
                     help="its training data, which sets the role vocabulary "
-                         "(default: data/generated/world.pvq.jsonl, recipe_ab.py's)")
+                         "(default: recipe_ab.py's)")
     ap.add_argument("--n", type=int, default=500, help="distinct frames per side")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
@@ -60,8 +60,7 @@ def main() -> None:
     config = LTMConfig.from_dict(json.loads((args.run / "config.json").read_text()))
     if not config.train.uses_teacher:
         sys.exit(f"teacher_decoder: {args.run} was trained without a teacher stage")
-    data = args.data or Path("data/generated/world.pvq.jsonl")
-    dm = PVQDataModule(data, config)
+    dm = PVQDataModule(args.data, config)
     dm.setup()
     lit = LitLTM(config, dm.roles, dm.phrasings)
     state = torch.load(ckpt_path, map_location="cpu", weights_only=True)["state_dict"]
