@@ -50,7 +50,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def reproduce(session: nox.Session) -> None:
-    """Rebuild every result: today the PVQ data (world and corpora), generated and validated.
+    """Rebuild every result of the paper: the PVQ data, every model, every experiment.
 
     Arguments after ``--`` go to ``experiments/run.py`` (``--preset smoke`` for a quick run).
     """

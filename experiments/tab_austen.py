@@ -56,7 +56,8 @@ def _data() -> Path:
 
 
 def models(preset: str) -> dict[str, dict[int, Path]]:
-    """``{model: {seed: run directory}}`` of the three Austen models (trained or reused)."""
+    """``{model: {seed: run directory}}`` of the Austen models (trained or reused): the LTM,
+    the baseline, the hybrid and, where the LTM has n-grams, the baseline given them."""
     data, n = _data(), STEPS[preset]
     out: dict[str, dict[int, Path]] = {}
     for seed in common.SEEDS[preset]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ltm.baseline import SEP, BaselineConfig, ByteLM, baseline_preset, make_batch
 from ltm.cli import main
-from ltm.config import CodecConfig
+from ltm.config import BOS, CodecConfig
 from ltm.hybrid import HybridLM
 from ltm.model import LTM
 from ltm.presets import preset
@@ -145,6 +145,8 @@ def test_scores_embeddings_and_generation(model):
     e = model.embed_units(units + [""])
     assert e.shape == (4, SMALL.width)
     torch.testing.assert_close(model.embed_units(units[1:2])[0], e[1], atol=1e-5, rtol=0)
+    bos = model.stack(model.embed_tokens(torch.tensor([[BOS]])), causal=True)[0, 0]
+    torch.testing.assert_close(e[3], bos, atol=1e-5, rtol=0)  # an empty unit is BOS alone
     said = model.generate_units(units[:2], 2, lang="en", max_bytes=6)
     # greedy generation with the cache equals the argmax of teacher forcing
     b = model.batch([[*units[:2], *said]], ["en"])

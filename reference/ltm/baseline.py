@@ -194,7 +194,7 @@ class ByteLM(nn.Module):
         """Each unit alone, ``[BOS] b_1 .. b_n``: the mean of the last hidden states over
         its byte positions (BOS alone for an empty unit) -> (N, D)."""
         ids, lengths = pack(units, self.config.max_bytes, self.device)  # (N, L), (N,)
-        x = torch.cat([ids.new_full((len(ids), 1), BOS), ids], dim=1).clamp(max=PAD)
+        x = torch.cat([ids.new_full((len(ids), 1), BOS), ids], dim=1)  # (N, L+1)
         h = self.stack(self.embed_tokens(x), causal=True)  # (N, L+1, D)
         pos = torch.arange(x.shape[1], device=self.device)[None]  # (1, L+1)
         keep = ((pos >= 1) & (pos <= lengths[:, None])) | ((pos == 0) & (lengths[:, None] == 0))
