@@ -13,10 +13,12 @@ from ltm.pvq import world
 from ltm.worldeval import (
     codec_metrics,
     cross_language_metrics,
+    distinct_frames,
     evaluate_world,
     frame_records,
     prediction_metrics,
     retrieval_metrics,
+    sample_ordered,
 )
 
 torch.set_num_threads(1)
@@ -165,3 +167,18 @@ def test_eval_world_script_writes_json(tmp_path, capsys):
     assert "codec.exact_en" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="config.json"):
         script.main(["--model", str(tmp_path)])
+
+
+def test_distinct_frames_and_sample_ordered():
+    records = list(world.generate(30, seed=5))
+    thoughts = distinct_frames(records, None, ("en", "ru"))
+    keys = [_key(t.frame) for t in thoughts]
+    assert len(set(keys)) == len(keys) > 20  # one thought per frame
+    assert all("en" in t.quotes and "ru" in t.quotes for t in thoughts)
+    split = [_key(t.frame) for t in distinct_frames(records, "heldout", ("en",))]
+    assert split and all(world.meaning_split(dict(k)) == "heldout" for k in split)
+    items = list(range(50))
+    a = sample_ordered(items, 10, "s")
+    assert a == sorted(a) and len(set(a)) == 10 and a == sample_ordered(items, 10, "s")
+    assert a != sample_ordered(items, 10, "t")
+    assert sample_ordered(items[:5], 10, "s") == items[:5]  # all of them when fewer

@@ -39,7 +39,7 @@ from ltm.data import PVQDataModule
 from ltm.lit import LitLTM
 from ltm.pvq import world
 from ltm.roles import role_targets
-from ltm.worldeval import _distinct, _pick
+from ltm.worldeval import distinct_frames, sample_ordered
 
 HERE = Path(__file__).resolve().parent
 
@@ -72,7 +72,7 @@ def main() -> None:
     rng = random.Random(0)
     for split in world.SPLITS:
         records = list(world.generate(10_000, 1000, split=split))
-        thoughts = _pick(_distinct(records, split, cfg.langs), args.n, f"teacher:{split}")
+        thoughts = sample_ordered(distinct_frames(records, split, cfg.langs), args.n, f"teacher:{split}")
         roles = role_targets([t.frame for t in thoughts], dm.roles)  # (N, R)
         out: dict[str, float] = {}
         cos = []

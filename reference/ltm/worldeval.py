@@ -39,7 +39,8 @@ from ltm.metrics import byte_accuracy, recall_at_k, rouge_l
 from ltm.pvq import Record, Thought, world
 
 __all__ = ["codec_metrics", "retrieval_metrics", "cross_language_metrics", "judge_next",
-           "prediction_metrics", "evaluate_world", "frame_records"]
+           "prediction_metrics", "evaluate_world", "frame_records", "distinct_frames",
+           "sample_ordered"]
 
 LANGS: tuple[str, ...] = ("en", "ru")
 """The two languages of the world, the default everywhere."""
@@ -69,7 +70,7 @@ def _key(frame: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(frame.items()))
 
 
-def _distinct(records: Sequence[Record], split: str | None,
+def distinct_frames(records: Sequence[Record], split: str | None,
               langs: Sequence[str]) -> list[Thought]:
     """The first thought of every distinct frame (in record order) quoted in ``langs``."""
     seen: dict[tuple, Thought] = {}
@@ -82,7 +83,7 @@ def _distinct(records: Sequence[Record], split: str | None,
     return list(seen.values())
 
 
-def _pick(items: Sequence, n: int, seed: int | str) -> list:
+def sample_ordered(items: Sequence, n: int, seed: int | str) -> list:
     """``n`` items sampled by ``random.Random(seed)``, kept in their order (all if fewer)."""
     if len(items) <= n:
         return list(items)
@@ -133,9 +134,9 @@ def codec_metrics(model, records: Sequence[Record], langs: Sequence[str] = LANGS
     out: dict[str, float] = {}
     with _inference(model):
         for lang in langs:
-            pool = list(dict.fromkeys(q for t in _distinct(records, split, (lang,))
+            pool = list(dict.fromkeys(q for t in distinct_frames(records, split, (lang,))
                                       for q in t.quotes[lang]))
-            quotes = _pick(pool, n, f"codec:{lang}:{seed}")
+            quotes = sample_ordered(pool, n, f"codec:{lang}:{seed}")
             said = _decode(model, _encode(model, quotes, batch_size, progress, f"encode {lang}"),
                            [lang] * len(quotes), batch_size, _cap(quotes, max_bytes), progress,
                            f"decode {lang}")
@@ -153,7 +154,7 @@ def retrieval_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: 
     Keys: ``recall{1,5}_<a>_<b>`` (phrasing 0 in language ``a`` finds phrasing 0 of the
     same frame in ``b``, for every ordered pair), ``paraphrase_recall{1,5}_<lang>``
     (phrasing 0 finds phrasing 1, same language), ``n_candidates``."""
-    thoughts = _pick([t for t in _distinct(records, split, langs)
+    thoughts = sample_ordered([t for t in distinct_frames(records, split, langs)
                       if all(len(t.quotes[lang]) > 1 for lang in langs)], n, f"retrieval:{seed}")
     out: dict[str, float] = {"n_candidates": len(thoughts)}
     if not thoughts:
@@ -180,7 +181,7 @@ def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
     dropped (:func:`ltm.codec.meaning_only`), and decoded with the tag of ``b``.
     Keys: ``<a>_to_<b>`` (the text parses in ``b`` to the same frame),
     ``<a>_to_<b>_parses`` (it parses at all), ``n``."""
-    thoughts = _pick(_distinct(records, split, langs), n, f"cross:{seed}")
+    thoughts = sample_ordered(distinct_frames(records, split, langs), n, f"cross:{seed}")
     out: dict[str, float] = {"n": len(thoughts)}
     if not thoughts:
         return out
@@ -227,7 +228,7 @@ def prediction_metrics(model, records: Sequence[Record], n_episodes: int = 200,
     counts ``n`` and ``n_determined``."""
     episodes = [r for r in records if len(r.thoughts) > 1
                 and all(t.frame is not None and t.state is not None for t in r.thoughts)]
-    episodes = _pick(episodes, n_episodes, f"prediction:{seed}")
+    episodes = sample_ordered(episodes, n_episodes, f"prediction:{seed}")
     ep_langs = [langs[i % len(langs)] for i in range(len(episodes))]
     units = [[t.quotes[lang][0] for t in r.thoughts] for r, lang in zip(episodes, ep_langs,
                                                                           strict=True)]
