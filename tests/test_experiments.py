@@ -148,3 +148,25 @@ def test_the_ngram_ablation_gives_the_baseline_the_encoders_tables(tmp_path, mon
     assert job.config == dataclasses.replace(
         common.ltm_config("paper", 2),
         codec=dataclasses.replace(common.ltm_config("paper", 2).codec, decoder_ngrams=True))
+
+
+def test_the_eval_world_appears_only_whole(tmp_path, monkeypatch):
+    """Scripts run two at a time: the shared evaluation world must never be readable
+    while it is being written (a script once drew its meanings from part of it)."""
+    monkeypatch.setenv("LTM_ROOT", str(tmp_path))
+    common = _load("common")
+    monkeypatch.setattr(common, "EVAL_EPISODES", 4)
+    final = tmp_path / "data" / "generated" / f"world-eval-{common.EVAL_SEED}.pvq.jsonl"
+    real, visible = world.write_world, []
+
+    def writing(path, *args, **kwargs):
+        out = real(path, *args, **kwargs)
+        visible.append(final.exists())  # written, not yet renamed into place
+        return out
+
+    monkeypatch.setattr(world, "write_world", writing)
+    assert common.eval_world() == final
+    assert visible == [False]
+    assert [p.name for p in final.parent.iterdir()] == [final.name]  # nothing partial left
+    assert len(final.read_text().splitlines()) == 4
+    assert common.eval_world() == final and visible == [False]  # written once
