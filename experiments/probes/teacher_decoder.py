@@ -72,7 +72,8 @@ def main() -> None:
     rng = random.Random(0)
     for split in world.SPLITS:
         records = list(world.generate(10_000, 1000, split=split))
-        thoughts = sample_ordered(distinct_frames(records, split, cfg.langs), args.n, f"teacher:{split}")
+        thoughts = sample_ordered(distinct_frames(records, split, cfg.langs), args.n,
+                                  f"teacher:{split}")
         roles = role_targets([t.frame for t in thoughts], dm.roles)  # (N, R)
         out: dict[str, float] = {}
         cos = []

@@ -71,7 +71,7 @@ def _key(frame: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 def distinct_frames(records: Sequence[Record], split: str | None,
-              langs: Sequence[str]) -> list[Thought]:
+                    langs: Sequence[str]) -> list[Thought]:
     """The first thought of every distinct frame (in record order) quoted in ``langs``."""
     seen: dict[tuple, Thought] = {}
     for record in records:
@@ -155,7 +155,8 @@ def retrieval_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: 
     same frame in ``b``, for every ordered pair), ``paraphrase_recall{1,5}_<lang>``
     (phrasing 0 finds phrasing 1, same language), ``n_candidates``."""
     thoughts = sample_ordered([t for t in distinct_frames(records, split, langs)
-                      if all(len(t.quotes[lang]) > 1 for lang in langs)], n, f"retrieval:{seed}")
+                               if all(len(t.quotes[lang]) > 1 for lang in langs)],
+                              n, f"retrieval:{seed}")
     out: dict[str, float] = {"n_candidates": len(thoughts)}
     if not thoughts:
         return out
