@@ -297,17 +297,15 @@ seed 0), both sides of the meaning split."""
 def eval_world() -> Path:
     """The evaluation world (written once into ``data/generated/``; deterministic).
 
-    Two scripts may ask for it at once, so it is written under a name of this process
-    and renamed into place: a script never reads a file another is still writing (one
-    did, once, and drew its meanings from part of the world)."""
+    Two scripts may ask for it at once; :func:`ltm.pvq.io.write_jsonl` renames the file
+    into place when complete, so neither reads it half-written (one did, once, and drew
+    its meanings from part of the world)."""
     from ltm.pvq import world
 
     path = paths.generated() / f"world-eval-{EVAL_SEED}.pvq.jsonl"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_name(f".{os.getpid()}.{path.name}")
-        world.write_world(part, EVAL_EPISODES, EVAL_SEED)
-        os.replace(part, path)  # atomic: readers see no file or the whole file
+        world.write_world(path, EVAL_EPISODES, EVAL_SEED)
     return path
 
 

@@ -157,16 +157,17 @@ def test_the_eval_world_appears_only_whole(tmp_path, monkeypatch):
     common = _load("common")
     monkeypatch.setattr(common, "EVAL_EPISODES", 4)
     final = tmp_path / "data" / "generated" / f"world-eval-{common.EVAL_SEED}.pvq.jsonl"
-    real, visible = world.write_world, []
+    import ltm.pvq.io as pvq_io
 
-    def writing(path, *args, **kwargs):
-        out = real(path, *args, **kwargs)
-        visible.append(final.exists())  # written, not yet renamed into place
-        return out
+    real, visible = pvq_io.dumps_record, []
 
-    monkeypatch.setattr(world, "write_world", writing)
+    def writing(record):
+        visible.append(final.exists())  # mid-write, not yet renamed into place
+        return real(record)
+
+    monkeypatch.setattr(pvq_io, "dumps_record", writing)
     assert common.eval_world() == final
-    assert visible == [False]
+    assert visible == [False] * 4  # one per episode, none with the file in place
     assert [p.name for p in final.parent.iterdir()] == [final.name]  # nothing partial left
     assert len(final.read_text().splitlines()) == 4
-    assert common.eval_world() == final and visible == [False]  # written once
+    assert common.eval_world() == final and visible == [False] * 4  # written once

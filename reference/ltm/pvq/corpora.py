@@ -183,15 +183,7 @@ def records(name: str) -> Iterator[Record]:
 def convert(name: str, out_path: str | os.PathLike) -> int:
     """Write one corpus as ``*.pvq.jsonl`` and return the number of records.
 
-    The file is written beside ``out_path`` and moved there only when complete, so a
+    :func:`~ltm.pvq.io.write_jsonl` moves the file there only when complete, so a
     failure never leaves a partial file behind.
     """
-    recs = records(name)
-    out = Path(out_path)
-    tmp = out.with_name(out.name + ".part")
-    try:
-        n = write_jsonl(tmp, recs)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return n
+    return write_jsonl(out_path, records(name))

@@ -122,12 +122,22 @@ def dumps_record(rec: Record) -> str:
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[Record]) -> int:
-    """Write records, one per line, and return how many were written."""
+    """Write records, one per line, and return how many were written.
+
+    The file is written beside ``path`` under a name of this process and renamed into
+    place when complete, so a reader (another process) never sees it half-written and a
+    failure never leaves a partial file behind."""
+    out = Path(path)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     n = 0
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        for rec in records:
-            fh.write(dumps_record(rec) + "\n")
-            n += 1
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            for rec in records:
+                fh.write(dumps_record(rec) + "\n")
+                n += 1
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return n
 
 
