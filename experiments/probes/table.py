@@ -33,7 +33,8 @@ def main() -> None:
     rows = [json.loads(line) for line in
             (HERE / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     for r in rows:
-        if r.get("kind") in ("oracle_decoder", "encoder_probe", "recipe_ab", "teacher_decoder"):
+        if r.get("kind") in ("oracle_decoder", "encoder_probe", "recipe_ab", "teacher_decoder",
+                             "seen_unseen"):
             continue
         tr = r.get("train", r.get("in", {}))
         ho = r["heldout"]
@@ -97,6 +98,16 @@ def main() -> None:
               f"{two(ev['heldout'], 'own')} | {two(ev['train'], 'canon')} | "
               f"{two(ev['heldout'], 'canon')} | {ev['train']['distill_cos']:.3f} | "
               f"{ev['heldout']['distill_cos']:.3f} |")
+
+    for r in section(rows, "seen_unseen", [
+            "probe", "frames per side", "exact / same frame, seen", "unseen", "held-out",
+            "recaps exact, seen / unseen / held-out"]):
+        ev = r["eval"]
+        pair = lambda e: f"{e['exact']:.3f} / {e['frame']:.3f}"  # noqa: E731
+        recap = " / ".join(_f(ev[s]["by_act"].get("recap", {}).get("exact"))
+                           for s in ("seen", "unseen", "heldout"))
+        print(f"| {r['probe']} | {r['n']} | {pair(ev['seen'])} | {pair(ev['unseen'])} | "
+              f"{pair(ev['heldout'])} | {recap} |")
 
 
 if __name__ == "__main__":
