@@ -146,6 +146,16 @@ def test_frame_records_sample_one_side_of_the_split():
     assert all(len(r.thoughts[0].quotes["ru"]) == 3 for r in recs)
 
 
+def test_frame_records_keep_filters_before_the_draw():
+    recaps = frame_records("train", 40, keep=lambda f: f["act"] != "recap")
+    assert len(recaps) == 40
+    assert all(r.thoughts[0].frame["act"] != "recap" for r in recaps)
+    # the filter comes before the draw: a rare act still gets its turn
+    acts = {r.thoughts[0].frame["act"] for r in recaps}
+    assert len(acts) > 10
+    assert frame_records("train", 40) != recaps
+
+
 def test_eval_world_script_writes_json(tmp_path, capsys):
     import importlib.util
     import json

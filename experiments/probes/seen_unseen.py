@@ -6,8 +6,8 @@
 most of them need not occur in the training episodes (the 10,000-episode world holds
 6,687 distinct thoughts of the 28,632 train meanings, experiments/LOG.md session 8).
 This probe splits exact reconstruction three ways, on ``--n`` distinct frames each,
-drawn by act in turn (:func:`ltm.worldeval.frame_records`), every phrasing in both
-languages, greedy decoding:
+drawn by act in turn among the frames of that side (:func:`ltm.worldeval.frame_records`),
+every phrasing in both languages, greedy decoding:
 
 - ``seen``: train-side meanings that some training thought of ``--data`` has (the
   training split of :class:`ltm.data.PVQDataModule`: validation and held-out episodes
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import random
 from pathlib import Path
 
 import torch
@@ -55,27 +54,17 @@ def trained_frames(data: Path, val_fraction: float) -> set[tuple]:
     return {key(t.frame) for r in train for t in walk(r.thoughts) if t.frame is not None}
 
 
-def pool(split: str, seen: set[tuple] | None, want: bool, n: int) -> list[dict[str, str]]:
-    """``n`` frames of ``split`` (stratified by act), only those whose membership in
-    ``seen`` is ``want`` when ``seen`` is given."""
-    recs = frame_records(split, 10 ** 6)
-    frames = [r.thoughts[0].frame for r in recs]
-    if seen is not None:
-        frames = [f for f in frames if (key(f) in seen) == want]
-    by_act: dict[str, list] = collections.defaultdict(list)
-    for f in frames:
-        by_act[f["act"]].append(f)
-    turns = [g[i] for i in range(max(map(len, by_act.values()), default=0))
-             for g in by_act.values() if i < len(g)]
-    return turns[:n]
+def pool(split: str, keep=None, n: int = 400) -> list[tuple[dict[str, str], str, str]]:
+    """``(frame, lang, quote)`` for every phrasing, in both languages, of ``n`` frames of
+    ``split`` drawn by act in turn among those ``keep`` admits
+    (:func:`ltm.worldeval.frame_records`)."""
+    return [(t.frame, lang, q) for r in frame_records(split, n, keep=keep)
+            for t in r.thoughts for lang in LANGS for q in t.quotes[lang]]
 
 
 @torch.no_grad()
-def score(model: LTM, frames: list[dict[str, str]], batch: int = 64) -> dict:
-    """Exact / same-frame / wrong-role counts over every phrasing of ``frames``."""
-    rows = [(f, lang, q) for f in frames for lang in LANGS for q in world.phrasings(f, lang)]
-    rng = random.Random(0)
-    rng.shuffle(rows)
+def score(model: LTM, rows: list[tuple[dict[str, str], str, str]], batch: int = 64) -> dict:
+    """Exact / same-frame / wrong-role counts over ``rows`` (:func:`pool`)."""
     said: list[str] = []
     for i in range(0, len(rows), batch):
         chunk = rows[i: i + batch]
@@ -113,10 +102,10 @@ def main() -> None:
     torch.manual_seed(0)
     model = LTM.load(args.model).eval()
     seen = trained_frames(args.data, model.config.train.val_fraction)
-    sides = {"seen": pool("train", seen, True, args.n),
-             "unseen": pool("train", seen, False, args.n),
-             "heldout": pool("heldout", None, True, args.n)}
-    out = {name: score(model, frames) for name, frames in sides.items()}
+    sides = {"seen": pool("train", lambda f: key(f) in seen, args.n),
+             "unseen": pool("train", lambda f: key(f) not in seen, args.n),
+             "heldout": pool("heldout", None, args.n)}
+    out = {name: score(model, rows) for name, rows in sides.items()}
     for name, r in out.items():
         print(f"{name:8} n={r['n']:5} exact {r['exact']:.3f}  same frame {r['frame']:.3f}  "
               f"parses {r['parses']:.3f}  " + "  ".join(

@@ -27,7 +27,7 @@ and a rate with nothing to count is ``nan`` (``n_*`` keys give the counts).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -274,16 +274,18 @@ def prediction_metrics(model, records: Sequence[Record], n_episodes: int = 200,
 
 # --------------------------------------------------------------------------- together
 
-def frame_records(split: str, n: int, seed: int = 0,
-                  langs: Sequence[str] = LANGS) -> list[Record]:
+def frame_records(split: str, n: int, seed: int = 0, langs: Sequence[str] = LANGS,
+                  keep: Callable[[dict[str, str]], bool] | None = None) -> list[Record]:
     """``n`` distinct frames of one side of the meaning split, each as a one-thought
     record with every phrasing: a pool of meanings that episodes need not contain.
     Stratified by act (each act's frames shuffled by ``random.Random(seed)``, then
     taken in turn, act by act), since a uniform draw from
-    :func:`ltm.pvq.world.all_frames` would be three quarters ``recap``."""
+    :func:`ltm.pvq.world.all_frames` would be three quarters ``recap``. ``keep``, when
+    given, admits only the frames it is true of (before the draw, so the acts stay
+    balanced among them)."""
     rng, by_act = random.Random(f"frames:{split}:{seed}"), {}
     for f in world.all_frames():
-        if world.meaning_split(f) == split:
+        if world.meaning_split(f) == split and (keep is None or keep(f)):
             by_act.setdefault(f["act"], []).append(f)
     for group in by_act.values():
         rng.shuffle(group)
