@@ -160,6 +160,60 @@ def test_a_teacher_needs_frames_and_a_share_below_one(data, tmp_path):
     assert LitLTM(teacher_tiny(0.5, codec_steps=0)).teacher is None
 
 
+def test_teacher_meanings_draw_train_side_meanings_of_the_whole_world(data):
+    cfg = teacher_tiny()
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, teacher_meanings=0.5))
+    dm = PVQDataModule(data, cfg)
+    dm.setup()
+    assert len(dm.meanings) == sum(world.meaning_split(f) == "train"
+                                   for f in world.all_frames())
+    assert {f["act"] for _, f in dm.meanings} >= {"put_in", "recap"}
+    assert "put_in" in dm.roles["act"]  # the vocabulary covers what the teacher sees
+    drawn, own = dm.teacher_rows(1)
+    G = cfg.train.codec_batch
+    assert len(drawn) == round(G * 0.5) and len(own) == G - len(drawn)
+    assert len(set(drawn)) == len(drawn) and own == dm.codec_rows(1)[: len(own)]
+    b = dm.train_batch(1)
+    t = b["teacher"]
+    assert framed(t["roles"]).all() and int(t["group"].max()) == G - 1
+    first = dm.meanings[drawn[0]][0]
+    row = int((t["group"] == 0).nonzero()[0])
+    lang = [x for x in cfg.codec.langs if cfg.codec.lang_id(x) == int(t["lang"][row])][0]
+    assert bytes(t["ids"][row, : t["lengths"][row]].tolist()).decode() in first[lang]
+    assert torch.equal(dm.train_batch(1)["teacher"]["ids"], t["ids"])  # seeded
+    assert "teacher" not in dm.train_batch(4)  # the teacher stage is steps 0..3
+
+
+def test_a_fixed_teacher_stays_put_while_the_encoder_learns_it(data, tmp_path):
+    cfg = teacher_tiny()
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, teacher_fixed=True))
+    out = tmp_path / "run"
+    fit(cfg, data, out, max_steps=1, progress=False)
+    one = torch.load(out / LAST, weights_only=True)["state_dict"]
+    fit(cfg, data, out, resume=True, max_steps=3, progress=False)  # still the teacher stage
+    three = torch.load(out / LAST, weights_only=True)["state_dict"]
+    for prefix, moves in (("model.encoder.", True), ("model.decoder.", True),
+                          ("teacher.", False)):
+        a, b = _part(one, prefix), _part(three, prefix)
+        assert a and any(not torch.equal(a[k], b[k]) for k in a) == moves, prefix
+    rows = _log(out)
+    assert all(r["train/distill"] not in ("nan", "") for r in rows[:3])
+
+
+def test_teacher_meanings_need_world_frames_and_a_share_in_range(tmp_path):
+    bare = tmp_path / "bare.pvq.jsonl"
+    write_jsonl(bare, [dataclasses.replace(r, thoughts=tuple(
+        dataclasses.replace(t, frame=None, state=None, determined=False) for t in r.thoughts))
+        for r in world.generate(20, seed=0)])
+    cfg = teacher_tiny()
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, teacher_meanings=1.0))
+    with pytest.raises(FitError, match="bare.pvq.jsonl: teacher_meanings .*none has a frame"):
+        fit(cfg, bare, tmp_path / "run", progress=False)
+    for bad in (1.5, -0.1):
+        with pytest.raises(ValueError, match="teacher_meanings must be in"):
+            TrainConfig(teacher_meanings=bad)
+
+
 def test_ltm_fit_set_changes_training_fields(data, tmp_path):
     from ltm.cli import main
 

@@ -302,6 +302,15 @@ class TrainConfig:
     w_distill: float = 1.0
     """With a teacher stage: weight, in the codec stage after it, of the distance of each
     framed quote's thought from its teacher code (:func:`ltm.teacher.distill_loss`)."""
+    teacher_meanings: float = 0.0
+    """With a teacher stage: share of its thought groups drawn uniformly from the world's
+    meaning space (the train side of :func:`ltm.pvq.world.meaning_split`, every phrasing
+    rendered) instead of from the data's thoughts. The teacher needs no episode, so it
+    can see combinations the episodes never make. Needs world data."""
+    teacher_fixed: bool = False
+    """With a teacher stage: the teacher code is fixed at its random start (not trained),
+    and, since its target does not move, the encoder learns it (``w_distill``) from the
+    first step, beside the decoder, instead of after the teacher stage."""
     noise_sigma: float = 0.2
     """Expected norm of the noise added for the noised decoding term."""
     w_head: float = 1.0
@@ -347,6 +356,9 @@ class TrainConfig:
         if not 0.0 <= self.teacher_share < 1.0:
             raise ValueError(f"TrainConfig.teacher_share must be in [0, 1), "
                              f"got {self.teacher_share!r}")
+        if not 0.0 <= self.teacher_meanings <= 1.0:
+            raise ValueError(f"TrainConfig.teacher_meanings must be in [0, 1], "
+                             f"got {self.teacher_meanings!r}")
         if not self.align_temperature > 0:
             raise ValueError(f"TrainConfig.align_temperature must be > 0, "
                              f"got {self.align_temperature!r}")

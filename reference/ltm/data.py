@@ -42,7 +42,7 @@ from ltm.pvq import Record, iter_records, walk
 from ltm.roles import RoleVocab, build_vocab, role_targets
 
 __all__ = ["BUCKET", "Group", "is_validation", "split_records", "framed_groups",
-           "thought_groups", "episodes",
+           "thought_groups", "episodes", "bucketed_rows", "world_meanings",
            "collate_groups", "collate_episodes", "StepBatches", "PVQDataModule"]
 
 BUCKET = 16
@@ -108,6 +108,43 @@ def episodes(records: Sequence[Record], langs: Sequence[str],
         if ep and set.intersection(*(set(g) for g in ep)):
             out.append(ep)
     return out
+
+
+def bucketed_rows(groups: Sequence[Group], size: int, key: str, step: int) -> list[int]:
+    """``size`` distinct indices into ``groups`` for step ``step``, bucketed by length.
+
+    Steps come in blocks of :data:`BUCKET`: a block draws ``BUCKET * size`` groups
+    (seeded by ``key`` and the block), sorts them by their longest quote and cuts them
+    into batches taken in a shuffled order, so short units are not padded to the longest
+    of the block. With fewer than ``BUCKET * size`` groups, one plain draw per step."""
+    block, k = divmod(step, BUCKET)
+    G, n = min(size, len(groups)), len(groups)
+    if n < BUCKET * G:  # too few groups to bucket: one draw per step
+        return random.Random(f"{key}:{step}").sample(range(n), G)
+    rng = random.Random(f"{key}:{block}")
+    drawn = rng.sample(range(n), BUCKET * G)  # distinct groups: no false negatives
+    drawn.sort(key=lambda i: max(len(q) for qs in groups[i].values() for q in qs))
+    order = list(range(BUCKET))
+    rng.shuffle(order)
+    return drawn[order[k] * G: (order[k] + 1) * G]
+
+
+def world_meanings(frames: Sequence[dict[str, str] | None], langs: Sequence[str],
+                   path: str | Path = "data") -> list[tuple[Group, dict[str, str]]]:
+    """Every train-side meaning of the PVQ world (:func:`ltm.pvq.world.all_frames`, the
+    ``train`` side of :func:`ltm.pvq.world.meaning_split`) as ``(group, frame)``, the
+    group holding every phrasing in each of ``langs``. ``frames`` are the training
+    data's: ``ValueError`` (naming ``path``) unless they are frames of the world."""
+    from ltm.pvq import world
+
+    known = [f for f in frames if f is not None]
+    bad = next((why for f in known if (why := world.check_frame(f)) is not None), None)
+    if not known or bad is not None:
+        raise ValueError(f"{path}: teacher_meanings draws from the PVQ world's meanings, "
+                         f"but the training thoughts are not world frames "
+                         f"({bad or 'none has a frame'}); set teacher_meanings to 0")
+    return [({x: tuple(world.phrasings(f, x)) for x in langs}, f)
+            for f in world.all_frames() if world.meaning_split(f) == "train"]
 
 
 def _pick(quotes: tuple[str, ...], rng: random.Random | None) -> str:
@@ -213,6 +250,9 @@ class PVQDataModule(L.LightningDataModule):
         """Most quotes any training group has in one language (the teacher's surface
         codes, :mod:`ltm.teacher`)."""
         self.episodes: list[list[Group]] = []
+        self.meanings: list[tuple[Group, dict[str, str]]] = []
+        """With :attr:`~ltm.config.TrainConfig.teacher_meanings`: every train-side meaning
+        of the world as ``(group, frame)`` (:func:`world_meanings`); else empty."""
         self.val_batch: dict[str, dict] | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -227,7 +267,9 @@ class PVQDataModule(L.LightningDataModule):
             val = train[: max(1, len(train) // 10)]
         framed = framed_groups(train, langs)
         self.groups, self.frames = [g for g, _ in framed], [f for _, f in framed]
-        self.roles = build_vocab(self.frames)
+        if tc.uses_teacher and tc.teacher_meanings > 0:
+            self.meanings = world_meanings(self.frames, langs, self.path)
+        self.roles = build_vocab([*self.frames, *(f for _, f in self.meanings)])
         self.phrasings = max((len(q) for g in self.groups for q in g.values()), default=0)
         self.episodes = [ep for ep in episodes(train, langs, tc.max_thoughts) if len(ep) > 1]
         val_framed = framed_groups(val, langs)[: tc.val_groups]
@@ -246,25 +288,22 @@ class PVQDataModule(L.LightningDataModule):
         return [self.groups[i] for i in self.codec_rows(step)]
 
     def codec_rows(self, step: int) -> list[int]:
-        """Indices into :attr:`groups` of codec step ``step``, bucketed by length.
-
-        Steps come in blocks of :data:`BUCKET`: a block draws ``BUCKET * codec_batch``
-        groups, sorts them by their longest quote and cuts them into batches taken in a
-        shuffled order, so short units are not padded to the longest of the block
-        (about twice the bytes per second on world data, experiments/LOG.md). Still a
-        pure function of ``(seed, step)``."""
+        """Indices into :attr:`groups` of codec step ``step``, bucketed by length
+        (:func:`bucketed_rows`: about twice the bytes per second on world data,
+        experiments/LOG.md). A pure function of ``(seed, step)``."""
         tc = self.config.train
-        block, k = divmod(step, BUCKET)
-        rng = random.Random(f"ltm-groups:{tc.seed}:{block}")
-        G = min(tc.codec_batch, len(self.groups))
-        n = len(self.groups)
-        if n < BUCKET * G:  # too few groups to bucket: one draw per step
-            return random.Random(f"ltm-groups:{tc.seed}:{step}").sample(range(n), G)
-        drawn = rng.sample(range(n), BUCKET * G)  # distinct groups: no false negatives
-        drawn.sort(key=lambda i: max(len(q) for qs in self.groups[i].values() for q in qs))
-        order = list(range(BUCKET))
-        rng.shuffle(order)
-        return drawn[order[k] * G: (order[k] + 1) * G]
+        return bucketed_rows(self.groups, tc.codec_batch, f"ltm-groups:{tc.seed}", step)
+
+    def teacher_rows(self, step: int) -> tuple[list[int], list[int]]:
+        """The teacher stage's groups of step ``step`` with
+        :attr:`~ltm.config.TrainConfig.teacher_meanings`: indices into :attr:`meanings`
+        (that share of the batch, bucketed by length as :meth:`codec_rows`) and into
+        :attr:`groups` (the rest: the first rows of :meth:`codec_rows`)."""
+        tc = self.config.train
+        k = min(round(tc.codec_batch * tc.teacher_meanings), len(self.meanings))
+        drawn = bucketed_rows([g for g, _ in self.meanings], k,
+                              f"ltm-meanings:{tc.seed}", step) if k else []
+        return drawn, self.codec_rows(step)[: tc.codec_batch - len(drawn)]
 
     def shard(self, items: list) -> list:
         """This process's share of one step's items under data parallelism (DDP): items
@@ -283,9 +322,16 @@ class PVQDataModule(L.LightningDataModule):
         eps = self.shard([self.episodes[rng.randrange(len(self.episodes))]
                           for _ in range(tc.core_batch)])
         frames = [self.frames[i] for i in rows] if tc.w_roles or tc.uses_teacher else None
-        return {"codec": collate_groups([self.groups[i] for i in rows], cfg, rng, frames,
-                                        self.roles),
-                "core": collate_episodes(eps, cfg, rng)}
+        out = {"codec": collate_groups([self.groups[i] for i in rows], cfg, rng, frames,
+                                       self.roles),
+               "core": collate_episodes(eps, cfg, rng)}
+        if self.meanings and step < round(tc.codec_steps * tc.teacher_share):
+            drawn, own = self.teacher_rows(step)
+            pairs = self.shard([self.meanings[i] for i in drawn] +
+                               [(self.groups[i], self.frames[i]) for i in own])
+            out["teacher"] = collate_groups([g for g, _ in pairs], cfg, rng,
+                                            [f for _, f in pairs], self.roles)
+        return out
 
     def _start(self) -> int:
         return self.trainer.global_step if self.trainer is not None else 0

@@ -98,7 +98,8 @@ class LitLTM(L.LightningModule):
         if config.train.uses_teacher and not roles:
             raise ValueError("teacher_share > 0 needs the role vocabulary of framed "
                              "training data (roles)")
-        self.teacher = (TeacherCode(config.codec, roles, max(1, phrasings))
+        self.teacher = (TeacherCode(config.codec, roles, max(1, phrasings),
+                                    fixed=config.train.teacher_fixed)
                         if config.train.uses_teacher else None)
         """The teacher code (training only, not shipped), when the run has a teacher
         stage (:attr:`ltm.config.TrainConfig.uses_teacher`)."""
@@ -150,13 +151,17 @@ class LitLTM(L.LightningModule):
 
     def teacher_losses(self, b: dict[str, Tensor], g: torch.Generator) -> dict[str, Tensor]:
         """The teacher-stage terms (unweighted) on the framed rows of one batch of
-        :func:`ltm.data.collate_groups` (a batch without any gives a zero loss)."""
+        :func:`ltm.data.collate_groups` (a batch without any gives a zero loss). With
+        :attr:`~ltm.config.TrainConfig.teacher_fixed`, also the encoder's ``distill``."""
         keep = framed(b["roles"])  # (B,)
         if not keep.any():
-            return {"rec": sum(p.sum() for p in self.teacher.parameters()) * 0.0}
+            return {"rec": sum(p.sum() for p in self.model.decoder.parameters()) * 0.0}
         rows = keep.nonzero().squeeze(1)  # (K,)
         t = self.teacher(b["roles"][rows], b["phrasing"][rows])  # (K, Z)
         out = self.byte_terms(t, b["ids"][rows], b["lengths"][rows], b["lang"][rows], g)
+        if self.tc.teacher_fixed:  # the target does not move: the encoder learns it now
+            z = self.model.encoder(b["ids"][rows], b["lengths"][rows])  # (K, Z)
+            out["distill"] = distill_loss(z, t, self.config.codec)
         cross = b["cross_rows"]
         pick = keep[cross]  # (C,)
         if self.tc.w_cross and pick.any():
@@ -268,8 +273,9 @@ class LitLTM(L.LightningModule):
         """One step of the current stage; logs every term and the weighted total."""
         tc, g = self.tc, self._generator(self.global_step)
         if self.stage == "teacher":
-            terms = self.teacher_losses(batch["codec"], g)
-            weights = {"rec": tc.w_rec, "cross": tc.w_cross, "noise": tc.w_noise}
+            terms = self.teacher_losses(batch.get("teacher", batch["codec"]), g)
+            weights = {"rec": tc.w_rec, "cross": tc.w_cross, "noise": tc.w_noise,
+                       "distill": tc.w_distill}
         elif self.stage == "codec":
             terms = self.codec_losses(batch["codec"], g)
             weights = {"rec": tc.w_rec, "align": tc.w_align, "cross": tc.w_cross,
@@ -347,6 +353,8 @@ class LitLTM(L.LightningModule):
         split, t_split = self._teacher_end()
         if stage == "teacher":
             (s0, s1), (t0, t1) = (0, split), (0.0, t_split)
+        elif stage == "encoder":  # a fixed teacher: the encoder trains in both stages
+            (s0, s1), (t0, t1) = (0, tc.codec_steps), (0.0, tc.codec_share)
         elif stage == "codec":
             start = self.teacher_step if self.teacher_step is not None else split
             (s0, s1), (t0, t1) = (start, tc.codec_steps), (t_split, tc.codec_share)
@@ -360,9 +368,10 @@ class LitLTM(L.LightningModule):
         return schedule.cosine(self.tc.lr_final, self._progress(stage, step))
 
     def _encoder_start(self, step: int) -> int:
-        """The step the encoder starts to train at: 0, or the end of the teacher stage
-        (not yet known during it, when the encoder is idle: ``step + 1``)."""
-        if self.teacher is None:
+        """The step the encoder starts to train at: 0 (no teacher, or a fixed one), or
+        the end of the teacher stage (not yet known during it, when the encoder is idle:
+        ``step + 1``)."""
+        if self.teacher is None or self.tc.teacher_fixed:
             return 0
         return self.teacher_step if self.teacher_step is not None else step + 1
 
@@ -388,7 +397,8 @@ class LitLTM(L.LightningModule):
                         s, self.switch_step if self.switch_step is not None
                         else tc.codec_steps))
                 elif name == "encoder":
-                    lambdas.append(lambda s: self._decay("codec", s)
+                    enc_stage = "encoder" if self.tc.teacher_fixed and self.teacher else "codec"
+                    lambdas.append(lambda s, stage=enc_stage: self._decay(stage, s)
                                    * self._warmup(s, self._encoder_start(s)))
                 else:  # the decoder trains in the teacher stage when there is one
                     lambdas.append(lambda s, stage=teacher_or_codec: self._decay(stage, s)

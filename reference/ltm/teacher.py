@@ -44,9 +44,14 @@ def framed(roles: Tensor) -> Tensor:
 
 
 class TeacherCode(nn.Module):
-    """Frames (as role classes) and phrasing indices -> thoughts on the field (B, Z)."""
+    """Frames (as role classes) and phrasing indices -> thoughts on the field (B, Z).
 
-    def __init__(self, cfg: CodecConfig, vocab: RoleVocab, phrasings: int) -> None:
+    ``fixed``: the vectors stay at their random start (N(0, 1) entries), so the code is
+    a fixed random superposition, as the target of ``experiments/probes/encoder_probe.py``
+    (:attr:`ltm.config.TrainConfig.teacher_fixed`)."""
+
+    def __init__(self, cfg: CodecConfig, vocab: RoleVocab, phrasings: int,
+                 fixed: bool = False) -> None:
         super().__init__()
         if not vocab:
             raise ValueError("TeacherCode needs at least one role (no frames in the data?)")
@@ -57,6 +62,8 @@ class TeacherCode(nn.Module):
         self.roles = nn.ModuleList(nn.Embedding(len(classes), cfg.meaning_dim, padding_idx=0)
                                    for classes in vocab.values())
         self.surface = nn.Embedding(phrasings, max(cfg.surface_dim, 1))
+        if fixed:  # a fixed random code: N(0, 1) vectors, never trained
+            self.requires_grad_(False)
 
     def forward(self, roles: Tensor, phrasing: Tensor) -> Tensor:
         """``roles`` (B, R) classes (every row :func:`framed`), ``phrasing`` (B,) -> (B, Z);

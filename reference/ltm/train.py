@@ -206,7 +206,10 @@ def _build(config: LTMConfig | BaselineConfig, data: Path, ltm: str | Path | Non
         datamodule = PVQDataModule(data, config)
         roles, phrasings, tc = None, 0, config.train
         if tc.w_roles or tc.uses_teacher:  # the role classifiers and the teacher code
-            datamodule.setup()            # are sized by the data's frames
+            try:                          # are sized by the data's frames
+                datamodule.setup()
+            except ValueError as e:  # too little data, or no world frames to draw from
+                raise FitError(str(e)) from None
             roles, phrasings = datamodule.roles, datamodule.phrasings
             if tc.uses_teacher and not roles:
                 raise FitError(f"{data}: teacher_share needs thoughts with frames (world "
