@@ -58,6 +58,28 @@ def _eval_table(ev: dict) -> list[str]:
     return out
 
 
+def fit_command(cfg: dict, preset: str = "paper") -> str:
+    """The ``ltm fit`` command that trains ``cfg``: the preset plus a ``--set`` for every
+    training field that differs from it (``--max-minutes`` for the time budget). Fails
+    when a part other than ``train`` differs, which ``--set`` cannot say."""
+    from ltm.presets import preset as model_preset
+
+    base = json.loads(json.dumps(model_preset(preset).to_dict()))
+    for part, fields in cfg.items():
+        if part != "train" and fields != base.get(part):
+            raise SystemExit(f"ship_checkpoint: config part {part!r} differs from the "
+                             f"{preset!r} preset; no `ltm fit` command says it")
+    args = [f"ltm fit --preset {preset} --data DATA --out DIR"]
+    for key, value in cfg["train"].items():
+        if value == base["train"].get(key):
+            continue
+        if key == "minutes":
+            args.append(f"--max-minutes {value:g}")
+        else:
+            args.append(f"--set {key}={json.dumps(value) if isinstance(value, str) else value}")
+    return " ".join(args)
+
+
 def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
                data_command: str) -> str:
     """The text of MODEL_CARD.md."""
@@ -84,6 +106,7 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
         f"- data: `{data_command}` (English and Russian), episodes "
         "with a held-out meaning excluded"
         + (" (`exclude_heldout`)" if tc.get("exclude_heldout") else ""),
+        f"- command: `{fit_command(cfg)}`",
         f"- steps: {metrics['steps']:,} ({metrics['switch_step']:,} codec, "
         f"{metrics['steps'] - metrics['switch_step']:,} core); "
         f"training time {metrics['train_seconds'] / 60:.1f} min",

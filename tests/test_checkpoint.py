@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from ltm import paths
@@ -46,3 +47,22 @@ def test_model_card_reports_the_runs_threads_not_the_shippers():
     rest = {k: v for k, v in metrics.items() if k not in ("threads", "machine")}
     card = ship.model_card(cfg, rest, None, CKPT / WEIGHTS, "cmd")
     assert "- hardware: not recorded by the run, fp32" in card
+
+
+def test_model_card_fit_command_names_every_training_override():
+    import importlib.util
+
+    from ltm.presets import preset
+
+    spec = importlib.util.spec_from_file_location(
+        "ship_checkpoint", paths.root() / "scripts" / "ship_checkpoint.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    cfg = json.loads(json.dumps(preset("paper").to_dict()))
+    assert ship.fit_command(cfg) == "ltm fit --preset paper --data DATA --out DIR"
+    cfg["train"].update(lr_encoder=1.5e-4, minutes=44.0)
+    assert ship.fit_command(cfg) == ("ltm fit --preset paper --data DATA --out DIR "
+                                     "--set lr_encoder=0.00015 --max-minutes 44")
+    cfg["field"]["layers"] += 1
+    with pytest.raises(SystemExit, match="'field' differs"):
+        ship.fit_command(cfg)
