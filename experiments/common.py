@@ -263,10 +263,15 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
     if _PLANNED_ONLY and not finished(out):
         raise SystemExit(f"{out} was not trained before the script that needs it ran: "
                          f"add it to that script's models(preset)")
+    sources = _sources(ltm=ltm, codec=codec)
     if finished(out):
         if stored_config(out, config) != config:  # from_dict fills fields added since
             raise SystemExit(f"{out} holds a finished run of another config; delete it "
                              f"to retrain")
+        if _stored_sources(out) != sources:
+            raise SystemExit(f"{out} was trained on another {' or '.join(sources)} than "
+                             f"{', '.join(str(v) for v in (ltm, codec) if v)} holds now; "
+                             f"delete it to retrain")
         return out
     resume = (out / "checkpoints" / "last.ckpt").is_file()
     print(f"  training {name} ({'resumed' if resume else 'from scratch'}) into {out}",
@@ -277,7 +282,29 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
         fit(config, data, out, resume=resume, ltm=ltm, codec=codec, progress=progress)
     finally:
         torch.set_num_threads(threads)
+    if sources:
+        (out / SOURCES).write_text(json.dumps(sources, indent=1, sort_keys=True) + "\n")
     return out
+
+
+SOURCES = "sources.json"
+"""What a run trained on another model records of it: the SHA-256 of its weights, so
+that a run is reused only on the very model (a codec retrained with the same config,
+for instance by another time budget, would otherwise pass)."""
+
+
+def _sources(**models: Path | None) -> dict[str, str]:
+    import hashlib
+
+    from ltm.model import WEIGHTS
+
+    return {k: hashlib.sha256((v / WEIGHTS).read_bytes()).hexdigest()
+            for k, v in models.items() if v is not None and (v / WEIGHTS).is_file()}
+
+
+def _stored_sources(run: Path) -> dict[str, str]:
+    path = run / SOURCES
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def stored_config(run: Path, like):
@@ -328,8 +355,8 @@ SHIPPED = {"paper": "paper"}
 def ltm_run(preset: str) -> Path:
     """The reference LTM of a preset, which E1 (noise), E2, E6 and E8 measure and whose
     frozen codec the core variants of E4 and E5 share. At ``paper`` it is the shipped
-    ``checkpoints/paper`` (40 minutes of training on 2 cores, ``ltm fit --preset paper``;
-    its model card says how to retrain it), measured and not retrained, so that the
+    ``checkpoints/paper`` (44 minutes of training on 2 cores, ``ltm fit --preset paper``
+    at half the preset's peak rates; its model card gives the command), measured and not retrained, so that the
     reproduction fits its 90 minutes; elsewhere it is E3's LTM of seed 0."""
     if preset in SHIPPED:
         d = paths.root() / "checkpoints" / SHIPPED[preset]

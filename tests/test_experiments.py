@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from ltm.pvq import world
@@ -171,3 +172,23 @@ def test_the_eval_world_appears_only_whole(tmp_path, monkeypatch):
     assert [p.name for p in final.parent.iterdir()] == [final.name]  # nothing partial left
     assert len(final.read_text().splitlines()) == 4
     assert common.eval_world() == final and visible == [False] * 4  # written once
+
+
+def test_a_run_on_another_models_weights_is_not_reused(tmp_path, monkeypatch):
+    monkeypatch.setenv("LTM_ROOT", str(tmp_path))
+    common = _load("common")
+    cfg = common.ltm_config("smoke")
+    codec, out = tmp_path / "codec", common.runs("smoke") / "core-s0"
+    for d in (codec, out):
+        d.mkdir(parents=True)
+        (d / "model.safetensors").write_bytes(b"weights")
+        (d / "config.json").write_text(json.dumps(cfg.to_dict()))
+    (out / common.SOURCES).write_text(json.dumps(common._sources(codec=codec)))
+    data = tmp_path / "w.pvq.jsonl"
+    assert common.trained("core-s0", cfg, data, "smoke", codec=codec) == out  # reused
+    (codec / "model.safetensors").write_bytes(b"retrained")
+    with pytest.raises(SystemExit, match="trained on another codec"):
+        common.trained("core-s0", cfg, data, "smoke", codec=codec)
+    (out / common.SOURCES).unlink()  # a run from before the record: not trusted either
+    with pytest.raises(SystemExit, match="delete it to retrain"):
+        common.trained("core-s0", cfg, data, "smoke", codec=codec)
