@@ -613,10 +613,15 @@ def release() -> dict[str, str]:
 def protocol_macros() -> dict[str, str]:
     """The protocol constants the paper's text names, from the code that uses them, and
     the shipped checkpoint's training time and the release from ``CITATION.cff``."""
-    shipped = paths.root() / "checkpoints" / SHIPPED["paper"] / "metrics.json"
-    minutes = json.loads(shipped.read_text())["train_seconds"] / 60 if shipped.is_file() else None
+    shipped = paths.root() / "checkpoints" / SHIPPED["paper"]
+    minutes = (json.loads((shipped / "metrics.json").read_text())["train_seconds"] / 60
+               if (shipped / "metrics.json").is_file() else None)
+    train = (json.loads((shipped / "config.json").read_text())["train"]
+             if (shipped / "config.json").is_file() else {})
     rel = release()
     return {"shippedMinutes": "-" if minutes is None else f"{minutes:.0f}",
+            "shippedLrEncoder": f"{train['lr_encoder']:g}" if train else "-",
+            "shippedLrDecoder": f"{train['lr_decoder']:g}" if train else "-",
             "releaseVersion": rel["version"], "releaseDate": rel["date-released"],
             "protoCandidates": fmt(CANDIDATES), "protoEvalSeed": str(EVAL_SEED),
             "protoEvalEpisodes": fmt(EVAL_EPISODES),

@@ -192,3 +192,14 @@ def test_a_run_on_another_models_weights_is_not_reused(tmp_path, monkeypatch):
     (out / common.SOURCES).unlink()  # a run from before the record: not trusted either
     with pytest.raises(SystemExit, match="delete it to retrain"):
         common.trained("core-s0", cfg, data, "smoke", codec=codec)
+
+
+def test_the_papers_protocol_macros_read_the_shipped_models_rates_and_time():
+    common = _load("common")
+    ckpt = common.paths.root() / "checkpoints" / "paper"
+    train = json.loads((ckpt / "config.json").read_text())["train"]
+    minutes = json.loads((ckpt / "metrics.json").read_text())["train_seconds"] / 60
+    macros = common.protocol_macros()
+    assert float(macros["shippedLrEncoder"]) == train["lr_encoder"]
+    assert float(macros["shippedLrDecoder"]) == train["lr_decoder"]
+    assert macros["shippedMinutes"] == f"{minutes:.0f}"
