@@ -430,3 +430,16 @@ def test_a_run_stored_before_a_new_config_field_still_matches(tmp_path):
         d[part]["ngram_max"] = 4
         with pytest.raises(FitError, match=f"differs in {part}.ngram_max"):
             _check_out(d, out, resume=False)
+
+
+def test_a_compiled_run_follows_the_eager_golden_curve_and_saves_the_same_names(
+        data, tmp_path):
+    out = tmp_path / "compiled"
+    assert main(["fit", "--preset", "tiny", "--data", str(data), "--out", str(out),
+                 "--codec-steps", "12", "--core-steps", "0", "--set", "compile=true"]) == 0
+    got = losses(out)
+    want = json.loads(GOLDEN.read_text())["train/loss"]
+    np.testing.assert_allclose([got[k] for k in range(12)], want[:12], rtol=1e-3)  # codec stage
+    model = LTM.load(out)
+    assert model.config.train.compile
+    assert sorted(model.state_dict()) == sorted(LTM(short_tiny()).state_dict())

@@ -311,6 +311,11 @@ class TrainConfig:
     """With a teacher stage: the teacher code is fixed at its random start (not trained),
     and, since its target does not move, the encoder learns it (``w_distill``) from the
     first step, beside the decoder, instead of after the teacher stage."""
+    compile: bool = False
+    """Compile the encoder and the decoder with ``torch.compile`` (in place, dynamic
+    shapes, so the weights keep their names) before training. It costs minutes of
+    compiling at the start, counted in the time budget, and buys faster steps
+    (``nox -s bench``, item ``compile``; experiments/LOG.md, session 14)."""
     noise_sigma: float = 0.2
     """Expected norm of the noise added for the noised decoding term."""
     w_head: float = 1.0

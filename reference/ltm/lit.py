@@ -91,6 +91,9 @@ class LitLTM(L.LightningModule):
         super().__init__()
         self.config, self.tc = config, config.train
         self.model = LTM(config)
+        if config.train.compile:
+            self.model.encoder.compile(dynamic=True)
+            self.model.decoder.compile(dynamic=True)
         self.role_probe = (RoleProbe(config.codec.meaning_dim, roles)
                            if roles and config.train.w_roles else None)
         """The role classifiers (training only, not part of the shipped model), built
