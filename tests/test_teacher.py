@@ -130,6 +130,7 @@ def test_fit_runs_teacher_then_codec_with_the_decoder_frozen_then_core(data, tmp
     got, want = _log(cut), _log(whole)
     assert [r["train/distill"] for r in want[:4]] == ["nan"] * 4
     assert all(r["train/distill"] not in ("nan", "") for r in want[4:8])
+    assert [float(r["train/stage"]) for r in want[:8]] == [-1.0] * 4 + [0.0] * 4
     np.testing.assert_allclose([float(r["train/loss"]) for r in got],
                                [float(r["train/loss"]) for r in want], rtol=1e-5)
 

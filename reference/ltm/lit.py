@@ -80,6 +80,10 @@ def tick(module: L.LightningModule) -> None:
         module.elapsed = float(trainer.strategy.broadcast(module.elapsed, src=0))
 
 
+STAGE_CODE = {"teacher": -1.0, "codec": 0.0, "core": 1.0}
+"""What ``train/stage`` logs for each stage."""
+
+
 class LitLTM(L.LightningModule):
     """Trains an :class:`ltm.model.LTM` (``self.model``): stage ``teacher`` (when
     ``teacher_share > 0``), ``codec``, then ``core``. ``roles`` and ``phrasings`` size
@@ -296,7 +300,7 @@ class LitLTM(L.LightningModule):
                        for k in ("rec", "align", "cross", "noise", "roles", "distill", "head",
                                  "next") if optional.get(k, True)})
         self.log("train/loss", loss.detach(), prog_bar=True)
-        self.log("train/stage", float(self.stage == "core"))
+        self.log("train/stage", STAGE_CODE[self.stage])
         if self._last_step():
             self.trainer.should_stop = True
         return loss
