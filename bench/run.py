@@ -39,8 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "reference"))
 ITEMS = ("peak", "train_ltm_codec", "compile", "train_ltm_core", "train_baseline",
-         "lightning",
-         "generate_ltm", "generate_baseline", "world")
+         "lightning", "generate_ltm", "generate_baseline", "world")
 PROMPTS = 8
 """Prompts (world episodes, first two units) continued by each generator."""
 UNITS = 6

@@ -268,10 +268,13 @@ def trained(name: str, config, data: Path, preset: str, *, ltm: Path | None = No
         if stored_config(out, config) != config:  # from_dict fills fields added since
             raise SystemExit(f"{out} holds a finished run of another config; delete it "
                              f"to retrain")
-        if _stored_sources(out) != sources:
+        stored = _stored_sources(out)
+        if stored != sources:
+            held = ", ".join(str(v) for v in (ltm, codec) if v)
             raise SystemExit(f"{out} was trained on another {' or '.join(sources)} than "
-                             f"{', '.join(str(v) for v in (ltm, codec) if v)} holds now; "
-                             f"delete it to retrain")
+                             f"{held} holds now; delete it to retrain" if stored else
+                             f"{out} has no {SOURCES} saying which weights of {held} it "
+                             f"was trained on; delete it to retrain")
         return out
     resume = (out / "checkpoints" / "last.ckpt").is_file()
     print(f"  training {name} ({'resumed' if resume else 'from scratch'}) into {out}",
@@ -356,8 +359,8 @@ def ltm_run(preset: str) -> Path:
     """The reference LTM of a preset, which E1 (noise), E2, E6 and E8 measure and whose
     frozen codec the core variants of E4 and E5 share. At ``paper`` it is the shipped
     ``checkpoints/paper`` (44 minutes of training on 2 cores, ``ltm fit --preset paper``
-    at half the preset's peak rates; its model card gives the command), measured and not retrained, so that the
-    reproduction fits its 90 minutes; elsewhere it is E3's LTM of seed 0."""
+    at half the preset's peak rates; its model card gives the command), measured and not
+    retrained, so that the reproduction fits its 90 minutes; elsewhere it is E3's LTM of seed 0."""
     if preset in SHIPPED:
         d = paths.root() / "checkpoints" / SHIPPED[preset]
         if not finished(d):

@@ -76,7 +76,7 @@ def fit_command(cfg: dict, preset: str = "paper") -> str:
         if key == "minutes":
             args.append(f"--max-minutes {value:g}")
         else:
-            args.append(f"--set {key}={json.dumps(value) if isinstance(value, str) else value}")
+            args.append(f"--set {key}={value}")  # every training field is a number or a bool
     return " ".join(args)
 
 
