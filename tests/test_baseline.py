@@ -241,3 +241,35 @@ def test_fit_errors_are_one_line(argv, message, data, tmp_path, capsys):
                  "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("ltm: ") and message in err and "\n" not in err
+
+
+@MODELS
+def test_batched_generation_equals_each_episode_alone(model):
+    """Episodes of different lengths decoded together (left-padded, padding masked) give
+    the greedy units each gives alone, in two languages, prompts shorter than the
+    n-grams included; the units of several rows end at different steps."""
+    episodes = [["Anna left.", "Ivan came.", "The cat sleeps."], [""], ["Кот спит."]]
+    langs = ["en", "en", "ru"]
+    together = model.generate_batch(episodes, 2, langs=langs, max_bytes=7)
+    alone = [model.generate_units(ep, 2, lang=lang, max_bytes=7)
+             for ep, lang in zip(episodes, langs, strict=True)]
+    assert together == alone
+    assert all(len(units) == 2 and all(len(u) <= 7 for u in units) for units in together)
+    assert model.generate_batch(episodes, 0, langs=langs) == [[], [], []]
+
+
+@MODELS
+def test_batched_sampling_is_seeded(model):
+    episodes, langs = [["Anna left."], ["Ivan came.", "x"]], ["en", "ru"]
+    draw = [model.generate_batch(episodes, 2, langs=langs, method="nucleus", max_bytes=6,
+                                 generator=torch.Generator().manual_seed(3)) for _ in range(2)]
+    assert draw[0] == draw[1]
+
+
+def test_batched_generation_refuses_bad_input():
+    with pytest.raises(ValueError, match="every episode"):
+        BASE.generate_batch([["a"], []], 1)
+    with pytest.raises(ValueError, match="2 languages for 1"):
+        BASE.generate_batch([["a"]], 1, langs=["en", "ru"])
+    with pytest.raises(ValueError, match="method"):
+        BASE.generate_batch([["a"]], 1, method="beam")

@@ -96,6 +96,9 @@ class Oracle(torch.nn.Module):
     def generate_units(self, units, n, **kw):
         return [self.next.get(tuple(units), "").encode()][:n]
 
+    def generate_batch(self, episodes, n, **kw):
+        return [self.generate_units(units, n) for units in episodes]
+
     def embed_units(self, units):
         ids = torch.tensor([self.meaning[u] for u in units])
         return torch.nn.functional.one_hot(ids, max(self.meaning.values()) + 1).float()

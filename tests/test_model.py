@@ -81,3 +81,23 @@ def test_model_code_imports_no_lightning():
     root = pathlib.Path(__file__).resolve().parents[1] / "reference" / "ltm"
     for name in ["llama", "codec", "memory", "field", "heads", "model", "config", "losses"]:
         assert "lightning" not in (root / f"{name}.py").read_text()
+
+
+def test_batched_generation_equals_each_episode_alone(model):
+    """Right-padded episodes thought together give each episode's units alone, and the
+    same as thinking one thought after another (:meth:`LTM._think`)."""
+    episodes = [["Anna came home.", "She sat down.", "Ivan left."], [""], ["Кот спит."]]
+    langs = ["en", "ru", "ru"]
+    together = model.generate_batch(episodes, 3, langs=langs, max_bytes=6)
+    alone = [model.generate_units(ep, 3, lang=lang, max_bytes=6)
+             for ep, lang in zip(episodes, langs, strict=True)]
+    assert together == alone
+    with torch.no_grad():
+        stepwise = [model._think(model.encode(ep), 3, lang, max_bytes=6)
+                    for ep, lang in zip(episodes, langs, strict=True)]
+    assert together == stepwise
+    assert model.generate_batch(episodes, 0) == [[], [], []]
+    with pytest.raises(ValueError, match="every episode"):
+        model.generate_batch([["a"], []], 1)
+    with pytest.raises(ValueError, match="1 languages for 2"):
+        model.generate_batch([["a"], ["b"]], 1, langs=["en"])

@@ -143,6 +143,19 @@ class ByteLM(nn.Module):
         window = list(history[-max(self.config.ngram_max, 1):])
         return self.embed_tokens(torch.tensor([window], device=self.device))[:, -1:]
 
+    def _embed_last(self, history: Sequence[Sequence[int]], rows: Sequence[int]) -> list[Tensor]:
+        """:meth:`embed_next` of ``history[b]`` for every ``b`` in ``rows``, one (D,) each,
+        computed together for the histories whose n-gram windows have one length."""
+        n = max(self.config.ngram_max, 1)
+        out: dict[int, Tensor] = {}
+        by_len: dict[int, list[int]] = {}
+        for b in rows:
+            by_len.setdefault(min(len(history[b]), n), []).append(b)
+        for k, group in by_len.items():
+            windows = torch.tensor([list(history[b][-k:]) for b in group], device=self.device)
+            out.update(zip(group, self.embed_tokens(windows)[:, -1], strict=True))  # (D,) each
+        return [out[b] for b in rows]
+
     def inputs(self, batch: dict[str, Tensor]) -> Tensor:
         """Input vectors (B, S, D) of a :func:`make_batch` batch."""
         return self.embed_tokens(batch["tokens"])
@@ -208,33 +221,82 @@ class ByteLM(nn.Module):
 
     @torch.no_grad()
     def generate_units(self, units: Sequence[str | bytes], n_units: int, *,
-                       lang: str | None = None, method: str = "greedy", top_p: float = 0.9,
-                       temperature: float = 1.0, max_bytes: int | None = None,
-                       generator: torch.Generator | None = None) -> list[bytes]:
+                       lang: str | None = None, **sampling) -> list[bytes]:
         """``n_units`` more units after ``units`` (at least one), byte by byte with a
-        key/value cache, each ending at SEP or after ``max_bytes`` (default: the config's)."""
-        if method not in ("greedy", "nucleus"):
-            raise ValueError(f"method must be 'greedy' or 'nucleus', got {method!r}")
+        key/value cache, each ending at SEP or after ``max_bytes`` (default: the
+        config's); ``sampling`` is as :meth:`generate_batch`'s, which this calls with one
+        episode."""
         if not units:
             raise ValueError("generation needs at least one unit of text")
+        return self.generate_batch([units], n_units, langs=[lang], **sampling)[0]
+
+    @torch.no_grad()
+    def generate_batch(self, episodes: Sequence[Sequence[str | bytes]], n_units: int, *,
+                       langs: Sequence[str | None] | None = None, method: str = "greedy",
+                       top_p: float = 0.9, temperature: float = 1.0,
+                       max_bytes: int | None = None,
+                       generator: torch.Generator | None = None) -> list[list[bytes]]:
+        """``n_units`` more units after each of several episodes (each at least one unit,
+        ``langs`` one tag per episode, default none), decoded together: one row per
+        episode, each row's prompt left-padded to the longest and its padding masked, so
+        each row reads only its own past. Every step feeds each row one input (a new
+        byte, or the SEP and, for the hybrid, the thought after a unit) through the
+        cache. Greedy rows equal :meth:`generate_units` of that episode alone, up to
+        float rounding (rotary positions are relative, so the shift of padding cancels);
+        sampled rows draw from one generator in row order."""
+        if method not in ("greedy", "nucleus"):
+            raise ValueError(f"method must be 'greedy' or 'nucleus', got {method!r}")
+        if any(len(ep) == 0 for ep in episodes):
+            raise ValueError("generation needs at least one unit of text in every episode")
+        langs = [None] * len(episodes) if langs is None else list(langs)
+        if len(langs) != len(episodes):
+            raise ValueError(f"got {len(langs)} languages for {len(episodes)} episodes")
         limit = self.config.max_bytes if max_bytes is None else max_bytes
-        prefix = self.batch([[*units, b""]], [lang])  # inputs end just before the new unit
+        B = len(episodes)
+        if B == 0:
+            return []
+        prompts = [self.batch([[*ep, b""]], [lang]) for ep, lang in zip(episodes, langs, strict=True)]
+        history = [p["tokens"][0].tolist() for p in prompts]  # every input token, for n-grams
+        xs = [self.inputs(p)[0] for p in prompts]  # (S_b, D) each
+        S = max(len(x) for x in xs)
+        x = xs[0].new_zeros(B, S, xs[0].shape[-1])  # (B, S, D), prompts right-aligned
+        keys = torch.zeros(B, S, dtype=torch.bool, device=self.device)  # real positions
+        for b, xb in enumerate(xs):
+            x[b, S - len(xb):], keys[b, S - len(xb):] = xb, True
+        # a padding query sees itself (no empty softmax); real queries never see padding
+        own = torch.eye(S, dtype=torch.bool, device=self.device)  # (S, S)
         caches = self.stack.new_caches()
-        h = self.stack(self.inputs(prefix), causal=True, caches=caches)  # (1, S, D)
-        history = prefix["tokens"][0].tolist()  # every input token so far, for the n-grams
-        said = []
-        for _ in range(n_units):
-            unit = []
-            for _ in range(limit):
-                tok = next_token(self.out(h[:, -1]), self.writable, method, top_p,
-                                 temperature, generator)  # (1,)
-                if int(tok) == SEP:
-                    break
-                unit.append(int(tok))
-                history.append(int(tok))
-                h = self.stack(self.embed_next(history), causal=True, caches=caches)
-            said.append(bytes(unit))
-            h = self.stack(self.after_unit(bytes(unit), history), causal=True, caches=caches)
+        h = self.stack(x, causal=True, mask=keys[:, None, None, :] | own, caches=caches)
+        said: list[list[bytes]] = [[] for _ in range(B)]
+        unit: list[list[int]] = [[] for _ in range(B)]
+        pending: list[list[Tensor]] = [[] for _ in range(B)]  # inputs still to feed, (D,)
+        live = [n_units > 0] * B
+        while any(live):
+            ask = [b for b in range(B) if live[b] and not pending[b]]  # rows due a token
+            if ask:
+                toks = next_token(self.out(h[ask, -1]), self.writable, method, top_p,
+                                  temperature, generator).tolist()  # (len(ask),)
+                wrote = [b for b, tok in zip(ask, toks, strict=True) if tok != SEP]
+                for b, tok in zip(ask, toks, strict=True):
+                    if tok != SEP:
+                        unit[b].append(tok)
+                        history[b].append(tok)
+                for b, v in zip(wrote, self._embed_last(history, wrote), strict=True):
+                    pending[b].append(v)
+                for b, tok in zip(ask, toks, strict=True):
+                    if tok == SEP or len(unit[b]) == limit:  # the unit is over
+                        said[b].append(bytes(unit[b]))
+                        unit[b] = []
+                        if len(said[b]) == n_units:
+                            live[b] = False
+                        else:
+                            pending[b] += list(self.after_unit(said[b][-1], history[b])[0])
+            if not any(live):
+                break
+            step = torch.stack([pending[b].pop(0) if pending[b] else x.new_zeros(x.shape[-1])
+                                for b in range(B)])[:, None]  # (B, 1, D); done rows idle
+            keys = torch.cat([keys, keys.new_ones(B, 1)], dim=1)  # (B, T)
+            h = self.stack(step, causal=True, mask=keys[:, None, None, :], caches=caches)
         return said
 
     def continue_text(self, text: str | Sequence[str], n_units: int, *, lang: str | None = None,

@@ -1,7 +1,8 @@
 """One evaluation harness for every model: the LTM, the byte baseline and the hybrid.
 
 Issue 4 section 2, DESIGN.md section 5. Every model answers the same calls
-(``score_units``, ``generate_units``, ``embed_units``, ``continue_text``; see
+(``score_units``, ``generate_units``, ``generate_batch``, ``embed_units``,
+``continue_text``; see
 :class:`ltm.model.LTM` and :class:`ltm.baseline.ByteLM`), so every number below is
 measured the same way for all three, on the same units:
 
@@ -11,10 +12,12 @@ measured the same way for all three, on the same units:
   model's ``max_bytes`` as the model reads them. For the LTM, the decoder's
   cross-entropy given the predicted thought, averaged in likelihood over ``samples``
   head draws (:meth:`ltm.model.LTM.score_units` states the estimator);
-- **next unit**, greedy from the true past: ROUGE-L against the reference and, where
+- **next unit**, greedy from the true past (every prefix of an episode in one
+  ``generate_batch`` call): ROUGE-L against the reference and, where
   the data carry frames and states (the PVQ world), the share that parse, that are also
   legal in the true state, and exact frame accuracy on determined thoughts;
-- **diversity**: distinct-1 and distinct-2 of nucleus-sampled continuations, and the
+- **diversity**: distinct-1 and distinct-2 of nucleus-sampled continuations (all
+  episodes in one ``generate_batch`` call), and the
   share of sampled units that repeat the unit before them;
 - **retrieval** recall@1 and @5 among up to ``n`` candidates of distinct meaning:
   paraphrases (two quotes in one language) and translations (English -> Russian),
@@ -201,24 +204,28 @@ def evaluate(model, data: str | Path, *, episodes: int = 100, split: str = "val"
             for u, s in zip(units[1:], scores[1:], strict=True):
                 nats += s
                 nbytes += len(to_bytes(u, codec.max_bytes))
-            for t in range(1, len(units)):
-                said = model.generate_units(units[:t], 1, lang=lang, generator=gen,
-                                            max_bytes=limit)[0]
+            prefixes = [units[:t] for t in range(1, len(units))]  # every next unit at once
+            nexts = model.generate_batch(prefixes, 1, langs=[lang] * len(prefixes),
+                                         generator=gen, max_bytes=limit)
+            for t, (said,) in enumerate(nexts, start=1):
                 text = said.decode("utf-8", "replace")
                 rouge.append(rouge_l(text, units[t]))
                 if world_like:
                     meaning.append(judge_next(r, t, text, lang))
-        sampled, repeats = [], []
-        start = time.perf_counter()
+        pasts, past_langs = [], []
         for r, lang in eps[:continuations]:
             units = [t.quotes[lang][0] for t in r.thoughts]
-            past = units[: max(1, len(units) // 2)]
-            said = model.generate_units(past, 3, lang=lang, method="nucleus", top_p=0.9,
-                                        generator=gen, max_bytes=limit)
+            pasts.append(units[: max(1, len(units) // 2)])
+            past_langs.append(lang)
+        start = time.perf_counter()
+        said_all = model.generate_batch(pasts, 3, langs=past_langs, method="nucleus",
+                                        top_p=0.9, generator=gen, max_bytes=limit)
+        seconds = time.perf_counter() - start
+        sampled, repeats = [], []
+        for past, said in zip(pasts, said_all, strict=True):
             texts = [s.decode("utf-8", "replace") for s in said]
             sampled.append(" ".join(texts))
             repeats += [a == b for a, b in zip([past[-1], *texts[:-1]], texts, strict=True)]
-        seconds = time.perf_counter() - start
         gen_bytes = sum(len(s.encode("utf-8")) for s in sampled)
         found = retrieval(model, records, n_retrieval, seed, batch_size, retrieval_tasks)
     out = {"kind": kind, "data": str(data), "split": split, "n_episodes": len(eps),

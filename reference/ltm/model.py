@@ -204,16 +204,55 @@ class LTM(nn.Module):
 
     @torch.no_grad()
     def generate_units(self, units: Sequence[str | bytes], n_units: int, *,
-                       lang: str | None = None, steps: int | None = None,
-                       method: str = "greedy", generator: torch.Generator | None = None,
-                       **sampling) -> list[bytes]:
+                       lang: str | None = None, **sampling) -> list[bytes]:
         """``n_units`` more units after ``units`` (at least one), as raw bytes: each
-        predicted thought joins the trajectory and is said in ``lang``; ``method``,
-        ``top_p``, ``temperature`` and ``max_bytes`` go to the decoder."""
+        predicted thought joins the trajectory and is said in ``lang``; ``sampling`` is
+        as :meth:`generate_batch`'s, which this calls with one episode."""
         if not units:
             raise ValueError("generation needs at least one unit of text")
-        return self._think(self.encode(list(units)), n_units, lang, steps=steps,
-                           generator=generator, method=method, **sampling)
+        return self.generate_batch([units], n_units, langs=[lang], **sampling)[0]
+
+    @torch.no_grad()
+    def generate_batch(self, episodes: Sequence[Sequence[str | bytes]], n_units: int, *,
+                       langs: Sequence[str | None] | None = None, steps: int | None = None,
+                       generator: torch.Generator | None = None,
+                       **sampling) -> list[list[bytes]]:
+        """``n_units`` more units after each of several episodes (each at least one unit;
+        ``langs`` one per episode, default none), thought together: the episodes'
+        thoughts are right-padded into one batch, each predicted thought joins its
+        episode's trajectory (the core is causal, so padding never reaches a real
+        position), and all ``len(episodes) * n_units`` thoughts are said in one decoder
+        batch; ``method``, ``top_p``, ``temperature`` and ``max_bytes`` go to the
+        decoder. A head that draws noise draws it for all rows at once."""
+        if any(len(ep) == 0 for ep in episodes):
+            raise ValueError("generation needs at least one unit of text in every episode")
+        langs = [None] * len(episodes) if langs is None else list(langs)
+        if len(langs) != len(episodes):
+            raise ValueError(f"got {len(langs)} languages for {len(episodes)} episodes")
+        B = len(episodes)
+        if B == 0:
+            return []
+        flat = self.encode([u for ep in episodes for u in ep])  # (N, Z): the prompts read
+        if n_units == 0:
+            return [[] for _ in range(B)]
+        lens = torch.tensor([len(ep) for ep in episodes], device=self.device)  # (B,)
+        T = int(lens.max()) + n_units
+        thoughts = flat.new_zeros(B, T, flat.shape[-1])  # (B, T, Z), right-padded
+        mask = torch.arange(T, device=self.device)[None] < lens[:, None]  # (B, T)
+        thoughts[mask] = flat
+        rows = torch.arange(B, device=self.device)
+        new = []
+        for _ in range(n_units):
+            width = int(lens.max())  # positions read this step
+            nxt = self.predict_next(thoughts[:, :width], mask[:, :width], steps=steps,
+                                    generator=generator)  # (B, Z)
+            thoughts[rows, lens], mask[rows, lens] = nxt, True
+            lens = lens + 1
+            new.append(nxt)
+        vectors = torch.stack(new, dim=1).flatten(0, 1)  # (B * n, Z), episode-major
+        said = self.decode_bytes(vectors, [lang for lang in langs for _ in range(n_units)],
+                                 generator=generator, **sampling)
+        return [said[b * n_units: (b + 1) * n_units] for b in range(B)]
 
     def save(self, directory: str | Path) -> None:
         """Write ``model.safetensors`` and ``config.json`` into ``directory``."""
