@@ -266,10 +266,28 @@ def test_batched_sampling_is_seeded(model):
     assert draw[0] == draw[1]
 
 
+def test_batched_generation_in_chunks_equals_one_batch(monkeypatch):
+    """Prompts over the prefill budget are decoded in chunks, with the same units."""
+    import ltm.baseline as baseline
+
+    episodes = [["Anna left.", "Ivan came."], ["x"], ["The cat sleeps.", "y", "z"]]
+    whole = BASE_NG.generate_batch(episodes, 2, max_bytes=5)
+    monkeypatch.setattr(baseline, "PREFILL_BUDGET", 1)  # every row its own chunk
+    assert BASE_NG.generate_batch(episodes, 2, max_bytes=5) == whole
+
+
 def test_batched_generation_refuses_bad_input():
     with pytest.raises(ValueError, match="every episode"):
         BASE.generate_batch([["a"], []], 1)
-    with pytest.raises(ValueError, match="2 languages for 1"):
+    with pytest.raises(ValueError, match="2 language tags for 1"):
         BASE.generate_batch([["a"]], 1, langs=["en", "ru"])
     with pytest.raises(ValueError, match="method"):
         BASE.generate_batch([["a"]], 1, method="beam")
+    with pytest.raises(ValueError, match="max_bytes must be at least 1, got 0"):
+        BASE.generate_batch([["a"]], 1, max_bytes=0)
+    with pytest.raises(ValueError, match="n_units must be at least 0"):
+        BASE.generate_batch([["a"]], -1)
+    with pytest.raises(TypeError, match="list of episodes"):
+        BASE.generate_batch(["Anna left.", "Ivan came."], 1)
+    with pytest.raises(TypeError, match="one tag per episode"):
+        BASE.generate_batch([["a"], ["b"]], 1, langs="en")

@@ -99,5 +99,7 @@ def test_batched_generation_equals_each_episode_alone(model):
     assert model.generate_batch(episodes, 0) == [[], [], []]
     with pytest.raises(ValueError, match="every episode"):
         model.generate_batch([["a"], []], 1)
-    with pytest.raises(ValueError, match="1 languages for 2"):
+    with pytest.raises(ValueError, match="1 language tags for 2"):
         model.generate_batch([["a"], ["b"]], 1, langs=["en"])
+    with pytest.raises(ValueError, match="n_units must be at least 0"):
+        model.generate_batch([["a"]], -2)

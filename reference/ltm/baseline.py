@@ -37,10 +37,12 @@ from torch import Tensor, nn
 from ltm.baseline_config import BaselineConfig, baseline_preset
 from ltm.codec import add_ngrams, ngram_tables, pack, to_bytes
 from ltm.config import BOS, EOS, N_BYTES, PAD
+from ltm.langs import episode_langs
 from ltm.llama import Stack, init_weights
 from ltm.segment import units as segment_units
 
-__all__ = ["BaselineConfig", "baseline_preset", "SEP", "THOUGHT", "make_batch", "next_token", "ByteLM", "WEIGHTS", "CONFIG"]
+__all__ = ["BaselineConfig", "baseline_preset", "SEP", "THOUGHT", "make_batch", "next_token", "ByteLM", "WEIGHTS", "CONFIG",
+           "PREFILL_BUDGET"]
 
 SEP = EOS
 """The separator after every unit: the codec's end-of-unit token."""
@@ -48,6 +50,10 @@ THOUGHT = -1
 """Placeholder id of an input position that holds a thought (hybrid only)."""
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 """File names inside a directory written by :meth:`ByteLM.save`."""
+PREFILL_BUDGET = 1 << 24
+"""Most rows times prompt positions squared that :meth:`ByteLM.generate_batch` prefills
+at once (its attention mask is that many booleans per layer): a world episode's every
+prefix fits in one chunk, a chapter of prose is split."""
 
 
 def make_batch(episodes: Sequence[Sequence[bytes]], starts: Sequence[int],
@@ -236,26 +242,41 @@ class ByteLM(nn.Module):
                        top_p: float = 0.9, temperature: float = 1.0,
                        max_bytes: int | None = None,
                        generator: torch.Generator | None = None) -> list[list[bytes]]:
-        """``n_units`` more units after each of several episodes (each at least one unit,
-        ``langs`` one tag per episode, default none), decoded together: one row per
-        episode, each row's prompt left-padded to the longest and its padding masked, so
-        each row reads only its own past. Every step feeds each row one input (a new
-        byte, or the SEP and, for the hybrid, the thought after a unit) through the
-        cache. Greedy rows equal :meth:`generate_units` of that episode alone, up to
-        float rounding (rotary positions are relative, so the shift of padding cancels);
-        sampled rows draw from one generator in row order."""
+        """``n_units`` more units after each of several episodes (each at least one unit;
+        ``langs`` one tag per episode, default none), each unit ending at SEP or after
+        ``max_bytes`` (default: the config's), decoded together by :meth:`_decode_rows`
+        in chunks of at most :data:`PREFILL_BUDGET` rows times prompt length squared.
+        Greedy rows equal :meth:`generate_units` of that episode alone, up to float
+        rounding; sampled rows draw from one generator in row order, so they depend on
+        the other rows of the call."""
         if method not in ("greedy", "nucleus"):
             raise ValueError(f"method must be 'greedy' or 'nucleus', got {method!r}")
-        if any(len(ep) == 0 for ep in episodes):
-            raise ValueError("generation needs at least one unit of text in every episode")
-        langs = [None] * len(episodes) if langs is None else list(langs)
-        if len(langs) != len(episodes):
-            raise ValueError(f"got {len(langs)} languages for {len(episodes)} episodes")
+        langs = episode_langs(episodes, langs, n_units)
         limit = self.config.max_bytes if max_bytes is None else max_bytes
-        B = len(episodes)
-        if B == 0:
-            return []
+        if limit < 1:
+            raise ValueError(f"max_bytes must be at least 1, got {limit}")
         prompts = [self.batch([[*ep, b""]], [lang]) for ep, lang in zip(episodes, langs, strict=True)]
+        said: list[list[bytes]] = []
+        chunk: list[dict[str, Tensor]] = []
+        for p in [*prompts, None]:  # None: flush the last chunk
+            if chunk and (p is None or (len(chunk) + 1) * max(
+                    x["tokens"].shape[1] for x in [*chunk, p]) ** 2 > PREFILL_BUDGET):
+                said += self._decode_rows(chunk, n_units, limit, method, top_p, temperature,
+                                          generator)
+                chunk = []
+            if p is not None:
+                chunk.append(p)
+        return said
+
+    def _decode_rows(self, prompts: list[dict[str, Tensor]], n_units: int, limit: int,
+                     method: str, top_p: float, temperature: float,
+                     generator: torch.Generator | None) -> list[list[bytes]]:
+        """:meth:`generate_batch` of one chunk: one row per prompt (a one-episode
+        :meth:`batch`), left-padded to the longest with the padding masked, so each row
+        reads only its own past (rotary positions are relative, so the shift cancels).
+        Every step feeds each row one input through the cache: a new byte, or the SEP
+        and, for the hybrid, the thought after a unit."""
+        B = len(prompts)
         history = [p["tokens"][0].tolist() for p in prompts]  # every input token, for n-grams
         xs = [self.inputs(p)[0] for p in prompts]  # (S_b, D) each
         S = max(len(x) for x in xs)
@@ -265,8 +286,9 @@ class ByteLM(nn.Module):
             x[b, S - len(xb):], keys[b, S - len(xb):] = xb, True
         # a padding query sees itself (no empty softmax); real queries never see padding
         own = torch.eye(S, dtype=torch.bool, device=self.device)  # (S, S)
+        mask = None if bool(keys.all()) else keys[:, None, None, :] | own  # (B, 1, S, S)
         caches = self.stack.new_caches()
-        h = self.stack(x, causal=True, mask=keys[:, None, None, :] | own, caches=caches)
+        h = self.stack(x, causal=True, mask=mask, caches=caches)  # (B, S, D)
         said: list[list[bytes]] = [[] for _ in range(B)]
         unit: list[list[int]] = [[] for _ in range(B)]
         pending: list[list[Tensor]] = [[] for _ in range(B)]  # inputs still to feed, (D,)

@@ -11,7 +11,8 @@ conveniences that take and give text: :meth:`LTM.encode`, :meth:`LTM.decode`,
 :meth:`LTM.predict_next`, :meth:`LTM.continue_text`, :meth:`LTM.save` /
 :meth:`LTM.load` (safetensors weights plus a JSON config, no pickle), and the calls the
 harness (:mod:`ltm.eval`) makes of every model: :meth:`LTM.score_units`,
-:meth:`LTM.score_next_unit`, :meth:`LTM.embed_units`, :meth:`LTM.generate_units`.
+:meth:`LTM.score_next_unit`, :meth:`LTM.embed_units`, :meth:`LTM.generate_units` and
+:meth:`LTM.generate_batch`.
 
 Shape legend: B batch · T thoughts · Z thought dim.
 """
@@ -30,6 +31,7 @@ from ltm.codec import ThoughtDecoder, ThoughtEncoder, decoder_targets, meaning_p
 from ltm.config import PAD, LTMConfig
 from ltm.field import FieldCore
 from ltm.heads import build_head
+from ltm.langs import episode_langs
 from ltm.segment import units as segment_units
 
 __all__ = ["LTM", "WEIGHTS", "CONFIG"]
@@ -224,11 +226,7 @@ class LTM(nn.Module):
         position), and all ``len(episodes) * n_units`` thoughts are said in one decoder
         batch; ``method``, ``top_p``, ``temperature`` and ``max_bytes`` go to the
         decoder. A head that draws noise draws it for all rows at once."""
-        if any(len(ep) == 0 for ep in episodes):
-            raise ValueError("generation needs at least one unit of text in every episode")
-        langs = [None] * len(episodes) if langs is None else list(langs)
-        if len(langs) != len(episodes):
-            raise ValueError(f"got {len(langs)} languages for {len(episodes)} episodes")
+        langs = episode_langs(episodes, langs, n_units)
         B = len(episodes)
         if B == 0:
             return []
