@@ -85,3 +85,18 @@ def test_cache_with_multi_position_chunks():
         caches = stack.new_caches()
         parts = [stack(x[:, a:b], causal=True, caches=caches) for a, b in [(0, 3), (3, 7), (7, 9)]]
     torch.testing.assert_close(torch.cat(parts, dim=1), full, rtol=0, atol=1e-5)
+
+
+def test_cache_grows_past_its_first_buffer():
+    """Past the first buffer (64 positions) the cache doubles and keeps the past: 50
+    positions at once, then 40 one at a time, then 60 at once, against the full forward."""
+    stack = _stack()
+    x = torch.randn(2, 150, 32)
+    with torch.no_grad():
+        full = stack(x, causal=True)
+        caches = stack.new_caches()
+        parts = [stack(x[:, :50], causal=True, caches=caches)]
+        parts += [stack(x[:, i: i + 1], causal=True, caches=caches) for i in range(50, 90)]
+        parts.append(stack(x[:, 90:], causal=True, caches=caches))
+    assert caches[0].length == 150
+    torch.testing.assert_close(torch.cat(parts, dim=1), full, rtol=0, atol=1e-5)

@@ -79,15 +79,31 @@ class SwiGLU(nn.Module):
 
 
 class LayerCache:
-    """Keys and values of one attention layer seen so far, each (B, H, T, E) or ``None``."""
+    """Keys and values of one attention layer seen so far, in buffers that double when
+    full, so that a decoding step writes its one position in place instead of copying
+    the whole past (as a ``torch.cat`` per step would)."""
 
     def __init__(self) -> None:
-        self.k: Tensor | None = None
-        self.v: Tensor | None = None
+        self.length = 0
+        """Positions stored."""
+        self._k: Tensor | None = None  # (B, H, capacity, E)
+        self._v: Tensor | None = None
 
-    @property
-    def length(self) -> int:
-        return 0 if self.k is None else self.k.shape[2]
+    def extend(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Store ``k``, ``v`` (B, H, N, E) after the past; every key and value so far,
+        each (B, H, length, E)."""
+        end = self.length + k.shape[2]
+        if self._k is None or end > self._k.shape[2]:
+            capacity = max(end, 2 * self.length, 64)
+            grown = [t.new_empty(*t.shape[:2], capacity, t.shape[3]) for t in (k, v)]
+            if self._k is not None:
+                grown[0][:, :, : self.length] = self._k[:, :, : self.length]
+                grown[1][:, :, : self.length] = self._v[:, :, : self.length]
+            self._k, self._v = grown
+        self._k[:, :, self.length: end] = k
+        self._v[:, :, self.length: end] = v
+        self.length = end
+        return self._k[:, :, :end], self._v[:, :, :end]
 
 
 class Attention(nn.Module):
@@ -110,10 +126,7 @@ class Attention(nn.Module):
         past = 0
         if cache is not None:
             past = cache.length
-            if cache.k is not None:
-                k = torch.cat([cache.k, k], dim=2)  # (B, H, T, E), T = past + N
-                v = torch.cat([cache.v, v], dim=2)  # (B, H, T, E)
-            cache.k, cache.v = k, v
+            k, v = cache.extend(k, v)  # (B, H, T, E) each, T = past + N
         if causal and (mask is not None or past > 0):
             # query i (absolute position past + i) may see keys 0..past + i
             T = k.shape[2]
