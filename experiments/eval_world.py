@@ -8,7 +8,9 @@ The evaluation world is generated afresh with a seed other than training's (defa
 
 - unit metrics (codec, retrieval, cross-language) draw distinct frames from
   ``--unit-episodes`` episodes of each split (the held-out side keeps only held-out
-  meanings, so it may hold fewer than ``--n``; the JSON gives the counts);
+  meanings, so it may hold fewer than ``--n``; the JSON gives the counts); ``units``
+  asks reconstruction and cross-language again of ``--n`` units drawn as they occur
+  in those episodes, repeats included;
 - prediction runs on ``--episodes`` episodes of each split (on the held-out side, only
   next thoughts of held-out meaning are scored).
 

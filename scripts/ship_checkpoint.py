@@ -47,6 +47,10 @@ def _eval_table(ev: dict) -> list[str]:
             ("retrieval", "paraphrase_recall1_en", "paraphrase recall@1, English"),
             ("cross_language", "en_to_ru", "English thought said in Russian, same frame"),
             ("cross_language", "ru_to_en", "Russian thought said in English, same frame"),
+            ("units", "exact_en", "exact reconstruction, English, units as they occur"),
+            ("units", "exact_ru", "exact reconstruction, Russian, units as they occur"),
+            ("units", "en_to_ru", "English unit said in Russian, same frame, as they occur"),
+            ("units", "ru_to_en", "Russian unit said in English, same frame, as they occur"),
             ("prediction", "parse", "generated next thoughts that parse"),
             ("prediction", "legal", "... and are legal in the true state"),
             ("prediction", "exact_determined", "exact frame on determined thoughts")]

@@ -64,6 +64,14 @@ def test_round_trip(tmp_path_factory, name, recs):
     assert pvq.read(f) == recs
 
 
+@pytest.mark.parametrize("name", ["x.pvq.jsonl", "x.thoughtset.yaml"])
+def test_write_makes_missing_folders(tmp_path, name):
+    recs = pvq.read(_write_lines(tmp_path / "a.pvq.jsonl", [_record()]))
+    f = tmp_path / "not" / "yet" / name
+    assert pvq.write(f, recs) == 1
+    assert pvq.read(f) == recs and sorted(p.name for p in f.parent.iterdir()) == [name]
+
+
 def _record(**over) -> dict:
     obj = {"pvq": 1, "id": "a", "source": "world", "thoughts": [
         {"phase": "field", "frame": {"act": "be_at", "agent": "anna", "place": "garden"},

@@ -19,6 +19,7 @@ from ltm.worldeval import (
     prediction_metrics,
     retrieval_metrics,
     sample_ordered,
+    unit_metrics,
 )
 
 torch.set_num_threads(1)
@@ -123,10 +124,12 @@ def test_untrained_tiny_runs_with_expected_keys(data):
     assert {"recall1_en_ru", "recall5_ru_en", "paraphrase_recall1_ru"} <= set(ret)
     cross = cross_language_metrics(model, train, n=6, **kw)
     assert {"en_to_ru", "ru_to_en", "en_to_ru_parses"} <= set(cross)
+    units = unit_metrics(model, train, n=6, **kw)
+    assert set(units) == {"exact_en", "exact_ru", "en_to_ru", "ru_to_en", "n", "n_distinct"}
     pred = prediction_metrics(model, train, n_episodes=2, **kw)
     assert {"parse_en", "legal_ru", "exact_determined", "rouge_l_en"} <= set(pred)
     assert model.training  # the training flag is restored
-    for d in (codec, ret, cross, pred):
+    for d in (codec, ret, cross, units, pred):
         for k, v in _rates(d).items():
             assert math.isnan(v) or 0.0 <= v <= 1.0, (k, v)
 
@@ -192,3 +195,20 @@ def test_distinct_frames_and_sample_ordered():
     assert a == sorted(a) and len(set(a)) == 10 and a == sample_ordered(items, 10, "s")
     assert a != sample_ordered(items, 10, "t")
     assert sample_ordered(items[:5], 10, "s") == items[:5]  # all of them when fewer
+
+
+def test_unit_metrics_count_occurrences_not_frames(data):
+    """Units are drawn as they occur: a frame thought twice can be drawn twice, so the
+    draw holds repeats where the distinct-frame metrics hold none; the oracle says every
+    drawn quote back and across languages, and the same seed draws the same units."""
+    train, heldout = data
+    oracle = Oracle(train + heldout)
+    res = unit_metrics(oracle, train, n=10_000, seed=1, progress=False)
+    occurrences = sum(len(r.thoughts) for r in train)
+    assert res["n"] == occurrences > res["n_distinct"]  # all of them, repeats included
+    assert res["n_distinct"] == len(distinct_frames(train, None, ("en", "ru")))
+    assert all(res[k] == 1.0 for k in ("exact_en", "exact_ru", "en_to_ru", "ru_to_en"))
+    held = unit_metrics(oracle, heldout, n=5, seed=2, split="heldout", progress=False)
+    assert held["n"] == 5 and held == unit_metrics(oracle, heldout, n=5, seed=2,
+                                                   split="heldout", progress=False)
+    assert unit_metrics(oracle, [], n=5, progress=False) == {"n": 0, "n_distinct": 0}

@@ -4,11 +4,14 @@
     python experiments/probes/recipe_ab.py --name control --codec-steps 1000
     python experiments/probes/recipe_ab.py --name next1 --codec checkpoints/paper \
         --core-steps 1000 --set w_next=1
+    python experiments/probes/recipe_ab.py --name noise05 --codec checkpoints/paper \
+        --core-steps 500 --field source_noise=0.5
 
 Trains the ``paper`` preset through :func:`ltm.train.fit` for ``--codec-steps`` codec
 steps and ``--core-steps`` core steps (or, with ``--codec DIR``, only the core, on that
 model's frozen codec), on one thread, with the :class:`ltm.config.TrainConfig` fields
-given by ``--set`` changed, on the world the experiments train on
+given by ``--set`` and the :class:`ltm.config.FieldConfig` fields given by ``--field``
+changed, on the world the experiments train on
 (``data/generated/world.pvq.jsonl``: ``ltm data world --episodes 10000 --seed 0``).
 Then the rows of ``experiments/eval_world.py`` on a fresh world (seed 1000), both sides
 of the meaning split: with codec steps, exact reconstruction per language, recall@1
@@ -60,6 +63,25 @@ def overrides(pairs: list[str]) -> dict[str, float | int]:
         sys.exit(f"recipe_ab: {e}")
 
 
+def field_overrides(pairs: list[str]) -> dict[str, float | int | str]:
+    """``["source_noise=0.5", "head=mse"]`` -> FieldConfig fields, typed as the field is;
+    exits with a one-line error on an unknown field or a value of the wrong type."""
+    field = preset("paper").field
+    known = {f.name: type(getattr(field, f.name)) for f in dataclasses.fields(field)}
+    out = {}
+    for pair in pairs:
+        name, sep, value = (x.strip() for x in pair.partition("="))
+        if not sep or name not in known:
+            sys.exit(f"recipe_ab: --field {pair!r}: expected FIELD=VALUE with a FieldConfig "
+                     f"field, one of {', '.join(sorted(known))}")
+        try:
+            out[name] = known[name](value)
+        except ValueError:
+            sys.exit(f"recipe_ab: --field {pair!r}: {value!r} is not a "
+                     f"{known[name].__name__}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--name", required=True)
@@ -71,6 +93,8 @@ def main() -> None:
                     help="episodes per split for next-thought prediction")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="a TrainConfig field to change (repeatable)")
+    ap.add_argument("--field", action="append", default=[], metavar="FIELD=VALUE",
+                    help="a FieldConfig field to change, e.g. source_noise=0.5 (repeatable)")
     ap.add_argument("--data", type=Path, default=paths.generated() / "world.pvq.jsonl")
     ap.add_argument("--n", type=int, default=1000, help="distinct frames per unit metric")
     ap.add_argument("--threads", type=int, default=1)
@@ -86,7 +110,11 @@ def main() -> None:
     base = preset("paper")
     train = dataclasses.replace(base.train, codec_steps=args.codec_steps,
                                 core_steps=args.core_steps, minutes=0.0, **overrides(args.set))
-    cfg = dataclasses.replace(base, train=train)
+    try:
+        field = dataclasses.replace(base.field, **field_overrides(args.field))
+    except ValueError as e:  # the config's own validation
+        sys.exit(f"recipe_ab: --field: {e}")
+    cfg = dataclasses.replace(base, train=train, field=field)
     out = paths.root() / "runs" / "probes" / args.name
     if out.exists():
         sys.exit(f"recipe_ab: {out} exists; pick another --name or delete it")
@@ -110,7 +138,7 @@ def main() -> None:
                 progress=False)
     row = {"probe": args.name, "kind": "recipe_ab", "codec_steps": args.codec_steps,
            "core_steps": args.core_steps, "codec": str(args.codec) if args.codec else None,
-           "set": args.set, "data": args.data.name,
+           "set": args.set, "field": args.field, "data": args.data.name,
            "threads": args.threads, "minutes": round(minutes, 2), "val": val, "eval": evals}
     print(json.dumps(evals, indent=1))
     with open(HERE / "results.jsonl", "a") as fh:

@@ -10,6 +10,9 @@ determines, and :func:`ltm.pvq.world.parse` reads any generated quote back to a 
   across phrasings (recall@1 and @5 on the meaning part, among distinct frames);
 - :func:`cross_language_metrics`: the meaning-only thought of an English quote said in
   Russian parses to the same frame (and back);
+- :func:`unit_metrics`: the same two, reconstruction and cross-language, on units drawn as
+  they occur in the episodes (a frequent meaning counts as often as it is thought), where
+  the metrics above count every distinct frame once;
 - :func:`prediction_metrics`: the next thought predicted from the true past, said in the
   episode's language: does it parse, is it legal in the true state, is it the right
   frame where the past determines it;
@@ -38,7 +41,8 @@ from ltm.codec import meaning_only
 from ltm.metrics import byte_accuracy, recall_at_k, rouge_l
 from ltm.pvq import Record, Thought, world
 
-__all__ = ["codec_metrics", "retrieval_metrics", "cross_language_metrics", "judge_next",
+__all__ = ["codec_metrics", "retrieval_metrics", "cross_language_metrics", "unit_metrics",
+           "judge_next",
            "prediction_metrics", "evaluate_world", "frame_records", "distinct_frames",
            "sample_ordered"]
 
@@ -201,6 +205,45 @@ def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
     return out
 
 
+def unit_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: int = 0,
+                 split: str | None = None, langs: Sequence[str] = LANGS, batch_size: int = 64,
+                 max_bytes: int | None = None, progress: bool = True) -> dict[str, float]:
+    """Reconstruction and cross-language decoding of units *as they occur*: ``n``
+    thought occurrences of ``split`` are sampled from the episodes (a meaning thought
+    ten times is ten times as likely), each quoted in a phrasing drawn per language
+    by ``random.Random`` (a unit occurs in every phrasing in training).
+
+    Keys: ``exact_<lang>`` (decoded in its own language == the quote),
+    ``<a>_to_<b>`` (the meaning-only thought of the ``a`` quote, decoded in ``b``,
+    parses to the frame), ``n`` (occurrences) and ``n_distinct`` (distinct frames
+    among them). :func:`codec_metrics` and :func:`cross_language_metrics` ask the
+    same of distinct frames, each once, which weighs the rare, long, many-filler
+    frames far more than episodes do."""
+    pool = [t for r in records for t in r.thoughts if t.frame is not None
+            and all(lang in t.quotes for lang in langs)
+            and (split is None or world.meaning_split(t.frame) == split)]
+    thoughts = sample_ordered(pool, n, f"units:{seed}")
+    out: dict[str, float] = {"n": len(thoughts),
+                             "n_distinct": len({_key(t.frame) for t in thoughts})}
+    if not thoughts:
+        return out
+    rng = random.Random(f"units-phrasing:{seed}")
+    quotes = {lang: [rng.choice(t.quotes[lang]) for t in thoughts] for lang in langs}
+    cap = _cap([q for lang in langs for q in quotes[lang]], max_bytes)
+    with _inference(model):
+        for a in langs:
+            vec = _encode(model, quotes[a], batch_size, progress, f"encode {a}")  # (N, Z)
+            said = _decode(model, vec, [a] * len(vec), batch_size, cap, progress, f"say {a}")
+            out[f"exact_{a}"] = _share([s == q for s, q in zip(said, quotes[a], strict=True)])
+            meaning = _meaning(model, vec)
+            for b in (x for x in langs if x != a):
+                said = _decode(model, meaning, [b] * len(vec), batch_size, cap, progress,
+                               f"{a}->{b}")
+                out[f"{a}_to_{b}"] = _share([world.parse(s, b) == t.frame
+                                             for s, t in zip(said, thoughts, strict=True)])
+    return out
+
+
 def judge_next(record: Record, t: int, text: str, lang: str) -> tuple[bool, bool, bool | None]:
     """A generated text for thought ``t`` of a world episode, judged against the truth:
     does it parse, is it also legal in the state after thought ``t - 1``, and, where the
@@ -306,8 +349,9 @@ def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequ
     """Every world metric, for the train and the held-out side of the meaning split.
 
     Returns ``{"train": {...}, "heldout": {...}}``, each with ``codec``, ``retrieval``,
-    ``cross_language`` and ``prediction`` dicts. Unit metrics use the frames of that
-    split found in ``*_units`` (default: the episodes); prediction runs on the episodes
+    ``cross_language``, ``units`` and ``prediction`` dicts. Unit metrics use the frames
+    of that split found in ``*_units`` (default: the episodes): distinct frames for the
+    first three, occurrences for ``units``; prediction runs on the episodes
     and, on the held-out side, scores only next thoughts whose meaning is held out (the
     compositional question: can the model think a meaning it never saw?)."""
     kw = dict(batch_size=batch_size, progress=progress)
@@ -321,6 +365,8 @@ def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequ
             "retrieval": retrieval_metrics(model, units, n, seed=seed, split=split, **kw),
             "cross_language": cross_language_metrics(model, units, n, seed=seed, split=split,
                                                      max_bytes=max_bytes, **kw),
+            "units": unit_metrics(model, units, n, seed=seed, split=split,
+                                  max_bytes=max_bytes, **kw),
             "prediction": prediction_metrics(model, episodes, n_episodes, seed,
                                              split=None if split == "train" else split,
                                              max_bytes=max_bytes, **kw),

@@ -126,8 +126,9 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[Record]) -> int:
 
     The file is written beside ``path`` under a name of this process and renamed into
     place when complete, so a reader (another process) never sees it half-written and a
-    failure never leaves a partial file behind."""
+    failure never leaves a partial file behind. Missing parent folders are made."""
     out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     n = 0
     try:
@@ -240,9 +241,11 @@ def _yaml_dumper() -> type:
 
 
 def write_yaml(path: str | os.PathLike, records: Iterable[Record]) -> int:
-    """Write records as a YAML list, readable by :func:`read_yaml`; returns the count."""
+    """Write records as a YAML list, readable by :func:`read_yaml`; returns the count.
+    Missing parent folders are made."""
     import yaml
 
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     objs = [r.to_obj() for r in records]
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         yaml.dump(objs, fh, Dumper=_yaml_dumper(), allow_unicode=True, sort_keys=False,
