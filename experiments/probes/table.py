@@ -85,7 +85,7 @@ def main() -> None:
                 e = r["eval"][side].get(group)
                 cells.append(" / ".join(f"{e[k]:.3f}" for k in keys) if e else "-")
         steps = f"{r['codec_steps']} + {r['core_steps']}" + (" (codec frozen)" if r["codec"] else "")
-        print(f"| {r['probe']} | {', '.join(r['set']) or '-'} | {steps} ({r['minutes']:.1f}) | "
+        print(f"| {r['probe']} | {', '.join(r['set'] + r.get('field', [])) or '-'} | {steps} ({r['minutes']:.1f}) | "
               + " | ".join(cells) + " |")
 
     for r in section(rows, "teacher_decoder", [

@@ -1,0 +1,71 @@
+"""Probe: does the flow head's integration limit next-thought prediction?
+
+    python experiments/probes/sample_steps.py --model checkpoints/paper \
+        --setting euler:1 --setting heun:8 --setting heun:32
+
+No training: the saved model's next thoughts (``ltm.worldeval.prediction_metrics`` on
+``--episodes`` episodes of a fresh world, seed 1000, both sides of the meaning split)
+are sampled with each ``METHOD:STEPS`` in place of the config's. One JSON line per
+setting goes to ``experiments/probes/results.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ltm.model import LTM
+from ltm.pvq import world
+from ltm.worldeval import prediction_metrics
+
+HERE = Path(__file__).resolve().parent
+
+
+def setting(text: str) -> tuple[str, int]:
+    """``"heun:8"`` -> ``("heun", 8)``; a one-line error otherwise."""
+    method, _, steps = text.partition(":")
+    if method not in ("euler", "heun") or not steps.isdigit() or int(steps) < 1:
+        sys.exit(f"sample_steps: --setting {text!r}: expected euler:N or heun:N, N >= 1")
+    return method, int(steps)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, required=True, help="directory of LTM.save")
+    ap.add_argument("--setting", action="append", required=True, metavar="METHOD:STEPS")
+    ap.add_argument("--episodes", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    settings = [setting(s) for s in args.setting]
+    torch.set_num_threads(args.threads)
+    model = LTM.load(args.model)
+    if model.config.field.head not in ("flow", "flow-noise"):
+        sys.exit(f"sample_steps: {args.model} has a {model.config.field.head!r} head, "
+                 "which takes no integration steps")
+    episodes = {s: list(world.generate(args.episodes, 1000, split=s)) for s in world.SPLITS}
+    for method, steps in settings:
+        model.head.cfg = dataclasses.replace(model.head.cfg, sample_method=method,
+                                             sample_steps=steps)
+        start = time.perf_counter()
+        ev = {s: {"prediction": prediction_metrics(
+            model, episodes[s], args.episodes, 0, split=None if s == "train" else s,
+            progress=False)} for s in world.SPLITS}
+        row = {"probe": f"sample-{method}{steps}:{args.model.name}", "kind": "sample_steps",
+               "method": method, "steps": steps, "episodes": args.episodes,
+               "minutes": round((time.perf_counter() - start) / 60, 2), "eval": ev}
+        p = {s: ev[s]["prediction"] for s in ev}
+        print(f"{method}:{steps}  " + "  ".join(
+            f"{s} parse {p[s]['parse']:.3f} legal {p[s]['legal']:.3f} "
+            f"exact_det {p[s]['exact_determined']:.3f}" for s in p))
+        with open(HERE / "results.jsonl", "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
