@@ -4,8 +4,10 @@
         --setting euler:1 --setting heun:8 --setting heun:32
 
 No training: the saved model's next thoughts (``ltm.worldeval.prediction_metrics`` on
-``--episodes`` episodes of a fresh world, seed 1000, both sides of the meaning split)
-are sampled with each ``METHOD:STEPS`` in place of the config's. One JSON line per
+``--episodes`` episodes of a fresh world, both sides of the meaning split) are sampled
+with each ``METHOD:STEPS`` in place of the config's. The evaluation world is seed 1000;
+choose a setting on another (``--world-seed 2000``) before reading it off seed 1000,
+or the choice is tuned on the test. One JSON line per
 setting goes to ``experiments/probes/results.jsonl``.
 """
 
@@ -40,6 +42,8 @@ def main() -> None:
     ap.add_argument("--model", type=Path, required=True, help="directory of LTM.save")
     ap.add_argument("--setting", action="append", required=True, metavar="METHOD:STEPS")
     ap.add_argument("--episodes", type=int, default=200)
+    ap.add_argument("--world-seed", type=int, default=1000,
+                    help="seed of the world scored (1000: the evaluation world)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     settings = [setting(s) for s in args.setting]
@@ -48,7 +52,8 @@ def main() -> None:
     if model.config.field.head not in ("flow", "flow-noise"):
         sys.exit(f"sample_steps: {args.model} has a {model.config.field.head!r} head, "
                  "which takes no integration steps")
-    episodes = {s: list(world.generate(args.episodes, 1000, split=s)) for s in world.SPLITS}
+    episodes = {s: list(world.generate(args.episodes, args.world_seed, split=s))
+                for s in world.SPLITS}
     for method, steps in settings:
         model.head.cfg = dataclasses.replace(model.head.cfg, sample_method=method,
                                              sample_steps=steps)
@@ -58,6 +63,7 @@ def main() -> None:
             progress=False)} for s in world.SPLITS}
         row = {"probe": f"sample-{method}{steps}:{args.model.name}", "kind": "sample_steps",
                "method": method, "steps": steps, "episodes": args.episodes,
+               "world_seed": args.world_seed,
                "minutes": round((time.perf_counter() - start) / 60, 2), "eval": ev}
         p = {s: ev[s]["prediction"] for s in ev}
         print(f"{method}:{steps}  " + "  ".join(
