@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--episodes", type=int, default=200,
                     help="episodes per split for next-thought prediction")
     ap.add_argument("--n", type=int, default=1000,
-                    help="distinct frames per unit metric (retrieval candidates)")
+                    help="distinct frames per unit metric (retrieval candidates); "
+                         "occurrences for units")
     ap.add_argument("--unit-episodes", type=int, default=10_000,
                     help="episodes per split whose frames feed the unit metrics")
     ap.add_argument("--world-seed", type=int, default=1000,

@@ -66,3 +66,19 @@ def test_model_card_fit_command_names_every_training_override():
     cfg["field"]["layers"] += 1
     with pytest.raises(SystemExit, match="'field' differs"):
         ship.fit_command(cfg)
+
+
+def test_model_card_labels_distinct_and_as_they_occur_rows_and_counts_them():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ship_checkpoint", paths.root() / "scripts" / "ship_checkpoint.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    side = {"codec": {"exact_en": 0.5}, "units": {"exact_en": 0.75, "n": 1000, "n_distinct": 637}}
+    table = "\n".join(ship._eval_table({"train": side, "heldout": {**side, "units": {
+        "exact_en": 1.0, "n": 900, "n_distinct": 223}}}))
+    assert "| exact reconstruction, English, distinct quotes | 0.500 | 0.500 |" in table
+    assert "| exact reconstruction, English, units as they occur | 0.750 | 1.000 |" in table
+    assert "draws 1,000 / 900 units" in table and "(637 / 223 distinct frames" in table
+    assert "as they occur* draws" not in "\n".join(ship._eval_table({"train": side}))

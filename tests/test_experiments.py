@@ -203,3 +203,46 @@ def test_the_papers_protocol_macros_read_the_shipped_models_rates_and_time():
     assert float(macros["shippedLrEncoder"]) == train["lr_encoder"]
     assert float(macros["shippedLrDecoder"]) == train["lr_decoder"]
     assert macros["shippedMinutes"] == f"{minutes:.0f}"
+
+
+def _probe(name: str):
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / "probes" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_recipe_ab_field_types_values_and_refuses_bad_ones_in_one_line(tmp_path, monkeypatch):
+    """``--field`` types a value as the FieldConfig field is (str fields as given, bools
+    from true/false, not ``bool("false")``); a bad pair, or a value the config refuses,
+    ends the probe with one line before anything trains."""
+    ab = _probe("recipe_ab")
+    assert ab.field_overrides(["head=mse", " sample_method = euler", "source_noise=0.5",
+                               "sample_steps=4"]) == {"head": "mse", "sample_method": "euler",
+                                                      "source_noise": 0.5, "sample_steps": 4}
+    for pair, says in [("nope=1", "with a FieldConfig field"), ("head", "FIELD=VALUE"),
+                       ("source_noise=x", "'x' is not a float"),
+                       ("sample_steps=2.5", "'2.5' is not a int")]:
+        with pytest.raises(SystemExit, match=says) as e:
+            ab.field_overrides([pair])
+        assert "\n" not in str(e.value.code)
+    data = tmp_path / "world.pvq.jsonl"
+    data.touch()
+    for arg, says in [("--field=head=MSE", "recipe_ab: --field: FieldConfig.head must be"),
+                      ("--field=sample_method=rk4", "FieldConfig.sample_method must be"),
+                      ("--set=lr_final=2", "recipe_ab: TrainConfig.lr_final must be")]:
+        monkeypatch.setattr(sys, "argv", ["recipe_ab", "--name", "x", "--codec-steps", "1",
+                                          "--data", str(data), arg])
+        with pytest.raises(SystemExit, match=says) as e:
+            ab.main()
+        assert "\n" not in str(e.value.code)
+
+    @dataclasses.dataclass(frozen=True)
+    class WithFlag:
+        flag: bool = False
+
+    monkeypatch.setattr(ab, "preset", lambda name: type("Cfg", (), {"field": WithFlag()}))
+    assert ab.field_overrides(["flag=false"]) == {"flag": False}
+    assert ab.field_overrides(["flag=TRUE"]) == {"flag": True}
+    with pytest.raises(SystemExit, match="not true/false/1/0"):
+        ab.field_overrides(["flag=yes"])

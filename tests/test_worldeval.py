@@ -9,7 +9,7 @@ import torch
 
 from ltm.model import LTM
 from ltm.presets import preset
-from ltm.pvq import world
+from ltm.pvq import Record, world
 from ltm.worldeval import (
     codec_metrics,
     cross_language_metrics,
@@ -208,7 +208,36 @@ def test_unit_metrics_count_occurrences_not_frames(data):
     assert res["n"] == occurrences > res["n_distinct"]  # all of them, repeats included
     assert res["n_distinct"] == len(distinct_frames(train, None, ("en", "ru")))
     assert all(res[k] == 1.0 for k in ("exact_en", "exact_ru", "en_to_ru", "ru_to_en"))
+    everything = unit_metrics(oracle, heldout, n=10_000, split="heldout", progress=False)
+    kept = [t for r in heldout for t in r.thoughts if world.meaning_split(t.frame) == "heldout"]
+    assert everything["n"] == len(kept) < sum(len(r.thoughts) for r in heldout)  # the split's
     held = unit_metrics(oracle, heldout, n=5, seed=2, split="heldout", progress=False)
     assert held["n"] == 5 and held == unit_metrics(oracle, heldout, n=5, seed=2,
                                                    split="heldout", progress=False)
     assert unit_metrics(oracle, [], n=5, progress=False) == {"n": 0, "n_distinct": 0}
+
+
+class FirstPhrasing(Oracle):
+    """The oracle, but it always says phrasing 0: the frame is right, the wording is not."""
+
+    def decode(self, vectors, lang, max_bytes=None):
+        F = len(self.frames)
+        return [world.render(dict(self.frames[int(v[:F].argmax())]), tag, 0)
+                for v, tag in zip(vectors, lang, strict=True)]
+
+
+def test_unit_metrics_draw_phrasings_and_weigh_by_occurrence(data):
+    """Quotes are drawn among the phrasings, not phrasing 0 alone, so a model that says
+    every meaning in one wording fails ``exact`` but not the cross-language rows; and a
+    frame thought many times is drawn many times."""
+    train, _ = data
+    res = unit_metrics(FirstPhrasing(train), train, n=10_000, seed=1, progress=False)
+    assert all(0.0 < res[f"exact_{lang}"] < 1.0 for lang in ("en", "ru")), res
+    assert res["en_to_ru"] == res["ru_to_en"] == 1.0
+    often = Record(id="often", source="world", thoughts=(train[0].thoughts[0],) * 50)
+    once = [t for t in distinct_frames(train, None, ("en", "ru"))
+            if t.frame != often.thoughts[0].frame][:50]
+    records = [often, Record(id="once", source="world", thoughts=tuple(once))]
+    res = unit_metrics(Oracle(train), records, n=20, seed=0, progress=False)
+    assert res["n"] == 20 and res["n_distinct"] <= 15  # about half the draws are one frame
+    assert res["exact_en"] == res["en_to_ru"] == 1.0

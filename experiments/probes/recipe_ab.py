@@ -37,7 +37,7 @@ from ltm import paths
 from ltm.config import train_overrides
 from ltm.presets import preset
 from ltm.pvq import world
-from ltm.train import fit
+from ltm.train import FitError, fit
 from ltm.worldeval import (
     codec_metrics,
     cross_language_metrics,
@@ -63,9 +63,11 @@ def overrides(pairs: list[str]) -> dict[str, float | int]:
         sys.exit(f"recipe_ab: {e}")
 
 
-def field_overrides(pairs: list[str]) -> dict[str, float | int | str]:
-    """``["source_noise=0.5", "head=mse"]`` -> FieldConfig fields, typed as the field is;
-    exits with a one-line error on an unknown field or a value of the wrong type."""
+def field_overrides(pairs: list[str]) -> dict[str, bool | float | int | str]:
+    """``["source_noise=0.5", "head=mse"]`` -> FieldConfig fields, typed as the field is
+    (a bool from true/false/1/0, as ``--set`` reads one; a str as given, for the
+    config's own check); exits with a one-line error on an unknown field or a value of
+    the wrong type."""
     field = preset("paper").field
     known = {f.name: type(getattr(field, f.name)) for f in dataclasses.fields(field)}
     out = {}
@@ -74,11 +76,16 @@ def field_overrides(pairs: list[str]) -> dict[str, float | int | str]:
         if not sep or name not in known:
             sys.exit(f"recipe_ab: --field {pair!r}: expected FIELD=VALUE with a FieldConfig "
                      f"field, one of {', '.join(sorted(known))}")
+        kind = known[name]
+        if kind is bool:  # bool("false") is True
+            if value.lower() not in ("1", "0", "true", "false"):
+                sys.exit(f"recipe_ab: --field {pair!r}: {value!r} is not true/false/1/0")
+            out[name] = value.lower() in ("1", "true")
+            continue
         try:
-            out[name] = known[name](value)
-        except ValueError:
-            sys.exit(f"recipe_ab: --field {pair!r}: {value!r} is not a "
-                     f"{known[name].__name__}")
+            out[name] = kind(value)
+        except (TypeError, ValueError):  # TypeError: a field whose default is None
+            sys.exit(f"recipe_ab: --field {pair!r}: {value!r} is not a {kind.__name__}")
     return out
 
 
@@ -108,18 +115,25 @@ def main() -> None:
         sys.exit("recipe_ab: give --codec-steps, --core-steps or both")
     torch.set_num_threads(args.threads)
     base = preset("paper")
-    train = dataclasses.replace(base.train, codec_steps=args.codec_steps,
-                                core_steps=args.core_steps, minutes=0.0, **overrides(args.set))
+    try:  # the configs' own checks (a step count below 0, a rate out of range)
+        train = dataclasses.replace(base.train, codec_steps=args.codec_steps,
+                                    core_steps=args.core_steps, minutes=0.0,
+                                    **overrides(args.set))
+    except ValueError as e:
+        sys.exit(f"recipe_ab: {e}")
     try:
         field = dataclasses.replace(base.field, **field_overrides(args.field))
-    except ValueError as e:  # the config's own validation
+    except ValueError as e:
         sys.exit(f"recipe_ab: --field: {e}")
     cfg = dataclasses.replace(base, train=train, field=field)
     out = paths.root() / "runs" / "probes" / args.name
     if out.exists():
         sys.exit(f"recipe_ab: {out} exists; pick another --name or delete it")
     start = time.perf_counter()
-    model, val = fit(cfg, args.data, out, progress=False, codec=args.codec)
+    try:
+        model, val = fit(cfg, args.data, out, progress=False, codec=args.codec)
+    except FitError as e:  # e.g. --codec DIR holds no LTM, or another codec config
+        sys.exit(f"recipe_ab: {e}")
     minutes = (time.perf_counter() - start) / 60
     model.eval()
     evals = {}

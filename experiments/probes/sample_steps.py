@@ -47,6 +47,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     settings = [setting(s) for s in args.setting]
+    if not (args.model / "config.json").is_file():
+        sys.exit(f"sample_steps: {args.model} holds no config.json (not a saved LTM)")
+    if args.episodes < 1:
+        sys.exit(f"sample_steps: --episodes {args.episodes}: expected at least 1")
     torch.set_num_threads(args.threads)
     model = LTM.load(args.model)
     if model.config.field.head not in ("flow", "flow-noise"):

@@ -1,6 +1,7 @@
 """Print every probe of ``results.jsonl`` as Markdown tables: codec probes, the
 oracle-decoder probes of ``oracle_decoder.py``, the encoder probes of
-``encoder_probe.py``, then the recipe probes of ``recipe_ab.py``.
+``encoder_probe.py``, the recipe probes of ``recipe_ab.py``, then the teacher-decoder,
+seen/unseen and integration-step (``sample_steps.py``) probes.
 
     python experiments/probes/table.py
 """
@@ -15,6 +16,10 @@ HERE = Path(__file__).resolve().parent
 
 def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
+
+
+def _f3(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 def section(rows: list[dict], kind: str, columns: list[str]) -> list[dict]:
@@ -33,8 +38,7 @@ def main() -> None:
     rows = [json.loads(line) for line in
             (HERE / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     for r in rows:
-        if r.get("kind") in ("oracle_decoder", "encoder_probe", "recipe_ab", "teacher_decoder",
-                             "seen_unseen"):
+        if "kind" in r:  # the codec probes carry none; the rest have tables of their own
             continue
         tr = r.get("train", r.get("in", {}))
         ho = r["heldout"]
@@ -84,8 +88,10 @@ def main() -> None:
             for side in ("train", "heldout"):
                 e = r["eval"][side].get(group)
                 cells.append(" / ".join(f"{e[k]:.3f}" for k in keys) if e else "-")
-        steps = f"{r['codec_steps']} + {r['core_steps']}" + (" (codec frozen)" if r["codec"] else "")
-        print(f"| {r['probe']} | {', '.join(r['set'] + r.get('field', [])) or '-'} | {steps} ({r['minutes']:.1f}) | "
+        steps = f"{r['codec_steps']} + {r['core_steps']}"
+        steps += " (codec frozen)" if r["codec"] else ""
+        changed = ", ".join(r["set"] + [f"field {f}" for f in r.get("field", [])]) or "-"
+        print(f"| {r['probe']} | {changed} | {steps} ({r['minutes']:.1f}) | "
               + " | ".join(cells) + " |")
 
     for r in section(rows, "teacher_decoder", [
@@ -108,6 +114,15 @@ def main() -> None:
                            for s in ("seen", "unseen", "heldout"))
         print(f"| {r['probe']} | {r['n']} | {pair(ev['seen'])} | {pair(ev['unseen'])} | "
               f"{pair(ev['heldout'])} | {recap} |")
+
+    for r in section(rows, "sample_steps", [
+            "probe", "world seed", "episodes (min)", "next parse/legal/exact det., train",
+            "held-out"]):
+        three = lambda e: " / ".join(  # noqa: E731
+            _f3(e["prediction"].get(k)) for k in ("parse", "legal", "exact_determined"))
+        print(f"| {r['probe']} | {r.get('world_seed', 1000)} | {r['episodes']} "
+              f"({r['minutes']:.1f}) | {three(r['eval']['train'])} | "
+              f"{three(r['eval']['heldout'])} |")
 
 
 if __name__ == "__main__":

@@ -42,9 +42,8 @@ from ltm.metrics import byte_accuracy, recall_at_k, rouge_l
 from ltm.pvq import Record, Thought, world
 
 __all__ = ["codec_metrics", "retrieval_metrics", "cross_language_metrics", "unit_metrics",
-           "judge_next",
-           "prediction_metrics", "evaluate_world", "frame_records", "distinct_frames",
-           "sample_ordered"]
+           "judge_next", "prediction_metrics", "evaluate_world", "frame_records",
+           "distinct_frames", "sample_ordered"]
 
 LANGS: tuple[str, ...] = ("en", "ru")
 """The two languages of the world, the default everywhere."""
@@ -229,7 +228,8 @@ def unit_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: int =
         return out
     rng = random.Random(f"units-phrasing:{seed}")
     quotes = {lang: [rng.choice(t.quotes[lang]) for t in thoughts] for lang in langs}
-    cap = _cap([q for lang in langs for q in quotes[lang]], max_bytes)
+    # every phrasing, not only those drawn: said in ``b``, a unit may come out in another
+    cap = _cap([q for t in thoughts for lang in langs for q in t.quotes[lang]], max_bytes)
     with _inference(model):
         for a in langs:
             vec = _encode(model, quotes[a], batch_size, progress, f"encode {a}")  # (N, Z)
