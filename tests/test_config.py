@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from ltm.config import CodecConfig, FieldConfig, LTMConfig
+from ltm.config import CodecConfig, FieldConfig, LTMConfig, config_overrides, train_overrides
 from ltm.presets import PRESETS, preset
 
 
@@ -64,3 +64,21 @@ def test_configs_are_frozen():
     cfg = CodecConfig()
     with pytest.raises(AttributeError):
         cfg.width = 3  # type: ignore[misc]
+
+
+def test_config_overrides_type_each_value_as_its_field_and_name_the_option():
+    field, train = preset("paper").field, preset("paper").train
+    assert config_overrides(field, ["head=mse", "sample_steps=4", "source_noise=0.5"],
+                            "--field") == {"head": "mse", "sample_steps": 4,
+                                           "source_noise": 0.5}
+    assert train_overrides(train, ["exclude_heldout=FALSE", "teacher_share=0.4"]) == {
+        "exclude_heldout": False, "teacher_share": 0.4}
+    for cfg, pair, option, says in [
+            (field, "nope=1", "--field", "--field 'nope=1': expected FIELD=VALUE with a "
+                                         "FieldConfig field"),
+            (field, "sample_steps=2.5", "--field", "'2.5' is not a int"),
+            (train, "exclude_heldout=yes", "--set", "--set 'exclude_heldout=yes': 'yes' is "
+                                                    "not true/false/1/0"),
+            (train, "teacher_share", "--set", "with a TrainConfig field")]:
+        with pytest.raises(ValueError, match=re.escape(says)):
+            config_overrides(cfg, [pair], option)

@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from ltm import paths
-from ltm.config import train_overrides
+from ltm.config import config_overrides, train_overrides
 from ltm.presets import preset
 from ltm.pvq import world
 from ltm.train import FitError, fit
@@ -65,28 +65,17 @@ def overrides(pairs: list[str]) -> dict[str, float | int]:
 
 def field_overrides(pairs: list[str]) -> dict[str, bool | float | int | str]:
     """``["source_noise=0.5", "head=mse"]`` -> FieldConfig fields, typed as the field is
-    (a bool from true/false/1/0, as ``--set`` reads one; a str as given, for the
-    config's own check); exits with a one-line error on an unknown field or a value of
-    the wrong type."""
-    field = preset("paper").field
-    known = {f.name: type(getattr(field, f.name)) for f in dataclasses.fields(field)}
-    out = {}
+    (:func:`ltm.config.config_overrides`; a str as given, for the config's own check;
+    spaces around the value are dropped); exits with a one-line error on an unknown
+    field or a value of the wrong type."""
+    stripped = []
     for pair in pairs:
-        name, sep, value = (x.strip() for x in pair.partition("="))
-        if not sep or name not in known:
-            sys.exit(f"recipe_ab: --field {pair!r}: expected FIELD=VALUE with a FieldConfig "
-                     f"field, one of {', '.join(sorted(known))}")
-        kind = known[name]
-        if kind is bool:  # bool("false") is True
-            if value.lower() not in ("1", "0", "true", "false"):
-                sys.exit(f"recipe_ab: --field {pair!r}: {value!r} is not true/false/1/0")
-            out[name] = value.lower() in ("1", "true")
-            continue
-        try:
-            out[name] = kind(value)
-        except (TypeError, ValueError):  # TypeError: a field whose default is None
-            sys.exit(f"recipe_ab: --field {pair!r}: {value!r} is not a {kind.__name__}")
-    return out
+        name, sep, value = pair.partition("=")
+        stripped.append(f"{name}={value.strip()}" if sep else pair)
+    try:
+        return config_overrides(preset("paper").field, stripped, "--field")
+    except ValueError as e:
+        sys.exit(f"recipe_ab: {e}")
 
 
 def main() -> None:

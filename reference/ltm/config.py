@@ -19,7 +19,7 @@ from typing import Any, Literal
 from ltm.langs import ISO_639_1
 
 __all__ = ["N_BYTES", "PAD", "BOS", "EOS", "ByteVocab", "CodecConfig", "FieldConfig", "TrainConfig",
-           "LTMConfig", "CONFIG_IGNORED_ON_RESUME", "train_overrides"]
+           "LTMConfig", "CONFIG_IGNORED_ON_RESUME", "config_overrides", "train_overrides"]
 
 N_BYTES = 256
 """Byte values 0..255 are their own token ids."""
@@ -434,26 +434,36 @@ CONFIG_IGNORED_ON_RESUME = ("minutes",)
 given a new time budget)."""
 
 
-def train_overrides(train: TrainConfig, pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """``["teacher_share=0.4", "exclude_heldout=false"]`` -> the :class:`TrainConfig`
-    fields to change, each value typed as ``train``'s field is (``ltm fit --set``);
-    ``ValueError`` names the first pair that is not ``FIELD=VALUE`` of a known field."""
-    fields = {f.name: type(getattr(train, f.name)) for f in dataclasses.fields(train)}
+def config_overrides(config: Any, pairs: list[str] | tuple[str, ...],
+                     option: str = "--set") -> dict[str, Any]:
+    """``["teacher_share=0.4", "exclude_heldout=false"]`` -> the fields of the config
+    dataclass ``config`` to change, each value typed as its field is (a bool from
+    true/false/1/0); ``ValueError`` names the first pair, as given to ``option``, that
+    is not ``FIELD=VALUE`` of a known field with a value of its type."""
+    fields = {f.name: type(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    what = type(config).__name__
     out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         name = name.strip()
         if not sep or name not in fields:
-            raise ValueError(f"--set {pair!r}: expected FIELD=VALUE with a TrainConfig field, "
+            raise ValueError(f"{option} {pair!r}: expected FIELD=VALUE with a {what} field, "
                              f"one of {', '.join(sorted(fields))}")
         kind = fields[name]
-        if kind is bool:
+        if kind is bool:  # bool("false") is True
             if value.lower() not in ("1", "0", "true", "false"):
-                raise ValueError(f"--set {pair!r}: {value!r} is not true/false/1/0")
+                raise ValueError(f"{option} {pair!r}: {value!r} is not true/false/1/0")
             out[name] = value.lower() in ("1", "true")
             continue
         try:
             out[name] = kind(value)
-        except ValueError:
-            raise ValueError(f"--set {pair!r}: {value!r} is not a {kind.__name__}") from None
+        except (TypeError, ValueError):  # TypeError: a field whose default is None
+            raise ValueError(f"{option} {pair!r}: {value!r} is not a {kind.__name__}") from None
     return out
+
+
+def train_overrides(train: TrainConfig, pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["teacher_share=0.4", "exclude_heldout=false"]`` -> the :class:`TrainConfig`
+    fields to change, each value typed as ``train``'s field is (``ltm fit --set``);
+    ``ValueError`` names the first pair that is not ``FIELD=VALUE`` of a known field."""
+    return config_overrides(train, pairs, "--set")
