@@ -73,16 +73,23 @@ def _key(frame: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(frame.items()))
 
 
+def _quoted(records: Sequence[Record], split: str | None,
+            langs: Sequence[str]) -> Iterator[Thought]:
+    """Every thought (in record order) with a frame of ``split`` (any, when ``None``),
+    quoted in all of ``langs``."""
+    for record in records:
+        for t in record.thoughts:
+            if (t.frame is not None and all(lang in t.quotes for lang in langs)
+                    and (split is None or world.meaning_split(t.frame) == split)):
+                yield t
+
+
 def distinct_frames(records: Sequence[Record], split: str | None,
                     langs: Sequence[str]) -> list[Thought]:
     """The first thought of every distinct frame (in record order) quoted in ``langs``."""
     seen: dict[tuple, Thought] = {}
-    for record in records:
-        for t in record.thoughts:
-            if t.frame is None or any(lang not in t.quotes for lang in langs):
-                continue
-            if split is None or world.meaning_split(t.frame) == split:
-                seen.setdefault(_key(t.frame), t)
+    for t in _quoted(records, split, langs):
+        seen.setdefault(_key(t.frame), t)
     return list(seen.values())
 
 
@@ -99,6 +106,14 @@ def _cap(texts: Sequence[str], max_bytes: int | None) -> int:
     if max_bytes is not None:
         return max_bytes
     return max((len(t.encode("utf-8")) for t in texts), default=0) + 16
+
+
+def _parse_said(model, vectors: Tensor, lang: str, batch: int, max_bytes: int,
+                progress: bool, desc: str) -> list[dict[str, str] | None]:
+    """Each vector decoded greedily in ``lang`` and read back by the world's parser
+    (``None`` where the text is no sentence of the world)."""
+    said = _decode(model, vectors, [lang] * len(vectors), batch, max_bytes, progress, desc)
+    return [world.parse(text, lang) for text in said]
 
 
 def _meaning(model, thoughts: Tensor) -> Tensor:
@@ -195,9 +210,7 @@ def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
             vec = _meaning(model, _encode(model, [t.quotes[a][0] for t in thoughts],
                                           batch_size, progress, f"encode {a}"))
             for b in (x for x in langs if x != a):
-                said = _decode(model, vec, [b] * len(vec), batch_size, cap, progress,
-                               f"{a}->{b}")
-                frames = [world.parse(s, b) for s in said]
+                frames = _parse_said(model, vec, b, batch_size, cap, progress, f"{a}->{b}")
                 out[f"{a}_to_{b}"] = _share([f == t.frame for f, t in
                                              zip(frames, thoughts, strict=True)])
                 out[f"{a}_to_{b}_parses"] = _share([f is not None for f in frames])
@@ -218,10 +231,7 @@ def unit_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: int =
     among them). :func:`codec_metrics` and :func:`cross_language_metrics` ask the
     same of distinct frames, each once, which weighs the rare, long, many-filler
     frames far more than episodes do."""
-    pool = [t for r in records for t in r.thoughts if t.frame is not None
-            and all(lang in t.quotes for lang in langs)
-            and (split is None or world.meaning_split(t.frame) == split)]
-    thoughts = sample_ordered(pool, n, f"units:{seed}")
+    thoughts = sample_ordered(list(_quoted(records, split, langs)), n, f"units:{seed}")
     out: dict[str, float] = {"n": len(thoughts),
                              "n_distinct": len({_key(t.frame) for t in thoughts})}
     if not thoughts:
@@ -237,10 +247,10 @@ def unit_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: int =
             out[f"exact_{a}"] = _share([s == q for s, q in zip(said, quotes[a], strict=True)])
             meaning = _meaning(model, vec)
             for b in (x for x in langs if x != a):
-                said = _decode(model, meaning, [b] * len(vec), batch_size, cap, progress,
-                               f"{a}->{b}")
-                out[f"{a}_to_{b}"] = _share([world.parse(s, b) == t.frame
-                                             for s, t in zip(said, thoughts, strict=True)])
+                frames = _parse_said(model, meaning, b, batch_size, cap, progress,
+                                     f"{a}->{b}")
+                out[f"{a}_to_{b}"] = _share([f == t.frame
+                                             for f, t in zip(frames, thoughts, strict=True)])
     return out
 
 
