@@ -7,13 +7,13 @@ from hypothesis import strategies as st
 
 from ltm.codec import to_sphere
 from ltm.config import FieldConfig
-from ltm.heads import FlowHead, build_head, integrate
+from ltm.heads import ChoiceHead, FlowHead, build_head, integrate
 from ltm.presets import preset
 
 torch.set_num_threads(1)
 CODEC = preset("tiny").codec
 Z = CODEC.dim
-KINDS = ["flow", "flow-noise", "mse", "energy"]
+KINDS = ["flow", "flow-noise", "mse", "energy", "choice"]
 
 
 def points(n, seed):
@@ -129,3 +129,73 @@ def test_register_head_adds_a_head_the_config_can_name(monkeypatch):
         heads.register_head("other")(int)
     with pytest.raises(ValueError, match="'zero-move'"):  # the message lists it
         FieldConfig(head="nope")
+
+
+def _train(head, ctx, cur, nxt, steps, lr=1e-2):
+    opt = torch.optim.Adam(head.parameters(), lr=lr)
+    for i in range(steps):
+        loss = head.loss(ctx, cur, nxt, torch.Generator().manual_seed(i))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def test_choice_head_learns_both_modes_where_regression_learns_their_mean():
+    """One context, two possible next thoughts A and B, half the rows each: the
+    regression lands between them (nearer neither), the choice head's pick on one of
+    them, and its selector splits its belief between the two."""
+    torch.manual_seed(0)
+    a, b = points(2, 3)
+    n = 32
+    ctx, cur = torch.zeros(n, 16), points(1, 4).expand(n, Z)
+    nxt = torch.stack([a, b] * (n // 2))
+    got = {}
+    for kind in ("mse", "choice"):
+        head = build_head(FieldConfig(width=16, head=kind, head_width=32, head_layers=1,
+                                      choices=4), CODEC)
+        _train(head, ctx, cur, nxt, 300)
+        with torch.no_grad():
+            pick = head.sample(ctx[:1], cur[:1])[0]
+        got[kind] = min((pick - a).norm().item(), (pick - b).norm().item())
+        if kind == "choice":
+            with torch.no_grad():
+                hyps = head.hypotheses(ctx[:1], cur[:1])[0]  # (K, Z)
+                p = torch.softmax(head.logits(ctx[:1], cur[:1])[0], -1)
+            near = [(hyps - t).norm(dim=-1).argmin().item() for t in (a, b)]
+            assert near[0] != near[1]  # two hypotheses, one per mode
+            assert 0.3 < p[near[0]].item() < 0.7 and 0.3 < p[near[1]].item() < 0.7
+    assert got["choice"] < 0.1, got
+    assert got["mse"] > 0.5 * (a - b).norm().item(), got
+
+
+def test_choice_fit_prediction_is_the_nearest_hypothesis_with_its_graph():
+    torch.manual_seed(0)
+    head = ChoiceHead(FieldConfig(width=16, head="choice", head_width=32, head_layers=1,
+                                  choices=5), CODEC)
+    ctx, cur, nxt = torch.randn(6, 16, requires_grad=True), points(6, 0), points(6, 1)
+    pred = head.fit_prediction(ctx, cur, nxt)
+    hyps = head.hypotheses(ctx, cur).detach()
+    nearest = hyps[torch.arange(6), (hyps - nxt[:, None]).norm(dim=-1).argmin(1)]
+    torch.testing.assert_close(pred.detach(), nearest, rtol=0, atol=0)
+    pred.sum().backward()
+    assert ctx.grad is not None and head.codes.grad is not None
+
+
+def test_choice_temperature_draws_reproducibly_and_zero_picks_the_argmax():
+    torch.manual_seed(0)
+    cfg = FieldConfig(width=16, head="choice", head_width=32, head_layers=1, choices=8,
+                      choice_temperature=5.0)
+    head = ChoiceHead(cfg, CODEC)
+    ctx, cur = torch.randn(64, 16), points(64, 0)
+    draw = lambda seed: head.sample(ctx, cur, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    torch.testing.assert_close(draw(1), draw(1), rtol=0, atol=0)
+    assert not torch.equal(draw(1), draw(2))
+    head.cfg = FieldConfig(width=16, head="choice", head_width=32, head_layers=1, choices=8)
+    hyps, best = head.hypotheses(ctx, cur), head.logits(ctx, cur).argmax(1)
+    torch.testing.assert_close(head.sample(ctx, cur), hyps[torch.arange(64), best])
+
+
+@pytest.mark.parametrize("bad", [{"choices": 1}, {"choices": 0}, {"choice_temperature": -1.0}])
+def test_choice_config_is_validated(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        FieldConfig(head="choice", **bad)

@@ -28,7 +28,8 @@ PAD, BOS, EOS = 256, 257, 258
 Language tags follow from 259 on, in the order of :attr:`CodecConfig.langs`."""
 
 HeadKind = str
-"""A tension head's name: ``flow``, ``flow-noise``, ``mse``, ``energy``, or one added with
+"""A tension head's name: ``flow``, ``flow-noise``, ``mse``, ``energy``, ``choice``, or one
+added with
 :func:`ltm.heads.register_head`."""
 SampleMethod = Literal["euler", "heun"]
 
@@ -193,7 +194,8 @@ class FieldConfig:
     (0: no memory, the ablation of experiment E5)."""
     head: HeadKind = "flow"
     """Tension head: ``flow`` (current -> next thought), ``flow-noise`` (noise -> next),
-    ``mse`` (direct regression) or ``energy`` (CALM's energy score)."""
+    ``mse`` (direct regression), ``energy`` (CALM's energy score) or ``choice`` (several
+    hypotheses, the nearest one trained, and a selector)."""
     head_width: int = 128
     """Hidden width of the head's network."""
     head_layers: int = 2
@@ -210,11 +212,16 @@ class FieldConfig:
     """``flow`` head only: the path starts at the current thought plus Gaussian noise of
     this expected norm, put back on the field. A flow from a point mass is a
     deterministic map and can only learn the conditional mean; 0 starts at the thought."""
+    choices: int = 16
+    """``choice`` head only: hypotheses per position (at least 2)."""
+    choice_temperature: float = 0.0
+    """``choice`` head only: sampling picks a hypothesis from the selector's softmax at this
+    temperature; 0 picks the most probable one."""
 
     def __post_init__(self) -> None:
         _positive(self, "width", "heads", "layers", "head_width",
-                  "head_layers", "sample_steps", "energy_samples")
-        _non_negative(self, "source_noise", "memory_slots")
+                  "head_layers", "sample_steps", "energy_samples", "choices")
+        _non_negative(self, "source_noise", "memory_slots", "choice_temperature")
         if not isinstance(self.memory_slots, int):
             raise ValueError(f"FieldConfig.memory_slots must be an int >= 0, "
                              f"got {self.memory_slots!r}")
@@ -227,6 +234,8 @@ class FieldConfig:
         if self.sample_method not in ("euler", "heun"):
             raise ValueError(f"FieldConfig.sample_method must be 'euler' or 'heun', "
                              f"got {self.sample_method!r}")
+        if self.choices < 2:
+            raise ValueError(f"FieldConfig.choices must be >= 2, got {self.choices!r}")
         if self.energy_samples < 2:
             raise ValueError(f"FieldConfig.energy_samples must be >= 2, "
                              f"got {self.energy_samples!r}")

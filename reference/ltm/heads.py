@@ -25,6 +25,17 @@ context (N, C), current and target (N, Z).
 
       L = 2/n sum_i ||x_i - y|| - 2/(n(n-1)) sum_{i < j} ||x_i - x_j||
 
+- ``choice``: multiple-choice learning (Guzman-Rivera et al., 2012; the relaxed
+  winner-takes-all of Rupprecht et al., 2017). The network says ``K`` hypotheses
+  ``y_k = g(c, z_t, e_k)``, one learned code ``e_k`` each; only the nearest to the truth
+  is trained (the others with weight ``RELAX``), and a selector learns which one wins:
+
+      k* = argmin_k ||y_k - z_{t+1}||^2,   L = ||y_k* - z_{t+1}||^2 + CE(sel(c, z_t), k*)
+
+  Each hypothesis becomes the mean of one mode of the next thoughts, not of all of
+  them, so a pick is a thought the decoder can say, where a flow from a point mass
+  and a regression give the mean over modes, a blend of several sentences.
+
 All networks are the same residual SwiGLU MLP over ``[c; z_t; x; time features]``.
 ``sample`` keeps the graph (no ``no_grad``), so a training loss can go through it.
 
@@ -43,7 +54,7 @@ from ltm.codec import to_sphere
 from ltm.config import CodecConfig, FieldConfig
 from ltm.llama import RMSNorm, SwiGLU, init_weights
 
-__all__ = ["VectorNet", "TensionHead", "FlowHead", "RegressionHead", "EnergyHead",
+__all__ = ["VectorNet", "TensionHead", "FlowHead", "RegressionHead", "EnergyHead", "ChoiceHead",
            "integrate", "HEADS", "register_head", "build_head"]
 
 N_TIME = 32
@@ -118,6 +129,13 @@ class TensionHead(nn.Module):
         """A next thought (N, Z) on the field; ``steps`` and ``method`` are for heads that
         integrate a path (default: the config's)."""
         raise NotImplementedError
+
+    def fit_prediction(self, context: Tensor, current: Tensor, target: Tensor,
+                       generator: torch.Generator | None = None) -> Tensor:
+        """The prediction (N, Z), graph kept, that training decodes into the true next
+        unit (the byte loss ``w_next``): a one-step :meth:`sample` unless a head knows
+        better (``choice`` gives the hypothesis nearest ``target``)."""
+        return self.sample(context, current, steps=1, generator=generator)
 
 
 def _sq_dist(a: Tensor, b: Tensor) -> Tensor:
@@ -204,11 +222,74 @@ class EnergyHead(TensionHead):
         return self.project(self.draw(context, current, generator))
 
 
+class ChoiceHead(TensionHead):
+    """``K`` hypotheses of the next thought and a selector among them (multiple-choice
+    learning): each hypothesis learns one mode of the next thoughts."""
+
+    RELAX = 0.05
+    """Weight the hypotheses that did not win share in the loss, so none is left
+    untrained (the relaxed winner-takes-all)."""
+
+    def __init__(self, cfg: FieldConfig, codec: CodecConfig) -> None:
+        super().__init__(cfg, codec)
+        K, Z = cfg.choices, codec.dim
+        self.codes = nn.Parameter(torch.randn(K, Z))  # (K, Z): unit-variance, distinct
+        self.select = nn.Sequential(nn.Linear(cfg.width + Z, cfg.head_width), nn.SiLU(),
+                                    nn.Linear(cfg.head_width, K))
+        init_weights(self.select, 1)
+
+    def hypotheses(self, context: Tensor, current: Tensor) -> Tensor:
+        """Every hypothesis on the field: (N, K, Z)."""
+        N, K = context.shape[0], self.cfg.choices
+        rows = lambda t: t[:, None].expand(N, K, t.shape[-1]).reshape(N * K, -1)  # noqa: E731
+        codes = self.codes[None].expand(N, K, -1).reshape(N * K, -1)  # (N*K, Z)
+        zeros = codes.new_zeros(N * K, 1)  # no path time
+        y = self.net(rows(context), rows(current), codes, zeros)  # (N*K, Z)
+        return self.project(y).view(N, K, -1)
+
+    def logits(self, context: Tensor, current: Tensor) -> Tensor:
+        """The selector's scores of the hypotheses: (N, K)."""
+        return self.select(torch.cat([context, current], dim=-1))
+
+    def _winner(self, hyps: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        d = (hyps - target[:, None]).pow(2).sum(-1)  # (N, K)
+        return d, d.argmin(1)  # (N, K), (N,)
+
+    def loss(self, context: Tensor, current: Tensor, target: Tensor,
+             generator: torch.Generator | None = None) -> Tensor:
+        d, win = self._winner(self.hypotheses(context, current), target)
+        rows = torch.arange(d.shape[0], device=d.device)
+        best = d[rows, win]  # (N,)
+        rest = (d.sum(1) - best) / (d.shape[1] - 1)  # (N,)
+        fit = (1 - self.RELAX) * best + self.RELAX * rest
+        pick = nn.functional.cross_entropy(self.logits(context, current), win)
+        return fit.mean() + pick
+
+    def fit_prediction(self, context: Tensor, current: Tensor, target: Tensor,
+                       generator: torch.Generator | None = None) -> Tensor:
+        hyps = self.hypotheses(context, current)  # (N, K, Z)
+        _, win = self._winner(hyps.detach(), target)
+        return hyps[torch.arange(hyps.shape[0], device=hyps.device), win]  # (N, Z)
+
+    def sample(self, context: Tensor, current: Tensor, steps: int | None = None,
+               method: str | None = None, generator: torch.Generator | None = None) -> Tensor:
+        hyps = self.hypotheses(context, current)  # (N, K, Z)
+        logits = self.logits(context, current)  # (N, K)
+        temperature = self.cfg.choice_temperature
+        if temperature == 0.0:
+            pick = logits.argmax(1)
+        else:
+            probs = torch.softmax(logits.float() / temperature, dim=-1)
+            pick = torch.multinomial(probs, 1, generator=generator)[:, 0]
+        return hyps[torch.arange(hyps.shape[0], device=hyps.device), pick]  # (N, Z)
+
+
 HEADS: dict[str, Callable[[FieldConfig, CodecConfig], TensionHead]] = {
     "flow": FlowHead,
     "flow-noise": lambda cfg, codec: FlowHead(cfg, codec, from_noise=True),
     "mse": RegressionHead,
     "energy": EnergyHead,
+    "choice": ChoiceHead,
 }
 """Every head by the name ``FieldConfig.head`` gives it; :func:`register_head` adds one."""
 

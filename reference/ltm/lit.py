@@ -28,10 +28,11 @@ on thought groups (:mod:`ltm.data`):
 
 **Stage core** (the encoder and decoder frozen), on episodes:
 
-    L = w_head head.loss(c_t, z_t -> z_{t+1}) + w_next CE(dec(head.sample(c_t, z_t, 1)), u_{t+1})
+    L = w_head head.loss(c_t, z_t -> z_{t+1}) + w_next CE(dec(head.fit_prediction(...)), u_{t+1})
 
-where the next-unit term back-propagates through the frozen decoder into the one-step
-prediction (SONAR-LLM's and CALM's lesson: keep a byte-level signal).
+where the next-unit term back-propagates through the frozen decoder into the head's
+prediction, a one-step sample (for ``choice``, the hypothesis nearest the truth):
+SONAR-LLM's and CALM's lesson, keep a byte-level signal.
 
 AdamW runs three parameter groups (encoder, decoder, core + head), each split into
 decayed matrices and undecayed norms and biases: the encoder at about 1/10 of the
@@ -221,7 +222,7 @@ class LitLTM(L.LightningModule):
             both = mask[:, :-1] & mask[:, 1:]  # (B, T-1)
             rows = flat[:, 1:][both]  # (N,) rows of the true next units
             lang = b["lang"][:, None].expand(B, T - 1)[both]  # (N,)
-            pred = m.head.sample(c, cur, steps=1, generator=g)  # (N, Z), graph kept
+            pred = m.head.fit_prediction(c, cur, nxt, g)  # (N, Z), graph kept
             ids, lengths = b["ids"][rows], b["lengths"][rows]
             out["next"] = reconstruction_loss(m.decoder(pred, ids, lang),
                                               decoder_targets(ids, lengths))
