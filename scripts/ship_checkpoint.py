@@ -78,6 +78,7 @@ def fit_command(cfg: dict, preset: str = "paper") -> str:
     from ltm.presets import preset as model_preset
 
     base = json.loads(json.dumps(model_preset(preset).to_dict()))
+    cfg = json.loads(json.dumps(LTMConfig.from_dict(cfg).to_dict()))  # fields added since: defaults
     for part, fields in cfg.items():
         if part != "train" and fields != base.get(part):
             raise SystemExit(f"ship_checkpoint: config part {part!r} differs from the "

@@ -195,7 +195,8 @@ def test_choice_temperature_draws_reproducibly_and_zero_picks_the_argmax():
     torch.testing.assert_close(head.sample(ctx, cur), hyps[torch.arange(64), best])
 
 
-@pytest.mark.parametrize("bad", [{"choices": 1}, {"choices": 0}, {"choice_temperature": -1.0}])
+@pytest.mark.parametrize("bad", [{"choices": 1}, {"choices": 0}, {"choice_temperature": -1.0},
+                                 {"choice_pick": "best"}])
 def test_choice_config_is_validated(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         FieldConfig(head="choice", **bad)

@@ -55,7 +55,7 @@ def test_continue_text(model):
         model.continue_text("", 1)
 
 
-@pytest.mark.parametrize("head", ["flow", "flow-noise", "mse", "energy"])
+@pytest.mark.parametrize("head", ["flow", "flow-noise", "mse", "energy", "choice"])
 def test_save_load_round_trip(tmp_path, head):
     import dataclasses
 
@@ -103,3 +103,66 @@ def test_batched_generation_equals_each_episode_alone(model):
         model.generate_batch([["a"], ["b"]], 1, langs=["en"])
     with pytest.raises(ValueError, match="n_units must be at least 0"):
         model.generate_batch([["a"]], -2)
+
+
+def _teacher_forced_nats(model, z, units, lang, limit):
+    """Mean nats per written token of ``units`` read back by the decoder, EOS counted
+    unless a unit was cut at ``limit``."""
+    from ltm.codec import decoder_targets, pack
+
+    ids, lengths = pack(units, limit)
+    logits = model.decoder(z, ids, model.lang_ids(lang, len(units)))
+    logits = logits.masked_fill(~model.decoder.writable, float("-inf"))
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), decoder_targets(ids, lengths),
+                                            ignore_index=256, reduction="none")  # (B, L+1)
+    out = []
+    for i, n in enumerate(lengths.tolist()):
+        count = n if n == limit else n + 1  # a cut unit has no EOS
+        out.append(nll[i, :count].sum() / count)
+    return torch.stack(out)
+
+
+def test_read_gives_the_greedy_units_and_how_surely_they_are_written(model):
+    with torch.no_grad():
+        z = model.encode(["A cat.", "Кот.", "", "The long grey wall of the old house."])
+        for limit in (3, 12):
+            units, nats = model.decoder.read(z, model.lang_ids("en", 4), max_bytes=limit)
+            assert units == model.decode_bytes(z, "en", max_bytes=limit)
+            torch.testing.assert_close(nats, _teacher_forced_nats(model, z, units, "en", limit),
+                                       rtol=1e-4, atol=1e-4)
+
+
+def test_pick_takes_the_candidate_the_decoder_reads_most_surely(model):
+    with torch.no_grad():
+        cands = model.encode(["One.", "Two two.", "Three.", "Four!", "Five.", "Six six."])
+        cands = cands.view(2, 3, -1)  # (B, K, Z)
+        got = model.pick(cands, ["en", "ru"])
+        for b, lang in enumerate(["en", "ru"]):
+            _, nats = model.decoder.read(cands[b], model.lang_ids(lang, 3))
+            assert torch.equal(got[b], cands[b, nats.argmin()])
+        with pytest.raises(ValueError, match="3 languages for 2 rows"):
+            model.pick(cands, ["en", "ru", "en"])
+
+
+def test_choice_head_predicts_by_the_decoders_pick_or_by_its_selector():
+    import dataclasses
+
+    cfg = preset("tiny")
+    cfg = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field, head="choice", choices=4))
+    torch.manual_seed(0)
+    m = LTM(cfg).eval()
+    with torch.no_grad():
+        a = m.encode(["One.", "Two.", "Three."])
+        b = m.encode(["Four.", "Five."])
+        batch = torch.zeros(2, 3, a.shape[-1])
+        batch[0], batch[1, :2] = a, b
+        mask = torch.tensor([[True, True, True], [True, True, False]])
+        both = m.predict_next(batch, mask, lang=["en", "ru"])
+        torch.testing.assert_close(both[0], m.predict_next(a, lang="en"), rtol=0, atol=1e-5)
+        torch.testing.assert_close(both[1], m.predict_next(b, lang="ru"), rtol=0, atol=1e-5)
+        context, _ = m.core(a[None])
+        c, cur = context[0, -1:], a[-1:]
+        torch.testing.assert_close(both[0], m.pick(m.head.hypotheses(c, cur), "en")[0])
+        m.config = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field,
+                                                                      choice_pick="selector"))
+        torch.testing.assert_close(m.predict_next(a), m.head.sample(c, cur)[0])

@@ -69,7 +69,7 @@ class Oracle:
             out.append(world.render(frame, tag, p))
         return out
 
-    def predict_next(self, thoughts, mask, generator=None):
+    def predict_next(self, thoughts, mask, generator=None, lang=None):
         F = len(self.frames)
         return torch.stack([self._vec(self.next[tuple(row[m][:, :F].argmax(-1).tolist())])
                             for row, m in zip(thoughts, mask, strict=True)])

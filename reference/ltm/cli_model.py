@@ -223,7 +223,8 @@ def add_commands(sub) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoints/last.ckpt")
     p.add_argument("--seed", type=positive, default=None, help="seed (default: the preset's)")
-    p.add_argument("--head", default=None, help="flow, flow-noise, mse or energy")
+    p.add_argument("--head", default=None,
+                   help="flow, flow-noise, mse, energy or choice (default: the preset's)")
     p.add_argument("--codec-steps", type=positive, default=None,
                    help="steps of the codec stage (default: the preset's); the baseline "
                         "and the hybrid train for codec + core steps")

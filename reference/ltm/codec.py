@@ -273,18 +273,40 @@ class ThoughtDecoder(nn.Module):
         unit ending at EOS or after ``max_bytes`` (default: the config's)."""
         if method not in ("greedy", "nucleus"):
             raise ValueError(f"method must be 'greedy' or 'nucleus', got {method!r}")
+        out, _ = self._write(thoughts, lang, method, top_p, temperature, max_bytes, generator)
+        return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()]
+
+    @torch.no_grad()
+    def read(self, thoughts: Tensor, lang: Tensor | None = None,
+             max_bytes: int | None = None) -> tuple[list[bytes], Tensor]:
+        """The greedy unit of every thought (B, Z) and how surely the decoder writes it:
+        the mean nats (B,) of its tokens, EOS included (a unit cut at ``max_bytes``
+        counts its bytes only)."""
+        out, nats = self._write(thoughts, lang, "greedy", 1.0, 1.0, max_bytes, None)
+        tokens = (out != PAD).sum(1).clamp(min=1)  # (B,)
+        return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()], nats / tokens
+
+    def _write(self, thoughts: Tensor, lang: Tensor | None, method: str, top_p: float,
+               temperature: float, max_bytes: int | None,
+               generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """Tokens (B, max_bytes), PAD after EOS, and the nats (B,) of those written."""
         B = thoughts.shape[0]
         limit = self.cfg.max_bytes if max_bytes is None else max_bytes
         caches = self.stack.new_caches()
         h = self.stack(self.start(thoughts, lang), causal=True, caches=caches)  # (B, P+1, D)
         out = torch.full((B, limit), PAD, dtype=torch.long, device=thoughts.device)
+        nats = torch.zeros(B, device=thoughts.device)
         done = torch.zeros(B, dtype=torch.bool, device=thoughts.device)
         # the last tokens, which the n-grams of the next input reach back over
         window = torch.full((B, len(self.ngrams) + 1), BOS, dtype=torch.long,
                             device=thoughts.device)
         window[:, -1] = BOS if lang is None else lang
         for i in range(limit):
-            tok = self._next(self.out(h[:, -1]), method, top_p, temperature, generator)  # (B,)
+            logits = self.out(h[:, -1])  # (B, V)
+            tok = self._next(logits, method, top_p, temperature, generator)  # (B,)
+            logp = torch.log_softmax(logits.float().masked_fill(~self.writable, float("-inf")),
+                                     -1).gather(-1, tok[:, None])[:, 0]  # (B,)
+            nats -= logp.masked_fill(done, 0.0)
             tok = tok.masked_fill(done, PAD)
             done |= tok == EOS
             out[:, i] = tok
@@ -293,4 +315,4 @@ class ThoughtDecoder(nn.Module):
             window = torch.cat([window[:, 1:], tok[:, None]], dim=1)
             h = self.stack(self.embed_tokens(window)[:, -1:], causal=True,
                            caches=caches)  # (B, 1, D)
-        return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()]
+        return out, nats

@@ -214,9 +214,13 @@ class FieldConfig:
     deterministic map and can only learn the conditional mean; 0 starts at the thought."""
     choices: int = 16
     """``choice`` head only: hypotheses per position (at least 2)."""
+    choice_pick: Literal["decoder", "selector"] = "decoder"
+    """``choice`` head only, how :meth:`ltm.model.LTM.predict_next` picks a hypothesis:
+    ``decoder``, the one whose greedy unit the decoder writes with the fewest nats per
+    byte (in the language it will be said in); ``selector``, by the head's selector."""
     choice_temperature: float = 0.0
-    """``choice`` head only: sampling picks a hypothesis from the selector's softmax at this
-    temperature; 0 picks the most probable one."""
+    """``choice`` head, ``selector`` pick: draw from the selector's softmax at this
+    temperature; 0 takes the most probable hypothesis."""
 
     def __post_init__(self) -> None:
         _positive(self, "width", "heads", "layers", "head_width",
@@ -236,6 +240,9 @@ class FieldConfig:
                              f"got {self.sample_method!r}")
         if self.choices < 2:
             raise ValueError(f"FieldConfig.choices must be >= 2, got {self.choices!r}")
+        if self.choice_pick not in ("decoder", "selector"):
+            raise ValueError(f"FieldConfig.choice_pick must be 'decoder' or 'selector', "
+                             f"got {self.choice_pick!r}")
         if self.energy_samples < 2:
             raise ValueError(f"FieldConfig.energy_samples must be >= 2, "
                              f"got {self.energy_samples!r}")

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from ltm.codec import ThoughtDecoder, ThoughtEncoder, decoder_targets, meaning_part, pack
 from ltm.config import PAD, LTMConfig
 from ltm.field import FieldCore
-from ltm.heads import build_head
+from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
 from ltm.segment import units as segment_units
 
@@ -87,9 +87,12 @@ class LTM(nn.Module):
     def predict_next(self, thoughts: Tensor, mask: Tensor | None = None, *,
                      slots: Tensor | None = None, steps: int | None = None,
                      method: str | None = None,
-                     generator: torch.Generator | None = None) -> Tensor:
+                     generator: torch.Generator | None = None,
+                     lang: str | Sequence[str | None] | None = None) -> Tensor:
         """The thought after the last real one: (B, T, Z) -> (B, Z), or (T, Z) -> (Z,).
-        ``mask`` (B, T) marks real thoughts of right-padded episodes."""
+        ``mask`` (B, T) marks real thoughts of right-padded episodes. ``lang`` (one, or
+        one per row) is the language the thought will be said in; only a ``choice`` head
+        that lets the decoder pick (``FieldConfig.choice_pick``) reads it."""
         single = thoughts.dim() == 2
         if single:
             thoughts = thoughts[None]
@@ -100,9 +103,28 @@ class LTM(nn.Module):
         last = (mask.long().sum(1) - 1) if mask is not None else torch.full((B,), T - 1)
         last = last.to(thoughts.device)
         rows = torch.arange(B, device=thoughts.device)
-        nxt = self.head.sample(context[rows, last], thoughts[rows, last], steps, method,
-                               generator)  # (B, Z)
+        c, cur = context[rows, last], thoughts[rows, last]  # (B, D), (B, Z)
+        if isinstance(self.head, ChoiceHead) and self.config.field.choice_pick == "decoder":
+            nxt = self.pick(self.head.hypotheses(c, cur), lang)
+        else:
+            nxt = self.head.sample(c, cur, steps, method, generator)  # (B, Z)
         return nxt[0] if single else nxt
+
+    @torch.no_grad()
+    def pick(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None
+             ) -> Tensor:
+        """Of ``K`` candidate thoughts per row (B, K, Z), the one (B, Z) whose greedy unit
+        the decoder writes most surely (fewest nats per byte, :meth:`ThoughtDecoder.read`)
+        in ``lang`` (one, or one per row): a blend of several thoughts reads unsurely."""
+        B, K, Z = candidates.shape
+        langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
+        if len(langs) != B:
+            raise ValueError(f"got {len(langs)} languages for {B} rows")
+        flat = candidates.reshape(B * K, Z).to(self.device)
+        _, nats = self.decoder.read(flat, self.lang_ids([x for x in langs for _ in range(K)],
+                                                        B * K))
+        best = nats.view(B, K).argmin(1)  # (B,)
+        return candidates[torch.arange(B, device=candidates.device), best.to(candidates.device)]
 
     @torch.no_grad()
     def continue_text(self, text: str | Sequence[str], n_thoughts: int, *,
@@ -142,7 +164,7 @@ class LTM(nn.Module):
         new, said = [], []
         for _ in range(n):
             nxt = self.predict_next(thoughts, steps=steps, method=head_method,
-                                    generator=generator)  # (Z,)
+                                    generator=generator, lang=lang)  # (Z,)
             new.append(nxt)
             if reencode:  # say it now, and think on from what was said
                 said += self.decode_bytes(nxt[None], lang, generator=generator, **sampling)
@@ -243,7 +265,7 @@ class LTM(nn.Module):
         for _ in range(n_units):
             width = int(lens.max())  # positions read this step
             nxt = self.predict_next(thoughts[:, :width], mask[:, :width], steps=steps,
-                                    generator=generator)  # (B, Z)
+                                    generator=generator, lang=langs)  # (B, Z)
             thoughts[rows, lens], mask[rows, lens] = nxt, True
             lens = lens + 1
             new.append(nxt)

@@ -21,8 +21,8 @@ determines, and :func:`ltm.pvq.world.parse` reads any generated quote back to a 
 
 The model is anything with ``encode(texts) -> (B, Z)``, ``decode(vectors, lang=...,
 max_bytes=...) -> list[str]`` and ``predict_next(thoughts (B, T, Z), mask (B, T),
-generator=...) -> (B, Z)`` (an :class:`ltm.model.LTM`, or the oracle of the tests). If it
-has ``config.codec`` the meaning part is its first ``meaning_dim`` entries, else the
+generator=..., lang=...) -> (B, Z)`` (an :class:`ltm.model.LTM`, or the oracle of the
+tests). If it has ``config.codec`` the meaning part is its first ``meaning_dim`` entries, else the
 whole vector. Items are picked by a seeded ``random.Random``, model calls are batched,
 and a rate with nothing to count is ``nan`` (``n_*`` keys give the counts).
 """
@@ -306,7 +306,8 @@ def prediction_metrics(model, records: Sequence[Record], n_episodes: int = 200,
             for b, (e, t) in enumerate(chunk):
                 past[b, :t] = flat[starts[e]: starts[e] + t]
                 mask[b, :t] = True
-            nxt = model.predict_next(past.to(device), mask.to(device), generator=gen)  # (B, Z)
+            nxt = model.predict_next(past.to(device), mask.to(device), generator=gen,
+                                     lang=[ep_langs[e] for e, _ in chunk])  # (B, Z)
             said = model.decode(nxt.float().cpu(), lang=[ep_langs[e] for e, _ in chunk],
                                 max_bytes=cap)
             for (e, t), text in zip(chunk, said, strict=True):
