@@ -212,6 +212,16 @@ def _probe(name: str):
     return mod
 
 
+def test_sample_steps_reads_integrations_and_choice_picks_and_refuses_the_rest():
+    probe = _probe("sample_steps")
+    assert probe.setting("heun:8") == ("heun", 8)
+    assert probe.setting("pick:decoder") == ("pick", "decoder")
+    for bad in ("rk4:2", "euler:0", "pick:best", "pick"):
+        with pytest.raises(SystemExit, match="expected euler:N") as e:
+            probe.setting(bad)
+        assert "\n" not in str(e.value.code)
+
+
 def test_recipe_ab_field_types_values_and_refuses_bad_ones_in_one_line(tmp_path, monkeypatch):
     """``--field`` types a value as the FieldConfig field is (str fields as given, bools
     from true/false, not ``bool("false")``); a bad pair, or a value the config refuses,

@@ -1,11 +1,14 @@
-"""Probe: does the flow head's integration limit next-thought prediction?
+"""Probe: do the head's sampling settings limit next-thought prediction?
 
     python experiments/probes/sample_steps.py --model checkpoints/paper \
         --setting euler:1 --setting heun:8 --setting heun:32
+    python experiments/probes/sample_steps.py --model runs/core-choice \
+        --setting pick:selector --setting pick:decoder --world-seed 2000
 
 No training: the saved model's next thoughts (``ltm.worldeval.prediction_metrics`` on
 ``--episodes`` episodes of a fresh world, both sides of the meaning split) are sampled
-with each ``METHOD:STEPS`` in place of the config's. The evaluation world is seed 1000;
+with each setting in place of the config's: ``METHOD:STEPS`` integrates a flow head,
+``pick:RULE`` picks a ``choice`` head's hypothesis (``FieldConfig.choice_pick``). The evaluation world is seed 1000;
 choose a setting on another (``--world-seed 2000``) before reading it off seed 1000,
 or the choice is tuned on the test. One JSON line per
 setting goes to ``experiments/probes/results.jsonl``.
@@ -29,12 +32,16 @@ from ltm.worldeval import prediction_metrics
 HERE = Path(__file__).resolve().parent
 
 
-def setting(text: str) -> tuple[str, int]:
-    """``"heun:8"`` -> ``("heun", 8)``; a one-line error otherwise."""
-    method, _, steps = text.partition(":")
-    if method not in ("euler", "heun") or not steps.isdigit() or int(steps) < 1:
-        sys.exit(f"sample_steps: --setting {text!r}: expected euler:N or heun:N, N >= 1")
-    return method, int(steps)
+def setting(text: str) -> tuple[str, int | str]:
+    """``"heun:8"`` -> ``("heun", 8)``, ``"pick:decoder"`` -> ``("pick", "decoder")``; a
+    one-line error otherwise."""
+    method, _, value = text.partition(":")
+    if method == "pick" and value in ("decoder", "selector"):
+        return method, value
+    if method not in ("euler", "heun") or not value.isdigit() or int(value) < 1:
+        sys.exit(f"sample_steps: --setting {text!r}: expected euler:N or heun:N (N >= 1), "
+                 "or pick:decoder or pick:selector")
+    return method, int(value)
 
 
 def main() -> None:
@@ -53,14 +60,21 @@ def main() -> None:
         sys.exit(f"sample_steps: --episodes {args.episodes}: expected at least 1")
     torch.set_num_threads(args.threads)
     model = LTM.load(args.model)
-    if model.config.field.head not in ("flow", "flow-noise"):
-        sys.exit(f"sample_steps: {args.model} has a {model.config.field.head!r} head, "
-                 "which takes no integration steps")
+    head = model.config.field.head
+    for method, _ in settings:
+        if (method == "pick") != (head == "choice") or head not in ("flow", "flow-noise",
+                                                                   "choice"):
+            sys.exit(f"sample_steps: {args.model} has a {head!r} head, which takes no "
+                     f"{'pick' if method == 'pick' else 'integration steps'}")
     episodes = {s: list(world.generate(args.episodes, args.world_seed, split=s))
                 for s in world.SPLITS}
     for method, steps in settings:
-        model.head.cfg = dataclasses.replace(model.head.cfg, sample_method=method,
-                                             sample_steps=steps)
+        if method == "pick":
+            field = dataclasses.replace(model.config.field, choice_pick=steps)
+            model.config = dataclasses.replace(model.config, field=field)
+        else:
+            model.head.cfg = dataclasses.replace(model.head.cfg, sample_method=method,
+                                                 sample_steps=steps)
         start = time.perf_counter()
         ev = {s: {"prediction": prediction_metrics(
             model, episodes[s], args.episodes, 0, split=None if s == "train" else s,
