@@ -391,7 +391,7 @@ def core_variant(preset: str, name: str, seed: int = 0, **field) -> Path:
     return trained(f"{name}-s{seed}", cfg, _world_data(), preset, codec=codec)
 
 
-HEADS = ("flow", "flow-noise", "mse", "energy")
+HEADS = ("flow", "flow-noise", "mse", "energy", "choice")
 """The tension heads E4 compares (:mod:`ltm.heads`)."""
 
 

@@ -1,4 +1,4 @@
-"""E4, tension heads: flow, flow-noise, mse and energy on one codec, side by side.
+"""E4, tension heads: flow, flow-noise, mse, energy and choice on one codec, side by side.
 
     python experiments/tab_heads.py [--preset smoke|paper|gpu]
 
@@ -107,7 +107,8 @@ def main(preset: str = "paper") -> str:
     caption = (f"E4: tension heads on one frozen codec ({common.CORE_STEPS[preset]} core steps "
                f"each; mean ± std over {len(common.SEEDS[preset])} seeds). True next thoughts "
                f"have cos(., centroid) = {f(true_centroid)}.")
-    name = {"flow": "Flow", "flow-noise": "FlowNoise", "mse": "Mse", "energy": "Energy"}
+    name = {"flow": "Flow", "flow-noise": "FlowNoise", "mse": "Mse", "energy": "Energy",
+            "choice": "Choice"}
     keys = {"Legal": "legal", "Parse": "parse", "Spread": "spread",
             "Centroid": "cos(draw, centroid)", "Cos": "cos(draw, true)"}
     macros = common.seed_macros("heads", values, keys, name.get)
