@@ -50,7 +50,8 @@ def ltm_predictions(model, units: list[str], generator, max_bytes: int) -> list[
     with torch.no_grad():
         z = model.encode(units)  # (T, Z)
         context, _ = model.core(z[None])  # (1, T, C)
-        nxt = model.head.sample(context[0, :-1], z[:-1], generator=generator)  # (T-1, Z)
+        nxt = model.next_thought(context[0, :-1], z[:-1], generator=generator,
+                                 lang="en")  # (T-1, Z)
         return model.decode(nxt, "en", max_bytes=max_bytes)
 
 

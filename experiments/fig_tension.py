@@ -11,10 +11,11 @@ from the field core. For every transition ``t -> t+1``:
 - **predicted tension** ``||v_t||``: for the ``flow`` head, the velocity at path time 0
   at the current thought, ``v(z_t, 0 | c_t, z_t)``, the head's estimate of the mean move
   ``E[z_{t+1} - z_t]`` (its training target on the straight path; with ``source_noise``
-  the path starts near, not at, ``z_t``); for ``flow-noise``, ``mse`` and ``energy``,
-  which have no velocity at ``z_t``, the sampled move ``head.sample(c_t, z_t) - z_t``;
-- **sampled move** ``||z_hat_{t+1} - z_t||``, the head's sampled next thought (on the field,
-  default ODE steps, one seeded generator) minus the current one, for every head;
+  the path starts near, not at, ``z_t``); for ``flow-noise``, ``mse``, ``energy`` and
+  ``choice``, which have no velocity at ``z_t``, the sampled move;
+- **sampled move** ``||z_hat_{t+1} - z_t||``, the model's next thought
+  (:meth:`ltm.model.LTM.next_thought`: on the field, default ODE steps, one seeded
+  generator; a ``choice`` head's pick in the language read) minus the current one;
 - **true step** ``||z_{t+1} - z_t||`` and the **cosine** between predicted and true moves.
 
 Transitions are grouped by the phase of the *next* thought (the one predicted): mean,
@@ -40,12 +41,12 @@ N = {"smoke": 20, "paper": 300, "gpu": 300}
 """Episodes of the evaluation world read (it has 300)."""
 BOOT, SEED = 1000, 0
 """Bootstrap resamples and the seed of every random draw."""
-KINDS = ("flow", "flow-noise", "mse", "energy")
+KINDS = ("flow", "flow-noise", "mse", "energy", "choice")
 QUANTITIES = {"pred": "predicted ‖v‖", "sampled": "sampled move", "true": "true step",
               "cos": "cos(v, Δz)"}
 
 
-def moves(model, thoughts, generator) -> dict:
+def moves(model, thoughts, generator, lang: str | None = None) -> dict:
     """Per transition of one episode's thoughts (T, Z): the norms of the predicted
     tension, the sampled move and the true step, and the cosine of predicted and true
     move (see the module docstring), each a numpy array (T-1,)."""
@@ -53,7 +54,7 @@ def moves(model, thoughts, generator) -> dict:
 
     context, _ = model.core(thoughts[None])  # (1, T, C)
     c, cur, nxt = context[0, :-1], thoughts[:-1], thoughts[1:]
-    sampled = model.head.sample(c, cur, generator=generator) - cur  # (T-1, Z)
+    sampled = model.next_thought(c, cur, generator=generator, lang=lang) - cur  # (T-1, Z)
     if model.config.field.head == "flow":
         pred = model.head.velocity(c, cur, cur, cur.new_zeros(len(cur), 1))
     else:
@@ -112,7 +113,8 @@ def main(preset: str = "paper") -> str:
         rows, phases, episode = [], [], []
         with torch.no_grad():
             for i, r in enumerate(records):
-                rows.append(moves(model, model.encode([t.quotes[lang][0] for t in r.thoughts]), g))
+                rows.append(moves(model, model.encode([t.quotes[lang][0] for t in r.thoughts]), g,
+                                  lang))
                 phases += [t.phase for t in r.thoughts[1:]]
                 episode += [i] * (len(r.thoughts) - 1)
         data = {k: np.concatenate([m[k] for m in rows]) for k in QUANTITIES}

@@ -51,7 +51,7 @@ def field_measures(model, records, generator) -> dict:
             z = model.encode([t.quotes["en"][0] for t in r.thoughts])  # (T, Z)
             context, _ = model.core(z[None])  # (1, T, C)
             c = context[0, :-1].repeat(K, 1)  # (K*(T-1), C)
-            x = model.head.sample(c, z[:-1].repeat(K, 1), generator=generator)
+            x = model.next_thought(c, z[:-1].repeat(K, 1), generator=generator, lang="en")
             draws.append(x.view(K, len(z) - 1, -1))  # (K, T-1, Z)
             truths.append(z[1:])
     x, y = torch.cat(draws, dim=1), torch.cat(truths)  # (K, N, Z), (N, Z)

@@ -103,12 +103,21 @@ class LTM(nn.Module):
         last = (mask.long().sum(1) - 1) if mask is not None else torch.full((B,), T - 1)
         last = last.to(thoughts.device)
         rows = torch.arange(B, device=thoughts.device)
-        c, cur = context[rows, last], thoughts[rows, last]  # (B, D), (B, Z)
-        if isinstance(self.head, ChoiceHead) and self.config.field.choice_pick == "decoder":
-            nxt = self.pick(self.head.hypotheses(c, cur), lang)
-        else:
-            nxt = self.head.sample(c, cur, steps, method, generator)  # (B, Z)
+        nxt = self.next_thought(context[rows, last], thoughts[rows, last], steps=steps,
+                                method=method, generator=generator, lang=lang)  # (B, Z)
         return nxt[0] if single else nxt
+
+    def next_thought(self, context: Tensor, current: Tensor, *, steps: int | None = None,
+                     method: str | None = None, generator: torch.Generator | None = None,
+                     lang: str | Sequence[str | None] | None = None) -> Tensor:
+        """The head's next thought (N, Z) from context states (N, C) at the current
+        thoughts (N, Z): what :meth:`predict_next` says after the core. A ``choice`` head
+        whose ``choice_pick`` is ``decoder`` lets :meth:`pick` choose among its
+        hypotheses, in ``lang``; every other head samples (``steps``, ``method``,
+        ``generator``)."""
+        if isinstance(self.head, ChoiceHead) and self.config.field.choice_pick == "decoder":
+            return self.pick(self.head.hypotheses(context, current), lang)
+        return self.head.sample(context, current, steps, method, generator)
 
     @torch.no_grad()
     def pick(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None
@@ -184,7 +193,7 @@ class LTM(nn.Module):
         first unit has no past to predict from and gets ``nan``.
 
         Unit ``t+1`` is scored by the decoder's teacher-forced cross-entropy given the
-        thought the head predicts from the true thoughts ``1..t``. The head may be
+        thought predicted from the true thoughts ``1..t`` (:meth:`next_thought`). The head may be
         stochastic, so ``samples`` thoughts are drawn and the estimate is
 
             nats = -log( (1/S) sum_s exp(-CE(u_{t+1} | z^(s)_{t+1})) )
@@ -204,7 +213,8 @@ class LTM(nn.Module):
         lang_ids = self.lang_ids(lang, T - 1)
         per_sample = []
         for _ in range(samples):
-            pred = self.head.sample(context[0, :-1], thoughts[:-1], generator=generator)
+            pred = self.next_thought(context[0, :-1], thoughts[:-1], generator=generator,
+                                     lang=lang)  # (T-1, Z)
             logits = self.decoder(pred, ids, lang_ids)  # (T-1, L+1, V)
             ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets,
                                                    ignore_index=PAD, reduction="none")
