@@ -72,18 +72,22 @@ def _eval_table(ev: dict) -> list[str]:
 
 
 def fit_command(cfg: dict, preset: str = "paper") -> str:
-    """The ``ltm fit`` command that trains ``cfg``: the preset plus a ``--set`` for every
-    training field that differs from it (``--max-minutes`` for the time budget). Fails
-    when a part other than ``train`` differs, which ``--set`` cannot say."""
+    """The ``ltm fit`` command that trains ``cfg``: the preset plus ``--head`` when the
+    tension head differs and a ``--set`` for every training field that differs from it
+    (``--max-minutes`` for the time budget). Fails when anything else differs outside
+    ``train``, which no option of ``ltm fit`` says."""
     from ltm.presets import preset as model_preset
 
     base = json.loads(json.dumps(model_preset(preset).to_dict()))
     cfg = json.loads(json.dumps(LTMConfig.from_dict(cfg).to_dict()))  # fields added since: defaults
+    args = [f"ltm fit --preset {preset} --data DATA --out DIR"]
+    if cfg["field"]["head"] != base["field"]["head"]:
+        args.append(f"--head {cfg['field']['head']}")
+        base["field"]["head"] = cfg["field"]["head"]
     for part, fields in cfg.items():
         if part != "train" and fields != base.get(part):
             raise SystemExit(f"ship_checkpoint: config part {part!r} differs from the "
                              f"{preset!r} preset; no `ltm fit` command says it")
-    args = [f"ltm fit --preset {preset} --data DATA --out DIR"]
     for key, value in cfg["train"].items():
         if value == base["train"].get(key):
             continue

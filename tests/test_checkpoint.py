@@ -63,6 +63,9 @@ def test_model_card_fit_command_names_every_training_override():
     cfg["train"].update(lr_encoder=1.5e-4, minutes=44.0)
     assert ship.fit_command(cfg) == ("ltm fit --preset paper --data DATA --out DIR "
                                      "--set lr_encoder=0.00015 --max-minutes 44")
+    cfg["field"]["head"] = "choice"
+    assert ship.fit_command(cfg) == ("ltm fit --preset paper --data DATA --out DIR "
+                                     "--head choice --set lr_encoder=0.00015 --max-minutes 44")
     cfg["field"]["layers"] += 1
     with pytest.raises(SystemExit, match="'field' differs"):
         ship.fit_command(cfg)
