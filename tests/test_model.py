@@ -32,13 +32,18 @@ def test_decode_gives_text_per_vector(model):
         model.decode(z, lang="xx")
 
 
+def _two_episodes(model):
+    """Thoughts of episodes of 3 and 2 units, alone and right-padded into one batch."""
+    a = model.encode(["One.", "Two.", "Three."])
+    b = model.encode(["Four.", "Five."])
+    batch = torch.zeros(2, 3, a.shape[-1])
+    batch[0], batch[1, :2] = a, b
+    return a, b, batch, torch.tensor([[True, True, True], [True, True, False]])
+
+
 def test_predict_next_padded_batch_matches_alone(model):
     with torch.no_grad():
-        a = model.encode(["One.", "Two.", "Three."])
-        b = model.encode(["Four.", "Five."])
-        batch = torch.zeros(2, 3, a.shape[-1])
-        batch[0], batch[1, :2] = a, b
-        mask = torch.tensor([[True, True, True], [True, True, False]])
+        a, b, batch, mask = _two_episodes(model)
         both = model.predict_next(batch, mask)
         torch.testing.assert_close(both[0], model.predict_next(a), rtol=0, atol=1e-5)
         torch.testing.assert_close(both[1], model.predict_next(b), rtol=0, atol=1e-5)
@@ -152,11 +157,7 @@ def test_choice_head_predicts_by_the_decoders_pick_or_by_its_selector():
     torch.manual_seed(0)
     m = LTM(cfg).eval()
     with torch.no_grad():
-        a = m.encode(["One.", "Two.", "Three."])
-        b = m.encode(["Four.", "Five."])
-        batch = torch.zeros(2, 3, a.shape[-1])
-        batch[0], batch[1, :2] = a, b
-        mask = torch.tensor([[True, True, True], [True, True, False]])
+        a, b, batch, mask = _two_episodes(m)
         both = m.predict_next(batch, mask, lang=["en", "ru"])
         torch.testing.assert_close(both[0], m.predict_next(a, lang="en"), rtol=0, atol=1e-5)
         torch.testing.assert_close(both[1], m.predict_next(b, lang="ru"), rtol=0, atol=1e-5)
