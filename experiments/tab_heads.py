@@ -50,8 +50,10 @@ def field_measures(model, records, generator) -> dict:
         for r in records:
             z = model.encode([t.quotes["en"][0] for t in r.thoughts])  # (T, Z)
             context, _ = model.core(z[None])  # (1, T, C)
-            c = context[0, :-1].repeat(K, 1)  # (K*(T-1), C)
-            x = model.next_thought(c, z[:-1].repeat(K, 1), generator=generator, lang="en")
+            k = 1 if model.decoder_picks else K  # a pick is the same every draw
+            c = context[0, :-1].repeat(k, 1)  # (k*(T-1), C)
+            x = model.next_thought(c, z[:-1].repeat(k, 1), generator=generator, lang="en")
+            x = x.repeat(K // k, 1)
             draws.append(x.view(K, len(z) - 1, -1))  # (K, T-1, Z)
             truths.append(z[1:])
     x, y = torch.cat(draws, dim=1), torch.cat(truths)  # (K, N, Z), (N, Z)

@@ -165,8 +165,11 @@ def test_choice_head_predicts_by_the_decoders_pick_or_by_its_selector():
         c, cur = context[0, -1:], a[-1:]
         torch.testing.assert_close(both[0], m.pick(m.head.hypotheses(c, cur), "en")[0])
         torch.testing.assert_close(m.next_thought(c, cur, lang="en")[0], both[0])
-        nats = m.score_units(["One.", "Two.", "Three."], "en", samples=2)
+        assert m.decoder_picks
+        nats = m.score_units(["One.", "Two.", "Three."], "en", samples=3)
         assert nats[0] != nats[0] and all(0 < x < float("inf") for x in nats[1:])
+        assert nats[1:] == m.score_units(["One.", "Two.", "Three."], "en", samples=1)[1:]
         m.config = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field,
                                                                       choice_pick="selector"))
         torch.testing.assert_close(m.predict_next(a), m.head.sample(c, cur)[0])
+        assert not m.decoder_picks

@@ -246,7 +246,10 @@ def evaluate(model, data: str | Path, *, episodes: int = 100, split: str = "val"
                            legal=_share([m[1] for m in meaning]),
                            exact_determined=_share(det), n_determined=len(det))
     if kind == "ltm":
-        out["bits_per_byte_estimator"] = f"log-mean-likelihood over {samples} head draws"
+        out["bits_per_byte_estimator"] = (
+            "the decoder's pick among the choice head's hypotheses (one draw)"
+            if getattr(model, "decoder_picks", False)
+            else f"log-mean-likelihood over {samples} head draws")
         out["cost"].update(train_flops_per_byte=flops.ltm_train_per_byte(model.config)["run"],
                            generate_flops_per_byte=flops.ltm_generate_per_byte(
                                model.config, flops.THOUGHTS)["total"])

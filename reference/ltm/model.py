@@ -115,9 +115,16 @@ class LTM(nn.Module):
         whose ``choice_pick`` is ``decoder`` lets :meth:`pick` choose among its
         hypotheses, in ``lang``; every other head samples (``steps``, ``method``,
         ``generator``)."""
-        if isinstance(self.head, ChoiceHead) and self.config.field.choice_pick == "decoder":
+        if self.decoder_picks:
             return self.pick(self.head.hypotheses(context, current), lang)
         return self.head.sample(context, current, steps, method, generator)
+
+    @property
+    def decoder_picks(self) -> bool:
+        """Whether the decoder picks the next thought among a ``choice`` head's hypotheses
+        (:meth:`pick`): then :meth:`next_thought` draws nothing, and a second draw is the
+        first again."""
+        return isinstance(self.head, ChoiceHead) and self.config.field.choice_pick == "decoder"
 
     @torch.no_grad()
     def pick(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None
@@ -212,14 +219,14 @@ class LTM(nn.Module):
         targets = decoder_targets(ids, lengths)  # (T-1, L+1)
         lang_ids = self.lang_ids(lang, T - 1)
         per_sample = []
-        for _ in range(samples):
+        for _ in range(1 if self.decoder_picks else samples):  # a pick is the same each time
             pred = self.next_thought(context[0, :-1], thoughts[:-1], generator=generator,
                                      lang=lang)  # (T-1, Z)
             logits = self.decoder(pred, ids, lang_ids)  # (T-1, L+1, V)
             ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets,
                                                    ignore_index=PAD, reduction="none")
             per_sample.append(ce.sum(1))  # (T-1,)
-        nats = -(torch.logsumexp(-torch.stack(per_sample), 0) - math.log(samples))
+        nats = -(torch.logsumexp(-torch.stack(per_sample), 0) - math.log(len(per_sample)))
         return [float("nan"), *nats.tolist()]
 
     def score_next_unit(self, past_units: Sequence[str | bytes], next_unit: str | bytes,
