@@ -254,7 +254,7 @@ class ThoughtDecoder(nn.Module):
 
     def _next(self, logits: Tensor, method: str, top_p: float, temperature: float,
               generator: torch.Generator | None) -> Tensor:
-        logits = logits.masked_fill(~self.writable, float("-inf"))  # (B, V)
+        """The next token (B,) from ``logits`` (B, V) already masked to writable tokens."""
         if method == "greedy":
             return logits.argmax(-1)
         probs = torch.softmax(logits / temperature, dim=-1)  # (B, V)
@@ -273,7 +273,8 @@ class ThoughtDecoder(nn.Module):
         unit ending at EOS or after ``max_bytes`` (default: the config's)."""
         if method not in ("greedy", "nucleus"):
             raise ValueError(f"method must be 'greedy' or 'nucleus', got {method!r}")
-        out, _ = self._write(thoughts, lang, method, top_p, temperature, max_bytes, generator)
+        out, _ = self._write(thoughts, lang, method, top_p, temperature, max_bytes, generator,
+                             score=False)
         return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()]
 
     @torch.no_grad()
@@ -282,14 +283,16 @@ class ThoughtDecoder(nn.Module):
         """The greedy unit of every thought (B, Z) and how surely the decoder writes it:
         the mean nats (B,) of its tokens, EOS included (a unit cut at ``max_bytes``
         counts its bytes only)."""
-        out, nats = self._write(thoughts, lang, "greedy", 1.0, 1.0, max_bytes, None)
+        out, nats = self._write(thoughts, lang, "greedy", 1.0, 1.0, max_bytes, None,
+                                score=True)
         tokens = (out != PAD).sum(1).clamp(min=1)  # (B,)
         return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()], nats / tokens
 
     def _write(self, thoughts: Tensor, lang: Tensor | None, method: str, top_p: float,
-               temperature: float, max_bytes: int | None,
-               generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-        """Tokens (B, max_bytes), PAD after EOS, and the nats (B,) of those written."""
+               temperature: float, max_bytes: int | None, generator: torch.Generator | None,
+               score: bool) -> tuple[Tensor, Tensor]:
+        """Tokens (B, max_bytes), PAD after EOS, and the nats (B,) of those written
+        (zeros unless ``score``: generation need not pay for a log-softmax per step)."""
         B = thoughts.shape[0]
         limit = self.cfg.max_bytes if max_bytes is None else max_bytes
         caches = self.stack.new_caches()
@@ -302,11 +305,11 @@ class ThoughtDecoder(nn.Module):
                             device=thoughts.device)
         window[:, -1] = BOS if lang is None else lang
         for i in range(limit):
-            logits = self.out(h[:, -1])  # (B, V)
+            logits = self.out(h[:, -1]).masked_fill(~self.writable, float("-inf"))  # (B, V)
             tok = self._next(logits, method, top_p, temperature, generator)  # (B,)
-            logp = torch.log_softmax(logits.float().masked_fill(~self.writable, float("-inf")),
-                                     -1).gather(-1, tok[:, None])[:, 0]  # (B,)
-            nats -= logp.masked_fill(done, 0.0)
+            if score:
+                logp = torch.log_softmax(logits.float(), -1).gather(-1, tok[:, None])[:, 0]
+                nats -= logp.masked_fill(done, 0.0)  # (B,)
             tok = tok.masked_fill(done, PAD)
             done |= tok == EOS
             out[:, i] = tok

@@ -138,6 +138,11 @@ class TensionHead(nn.Module):
         return self.sample(context, current, steps=1, generator=generator)
 
 
+def _take(rows: Tensor, index: Tensor) -> Tensor:
+    """Entry ``index[n]`` of every row: (N, K, ...) and (N,) -> (N, ...)."""
+    return rows[torch.arange(rows.shape[0], device=rows.device), index]
+
+
 def _sq_dist(a: Tensor, b: Tensor) -> Tensor:
     """Mean over rows of the squared distance ``||a - b||^2``."""
     return (a - b).pow(2).sum(-1).mean()
@@ -258,8 +263,7 @@ class ChoiceHead(TensionHead):
     def loss(self, context: Tensor, current: Tensor, target: Tensor,
              generator: torch.Generator | None = None) -> Tensor:
         d, win = self._winner(self.hypotheses(context, current), target)
-        rows = torch.arange(d.shape[0], device=d.device)
-        best = d[rows, win]  # (N,)
+        best = _take(d, win)  # (N,)
         rest = (d.sum(1) - best) / (d.shape[1] - 1)  # (N,)
         fit = (1 - self.RELAX) * best + self.RELAX * rest
         pick = nn.functional.cross_entropy(self.logits(context, current), win)
@@ -269,7 +273,7 @@ class ChoiceHead(TensionHead):
                        generator: torch.Generator | None = None) -> Tensor:
         hyps = self.hypotheses(context, current)  # (N, K, Z)
         _, win = self._winner(hyps.detach(), target)
-        return hyps[torch.arange(hyps.shape[0], device=hyps.device), win]  # (N, Z)
+        return _take(hyps, win)  # (N, Z)
 
     def sample(self, context: Tensor, current: Tensor, steps: int | None = None,
                method: str | None = None, generator: torch.Generator | None = None) -> Tensor:
@@ -281,7 +285,7 @@ class ChoiceHead(TensionHead):
         else:
             probs = torch.softmax(logits.float() / temperature, dim=-1)
             pick = torch.multinomial(probs, 1, generator=generator)[:, 0]
-        return hyps[torch.arange(hyps.shape[0], device=hyps.device), pick]  # (N, Z)
+        return _take(hyps, pick)  # (N, Z)
 
 
 HEADS: dict[str, Callable[[FieldConfig, CodecConfig], TensionHead]] = {

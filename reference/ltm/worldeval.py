@@ -306,10 +306,10 @@ def prediction_metrics(model, records: Sequence[Record], n_episodes: int = 200,
             for b, (e, t) in enumerate(chunk):
                 past[b, :t] = flat[starts[e]: starts[e] + t]
                 mask[b, :t] = True
+            chunk_langs = [ep_langs[e] for e, _ in chunk]
             nxt = model.predict_next(past.to(device), mask.to(device), generator=gen,
-                                     lang=[ep_langs[e] for e, _ in chunk])  # (B, Z)
-            said = model.decode(nxt.float().cpu(), lang=[ep_langs[e] for e, _ in chunk],
-                                max_bytes=cap)
+                                     lang=chunk_langs)  # (B, Z)
+            said = model.decode(nxt.float().cpu(), lang=chunk_langs, max_bytes=cap)
             for (e, t), text in zip(chunk, said, strict=True):
                 lang = ep_langs[e]
                 rows[lang].append((*judge_next(episodes[e], t, text, lang),
