@@ -2,7 +2,10 @@
 
     python experiments/fig_tension.py [--preset smoke|paper|gpu]
 
-The LTM of the preset (:func:`common.ltm_run`, reused) reads the first episodes of the
+The tension is the velocity of a ``flow`` head, so E8 measures the reference LTM
+(:func:`common.ltm_run`) when its head is ``flow`` and otherwise (the shipped ``paper``
+LTM has a ``choice`` head) E4's ``flow`` core on the reference LTM's frozen codec, seed 0
+(:func:`common.core_variant`, the same run as E4's, reused). It reads the first episodes of the
 evaluation world (seed 1000, both sides of the meaning split), each in one language at
 a time, every thought by its canonical quote (``t.quotes[lang][0]``), as training reads
 an episode: thoughts ``z_1..z_T`` (:meth:`ltm.model.LTM.encode`), contexts ``c_1..c_T``
@@ -88,9 +91,21 @@ def _stats(v) -> dict:
     return {"mean": round(float(v.mean()), 6), "se": round(float(se), 6), "n": len(v)}
 
 
+def measured(preset: str) -> Path:
+    """The run measured: the reference LTM if its head is ``flow``, else E4's ``flow`` core
+    (seed 0) on its codec. While planning, before the reference LTM exists, its head is
+    the preset's."""
+    ref = common.ltm_run(preset)
+    cfg = common.stored_config(ref, common.ltm_config(preset, 0)) if common.finished(ref) \
+        else common.ltm_config(preset, 0)
+    if cfg.field.head == "flow":
+        return ref
+    return common.core_variant(preset, "core-flow", 0, head="flow")
+
+
 def models(preset: str) -> dict:
-    """The one model measured: the reference LTM (:func:`common.ltm_run`)."""
-    return {"LTM": common.ltm_run(preset)}
+    """The one model measured (:func:`measured`)."""
+    return {"LTM": measured(preset)}
 
 
 def main(preset: str = "paper") -> str:
@@ -101,13 +116,14 @@ def main(preset: str = "paper") -> str:
     from ltm.eval import load_model
     from ltm.pvq import PHASES, iter_records
 
-    model = load_model(common.ltm_run(preset))
+    run = measured(preset)
+    model = load_model(run)
     kind = model.config.field.head
     if kind not in KINDS:
         raise SystemExit(f"fig_tension: no tension defined for head {kind!r} "
                          f"(one of {', '.join(KINDS)})")
     records = list(itertools.islice(iter_records(common.eval_world()), N[preset]))
-    numbers: dict = {"head": kind, "episodes": len(records)}
+    numbers: dict = {"head": kind, "run": run.name, "episodes": len(records)}
     for lang in model.config.codec.langs:
         g = torch.Generator().manual_seed(SEED)
         rows, phases, episode = [], [], []

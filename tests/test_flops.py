@@ -48,7 +48,7 @@ def test_baseline_and_hybrid_steps():
     assert counted(lambda: h.loss(b)) == pytest.approx(want, rel=TOL)
 
 
-@pytest.mark.parametrize("head", ["flow", "flow-noise", "mse", "energy"])
+@pytest.mark.parametrize("head", ["flow", "flow-noise", "mse", "energy", "choice"])
 def test_ltm_steps(head):
     import dataclasses
 
@@ -100,3 +100,15 @@ def test_generation_costs_grow_with_context():
     g = flops.ltm_generate_per_byte(cfg, 8)
     assert math.isclose(g["total"], g["core"] + g["codec"])
     assert flops.ltm_generate_per_byte(cfg, 16)["core"] > g["core"]
+
+
+def test_choice_generation_decodes_every_hypothesis():
+    import dataclasses
+
+    cfg = preset("tiny")
+    pick = {p: dataclasses.replace(cfg, field=dataclasses.replace(
+        cfg.field, head="choice", choice_pick=p)) for p in ("decoder", "selector")}
+    dec, sel = (flops.ltm_generate_per_byte(pick[p], 8) for p in ("decoder", "selector"))
+    assert dec["codec"] == pytest.approx((cfg.field.choices + 1) * sel["codec"])
+    assert sel["codec"] == pytest.approx(flops.ltm_generate_per_byte(cfg, 8)["codec"])
+    assert dec["core"] < sel["core"]  # no selector when the decoder picks
