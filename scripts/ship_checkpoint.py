@@ -98,6 +98,16 @@ def fit_command(cfg: dict, preset: str = "paper") -> str:
     return " ".join(args)
 
 
+def _head(field: dict) -> str:
+    """The head in words: its name, and for a ``choice`` head how many hypotheses and
+    what picks among them."""
+    if field["head"] != "choice":
+        return f"`{field['head']}`"
+    by = ("the decoder, which takes the one it writes most surely in the language asked"
+          if field["choice_pick"] == "decoder" else "the head's selector")
+    return f"`choice`: {field['choices']} hypotheses of the next thought, picked by {by}"
+
+
 def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
                data_command: str) -> str:
     """The text of MODEL_CARD.md."""
@@ -112,7 +122,7 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
         "A Large Thought Model (`ltm.model.LTM`): a byte-level thought codec (encoder to a "
         "point on the unit sphere, decoder back to bytes in English or Russian), a causal "
         "field core with a scene memory, and a tension head "
-        f"(`{cfg['field']['head']}`). Load it with `LTM.load(\"checkpoints/paper\")`.",
+        f"({_head(cfg['field'])}). Load it with `LTM.load(\"checkpoints/paper\")`.",
         "",
         "## Size",
         f"- parameters: {_params(model):,} (encoder {_params(model, 'encoder'):,}; decoder "

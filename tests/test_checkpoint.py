@@ -63,7 +63,11 @@ def test_model_card_fit_command_names_every_training_override():
     cfg["train"].update(lr_encoder=1.5e-4, minutes=44.0)
     assert ship.fit_command(cfg) == ("ltm fit --preset paper --data DATA --out DIR "
                                      "--set lr_encoder=0.00015 --max-minutes 44")
+    assert ship._head(cfg["field"]) == "`flow`"
     cfg["field"]["head"] = "choice"
+    assert "`choice`: 16 hypotheses of the next thought, picked by the decoder" in \
+        ship._head(cfg["field"])
+    assert ship._head({**cfg["field"], "choice_pick": "selector"}).endswith("the head's selector")
     assert ship.fit_command(cfg) == ("ltm fit --preset paper --data DATA --out DIR "
                                      "--head choice --set lr_encoder=0.00015 --max-minutes 44")
     cfg["field"]["layers"] += 1
