@@ -358,9 +358,10 @@ SHIPPED = {"paper": "paper"}
 def ltm_run(preset: str) -> Path:
     """The reference LTM of a preset, which E1 (noise), E2, E6 and E8 measure and whose
     frozen codec the core variants of E4 and E5 share. At ``paper`` it is the shipped
-    ``checkpoints/paper`` (44 minutes of training on 2 cores, ``ltm fit --preset paper``
-    at half the preset's peak rates; its model card gives the command), measured and not
-    retrained, so that the reproduction fits its 90 minutes; elsewhere it is E3's LTM of seed 0."""
+    ``checkpoints/paper`` (44 minutes of training on 2 cores, ``ltm fit --preset paper
+    --head choice`` at half the preset's peak rates; its model card gives the command),
+    measured and not retrained, so that the reproduction fits its 90 minutes; elsewhere
+    it is E3's LTM of seed 0."""
     if preset in SHIPPED:
         d = paths.root() / "checkpoints" / SHIPPED[preset]
         if not finished(d):

@@ -2,10 +2,7 @@
 
     python experiments/fig_tension.py [--preset smoke|paper|gpu]
 
-The tension is the velocity of a ``flow`` head, so E8 measures the reference LTM
-(:func:`common.ltm_run`) when its head is ``flow`` and otherwise (the shipped ``paper``
-LTM has a ``choice`` head) E4's ``flow`` core on the reference LTM's frozen codec, seed 0
-(:func:`common.core_variant`, the same run as E4's, reused). It reads the first episodes of the
+The LTM of the preset (:func:`common.ltm_run`, reused) reads the first episodes of the
 evaluation world (seed 1000, both sides of the meaning split), each in one language at
 a time, every thought by its canonical quote (``t.quotes[lang][0]``), as training reads
 an episode: thoughts ``z_1..z_T`` (:meth:`ltm.model.LTM.encode`), contexts ``c_1..c_T``
@@ -14,8 +11,10 @@ from the field core. For every transition ``t -> t+1``:
 - **predicted tension** ``||v_t||``: for the ``flow`` head, the velocity at path time 0
   at the current thought, ``v(z_t, 0 | c_t, z_t)``, the head's estimate of the mean move
   ``E[z_{t+1} - z_t]`` (its training target on the straight path; with ``source_noise``
-  the path starts near, not at, ``z_t``); for ``flow-noise``, ``mse``, ``energy`` and
-  ``choice``, which have no velocity at ``z_t``, the sampled move;
+  the path starts near, not at, ``z_t``); for ``choice``, the same estimate of the mean
+  move from its hypotheses weighted by its selector's probabilities, ``sum_k p_k y_k -
+  z_t`` (:meth:`ltm.heads.ChoiceHead.mean`); for ``flow-noise``, ``mse`` and ``energy``,
+  which have no velocity at ``z_t``, the sampled move;
 - **sampled move** ``||z_hat_{t+1} - z_t||``, the model's next thought
   (:meth:`ltm.model.LTM.next_thought`: on the field, default ODE steps, one seeded
   generator; a ``choice`` head's pick in the language read) minus the current one;
@@ -60,6 +59,8 @@ def moves(model, thoughts, generator, lang: str | None = None) -> dict:
     sampled = model.next_thought(c, cur, generator=generator, lang=lang) - cur  # (T-1, Z)
     if model.config.field.head == "flow":
         pred = model.head.velocity(c, cur, cur, cur.new_zeros(len(cur), 1))
+    elif model.config.field.head == "choice":
+        pred = model.head.mean(c, cur) - cur
     else:
         pred = sampled
     true = nxt - cur
@@ -91,21 +92,9 @@ def _stats(v) -> dict:
     return {"mean": round(float(v.mean()), 6), "se": round(float(se), 6), "n": len(v)}
 
 
-def measured(preset: str) -> Path:
-    """The run measured: the reference LTM if its head is ``flow``, else E4's ``flow`` core
-    (seed 0) on its codec. While planning, before the reference LTM exists, its head is
-    the preset's."""
-    ref = common.ltm_run(preset)
-    cfg = common.stored_config(ref, common.ltm_config(preset, 0)) if common.finished(ref) \
-        else common.ltm_config(preset, 0)
-    if cfg.field.head == "flow":
-        return ref
-    return common.core_variant(preset, "core-flow", 0, head="flow")
-
-
 def models(preset: str) -> dict:
-    """The one model measured (:func:`measured`)."""
-    return {"LTM": measured(preset)}
+    """The one model measured: the reference LTM (:func:`common.ltm_run`)."""
+    return {"LTM": common.ltm_run(preset)}
 
 
 def main(preset: str = "paper") -> str:
@@ -116,7 +105,7 @@ def main(preset: str = "paper") -> str:
     from ltm.eval import load_model
     from ltm.pvq import PHASES, iter_records
 
-    run = measured(preset)
+    run = common.ltm_run(preset)
     model = load_model(run)
     kind = model.config.field.head
     if kind not in KINDS:

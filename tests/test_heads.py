@@ -164,6 +164,9 @@ def test_choice_head_learns_both_modes_where_regression_learns_their_mean():
             near = [(hyps - t).norm(dim=-1).argmin().item() for t in (a, b)]
             assert near[0] != near[1]  # two hypotheses, one per mode
             assert 0.3 < p[near[0]].item() < 0.7 and 0.3 < p[near[1]].item() < 0.7
+            with torch.no_grad():  # its mean, as regression's draw, lies between the modes
+                mean = head.mean(ctx[:1], cur[:1])[0]
+            assert (mean - (a + b) / 2).norm() < 0.2 * (a - b).norm()
     assert got["choice"] < 0.1, got
     assert got["mse"] > 0.5 * (a - b).norm().item(), got
 
@@ -193,6 +196,19 @@ def test_choice_temperature_draws_reproducibly_and_zero_picks_the_argmax():
     head.cfg = FieldConfig(width=16, head="choice", head_width=32, head_layers=1, choices=8)
     hyps, best = head.hypotheses(ctx, cur), head.logits(ctx, cur).argmax(1)
     torch.testing.assert_close(head.sample(ctx, cur), hyps[torch.arange(64), best])
+
+
+def test_choice_mean_weights_the_hypotheses_by_the_selector():
+    torch.manual_seed(0)
+    head = ChoiceHead(FieldConfig(width=16, head="choice", head_width=32, head_layers=1,
+                                  choices=4), CODEC)
+    ctx, cur = torch.randn(3, 16), points(3, 0)
+    with torch.no_grad():
+        head.select[-1].weight.zero_()
+        head.select[-1].bias.copy_(torch.tensor([0.0, 60.0, 0.0, 0.0]))  # all on k=1
+        torch.testing.assert_close(head.mean(ctx, cur), head.hypotheses(ctx, cur)[:, 1])
+        head.select[-1].bias.zero_()  # uniform: the plain average
+        torch.testing.assert_close(head.mean(ctx, cur), head.hypotheses(ctx, cur).mean(1))
 
 
 @pytest.mark.parametrize("bad", [{"choices": 1}, {"choices": 0}, {"choice_temperature": -1.0},

@@ -256,6 +256,14 @@ class ChoiceHead(TensionHead):
         """The selector's scores of the hypotheses: (N, K)."""
         return self.select(torch.cat([context, current], dim=-1))
 
+    def mean(self, context: Tensor, current: Tensor) -> Tensor:
+        """The hypotheses weighted by the selector's probabilities (N, Z), off the sphere:
+        the head's estimate of the mean next thought ``E[z_{t+1}]``, since each
+        probability estimates how often its hypothesis wins. Minus the current thought it
+        is what a flow head's velocity at path time 0 estimates, the mean move."""
+        probs = torch.softmax(self.logits(context, current).float(), dim=-1)  # (N, K)
+        return (probs[..., None] * self.hypotheses(context, current).float()).sum(1)
+
     def _winner(self, hyps: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         d = (hyps - target[:, None]).pow(2).sum(-1)  # (N, K)
         return d, d.argmin(1)  # (N, K), (N,)
