@@ -78,3 +78,16 @@ def test_every_macro_the_results_use_is_generated():
         used = re.findall(r"\\([a-z]+[A-Z][a-zA-Z]*)\{\}", (PAPER / "sections" / name).read_text())
         missing |= set(used) - defined
     assert not missing, f"macros used but not generated: {sorted(missing)}"
+
+
+def test_every_numbered_equation_is_in_the_appendix_table():
+    """Each ``eq:`` label of the paper appears in appendix A's table of equations and code,
+    named or inside a range ``\\eqref{a}--\\eqref{b}`` (labels in document order)."""
+    order = [m for f in sorted((PAPER / "sections").glob("*.tex"))
+             for m in re.findall(r"\\label\{(eq:[^}]+)\}", f.read_text("utf-8"))]
+    table = (PAPER / "sections" / "10-appendix.tex").read_text("utf-8")
+    named = set(re.findall(r"\\eqref\{(eq:[^}]+)\}", table))
+    for a, b in re.findall(r"\\eqref\{(eq:[^}]+)\}--\\eqref\{(eq:[^}]+)\}", table):
+        named |= set(order[order.index(a):order.index(b) + 1])
+    missing = [label for label in order if label not in named]
+    assert not missing, f"paper/sections/10-appendix.tex: no row for {', '.join(missing)}"
