@@ -150,8 +150,10 @@ def _measure(preset: str) -> str:
                        for m in loaded])
     ana, tr = numbers["analytic"], numbers["train_flops_per_byte"]
     cross = str(ana["crossings"][0]) if ana["crossings"] else "none"
+    start = ana["ltm_cheaper_from"]
+    start = "never" if start is None else str(start)  # "never" up to the end of GRID
     long = numbers["generate_flops_per_byte"][str(CONTEXTS[preset][-1])]
-    macros = {"costCrossThoughts": cross, "costCheaperFromThoughts": str(ana["ltm_cheaper_from"]),
+    macros = {"costCrossThoughts": cross, "costCheaperFromThoughts": start,
               "costFlopRatioLong": f(long["baseline"] / long["LTM"], 2),
               "costLongThoughts": str(CONTEXTS[preset][-1]),
               "costTrainFlopRatio": f(tr["baseline"] / tr["LTM"]["run"], 2)}
@@ -159,7 +161,7 @@ def _measure(preset: str) -> str:
                f"after a context of k thoughts. Training FLOPs per byte: LTM "
                f"{g(tr['LTM']['run'])}, baseline {g(tr['baseline'])}.")
     common.write_result("fig_cost", preset, numbers, header, rows, caption, macros)
-    return (f"LTM cheaper in FLOPs/byte from {ana['ltm_cheaper_from']} thoughts, lines cross at "
+    return (f"LTM cheaper in FLOPs/byte from {start} thoughts (up to {GRID[-1]}), lines cross at "
             f"{cross}; baseline/LTM FLOPs at {CONTEXTS[preset][-1]} thoughts "
             f"{macros['costFlopRatioLong']}; measured crossing(s) "
             f"{numbers['timing']['measured_crossing']}")
