@@ -152,10 +152,10 @@ def _measure(preset: str) -> str:
     cross = str(ana["crossings"][0]) if ana["crossings"] else "none"
     start = ana["ltm_cheaper_from"]
     start = "never" if start is None else str(start)  # "never" up to the end of GRID
-    timed = numbers["timing"]["measured_crossing"]["ltm_cheaper_from"]
+    first = numbers["timing"]["measured_crossing"]["ltm_cheaper_from"]
     long = numbers["generate_flops_per_byte"][str(CONTEXTS[preset][-1])]
     macros = {"costCrossThoughts": cross, "costCheaperFromThoughts": start,
-              "costMeasuredCheaperFrom": "never" if timed is None else str(timed),
+              "costMeasuredCheaperFrom": "never" if first is None else str(first),
               "costFlopRatioLong": f(long["baseline"] / long["LTM"], 2),
               "costLongThoughts": str(CONTEXTS[preset][-1]),
               "costTrainFlopRatio": f(tr["baseline"] / tr["LTM"]["run"], 2)}
