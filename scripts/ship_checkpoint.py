@@ -105,6 +105,9 @@ def _head(field: dict) -> str:
         return f"`{field['head']}`"
     by = ("the decoder, which takes the one it writes most surely in the language asked"
           if field["choice_pick"] == "decoder" else "the head's selector")
+    if field["choice_pick"] == "decoder" and field.get("choice_roundtrip"):
+        by += (f", less {field['choice_roundtrip']:g} times the cosine of each hypothesis "
+               "and its reading encoded again")
     return f"`choice`: {field['choices']} hypotheses of the next thought, picked by {by}"
 
 

@@ -112,3 +112,6 @@ def test_choice_generation_decodes_every_hypothesis():
     assert dec["codec"] == pytest.approx((cfg.field.choices + 1) * sel["codec"])
     assert sel["codec"] == pytest.approx(flops.ltm_generate_per_byte(cfg, 8)["codec"])
     assert dec["core"] < sel["core"]  # no selector when the decoder picks
+    rt = flops.ltm_generate_per_byte(dataclasses.replace(pick["decoder"], field=dataclasses.replace(
+        pick["decoder"].field, choice_roundtrip=0.1)), 8)
+    assert rt["codec"] > dec["codec"] and rt["core"] == dec["core"]

@@ -212,7 +212,7 @@ def test_choice_mean_weights_the_hypotheses_by_the_selector():
 
 
 @pytest.mark.parametrize("bad", [{"choices": 1}, {"choices": 0}, {"choice_temperature": -1.0},
-                                 {"choice_pick": "best"}])
+                                 {"choice_pick": "best"}, {"choice_roundtrip": -0.1}])
 def test_choice_config_is_validated(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         FieldConfig(head="choice", **bad)

@@ -173,3 +173,23 @@ def test_choice_head_predicts_by_the_decoders_pick_or_by_its_selector():
                                                                       choice_pick="selector"))
         torch.testing.assert_close(m.predict_next(a), m.head.sample(c, cur)[0])
         assert not m.decoder_picks
+
+
+def test_choice_roundtrip_pick_takes_nats_minus_the_weighted_cosine_of_the_reread():
+    import dataclasses
+
+    cfg = preset("tiny")
+    torch.manual_seed(0)
+    m = LTM(dataclasses.replace(cfg, field=dataclasses.replace(
+        cfg.field, head="choice", choices=6, choice_roundtrip=5.0))).eval()
+    with torch.no_grad():
+        cands = torch.nn.functional.normalize(torch.randn(3, 6, cfg.codec.dim), dim=-1)
+        texts, nats = m.decoder.read(cands.reshape(18, -1), m.lang_ids("en", 18))
+        score = nats - 5.0 * (m.encode(texts) * cands.reshape(18, -1)).sum(-1)
+        assert not torch.equal(score.view(3, 6).argmin(1), nats.view(3, 6).argmin(1))
+        want = cands[torch.arange(3), score.view(3, 6).argmin(1)]
+        torch.testing.assert_close(m.pick(cands, "en"), want, rtol=0, atol=0)
+        m.config = dataclasses.replace(m.config, field=dataclasses.replace(
+            m.config.field, choice_roundtrip=0.0))  # nats alone
+        torch.testing.assert_close(m.pick(cands, "en"),
+                                   cands[torch.arange(3), nats.view(3, 6).argmin(1)])

@@ -218,6 +218,10 @@ class FieldConfig:
     """``choice`` head only, how :meth:`ltm.model.LTM.predict_next` picks a hypothesis:
     ``decoder``, the one whose greedy unit the decoder writes with the fewest nats per
     byte (in the language it will be said in); ``selector``, by the head's selector."""
+    choice_roundtrip: float = 0.0
+    """``choice`` head, ``decoder`` pick: score each hypothesis by its nats per byte minus
+    this weight times the cosine between it and its greedy unit encoded again (a reading
+    that does not come back to its thought was misread); 0 scores by nats alone."""
     choice_temperature: float = 0.0
     """``choice`` head, ``selector`` pick: draw from the selector's softmax at this
     temperature; 0 takes the most probable hypothesis."""
@@ -225,7 +229,8 @@ class FieldConfig:
     def __post_init__(self) -> None:
         _positive(self, "width", "heads", "layers", "head_width",
                   "head_layers", "sample_steps", "energy_samples", "choices")
-        _non_negative(self, "source_noise", "memory_slots", "choice_temperature")
+        _non_negative(self, "source_noise", "memory_slots", "choice_temperature",
+                      "choice_roundtrip")
         if not isinstance(self.memory_slots, int):
             raise ValueError(f"FieldConfig.memory_slots must be an int >= 0, "
                              f"got {self.memory_slots!r}")

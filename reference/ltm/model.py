@@ -131,15 +131,20 @@ class LTM(nn.Module):
              ) -> Tensor:
         """Of ``K`` candidate thoughts per row (B, K, Z), the one (B, Z) whose greedy unit
         the decoder writes most surely (fewest nats per byte, :meth:`ThoughtDecoder.read`)
-        in ``lang`` (one, or one per row): a blend of several thoughts reads unsurely."""
+        in ``lang`` (one, or one per row): a blend of several thoughts reads unsurely. With
+        ``FieldConfig.choice_roundtrip`` > 0 the nats are lowered by that weight times the
+        cosine of each candidate and its greedy unit encoded again."""
         B, K, Z = candidates.shape
         langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
         if len(langs) != B:
             raise ValueError(f"got {len(langs)} languages for {B} rows")
         flat = candidates.reshape(B * K, Z).to(self.device)
-        _, nats = self.decoder.read(flat, self.lang_ids([x for x in langs for _ in range(K)],
-                                                        B * K))
-        best = nats.view(B, K).argmin(1)  # (B,)
+        texts, score = self.decoder.read(flat, self.lang_ids([x for x in langs for _ in range(K)],
+                                                             B * K))
+        weight = self.config.field.choice_roundtrip
+        if weight:  # minus the cosine of each thought and its reading encoded again
+            score = score - weight * (self.encode(texts) * flat).sum(-1)
+        best = score.view(B, K).argmin(1)  # (B,)
         return candidates[torch.arange(B, device=candidates.device), best.to(candidates.device)]
 
     @torch.no_grad()
