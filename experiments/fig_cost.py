@@ -51,6 +51,11 @@ ALONE = True
 """``experiments/run.py`` runs this script by itself: it times generation."""
 
 
+def _context(k: int | None) -> str:
+    """A context in thoughts for a macro: ``never`` where none of the grid qualifies."""
+    return "never" if k is None else str(k)
+
+
 def crossings(ks, ltm, base) -> dict:
     """Where ``ltm < base`` first holds and every ``k`` where that answer changes."""
     cheaper = [a < b for a, b in zip(ltm, base, strict=True)]
@@ -150,12 +155,11 @@ def _measure(preset: str) -> str:
                        for m in loaded])
     ana, tr = numbers["analytic"], numbers["train_flops_per_byte"]
     cross = str(ana["crossings"][0]) if ana["crossings"] else "none"
-    start = ana["ltm_cheaper_from"]
-    start = "never" if start is None else str(start)  # "never" up to the end of GRID
-    first = numbers["timing"]["measured_crossing"]["ltm_cheaper_from"]
+    start = _context(ana["ltm_cheaper_from"])
     long = numbers["generate_flops_per_byte"][str(CONTEXTS[preset][-1])]
     macros = {"costCrossThoughts": cross, "costCheaperFromThoughts": start,
-              "costMeasuredCheaperFrom": "never" if first is None else str(first),
+              "costMeasuredCheaperFrom": _context(
+                  numbers["timing"]["measured_crossing"]["ltm_cheaper_from"]),
               "costFlopRatioLong": f(long["baseline"] / long["LTM"], 2),
               "costLongThoughts": str(CONTEXTS[preset][-1]),
               "costTrainFlopRatio": f(tr["baseline"] / tr["LTM"]["run"], 2)}

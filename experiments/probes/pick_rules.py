@@ -1,26 +1,26 @@
 """Probe: other ways to pick among a ``choice`` head's hypotheses, without training.
 
-    python experiments/probes/pick_rules.py checkpoints/paper 2000 decoder roundtrip both:0.1
+    python experiments/probes/pick_rules.py checkpoints/paper 2000 decoder both:0.1
 
 Arguments: a saved LTM with a ``choice`` head, the seed of the world scored (2000 to
 choose a rule, 1000, the evaluation world, only to read the chosen one off), then rules:
 
 - ``decoder``: the fewest nats per byte in the decoder's greedy reading
   (:meth:`ltm.model.LTM.pick`, the shipped rule);
-- ``roundtrip``: the hypothesis whose greedy reading, encoded again, lands nearest it
-  (cosine);
-- ``both:L``: nats per byte minus ``L`` times that cosine.
+- ``both:L``: nats per byte minus ``L`` times the cosine of each hypothesis and its
+  greedy reading encoded again (``FieldConfig.choice_roundtrip = L``).
 
-Each rule replaces ``LTM.pick`` on the loaded model and scores next thoughts with
-:func:`ltm.worldeval.prediction_metrics` on 200 episodes per side of the meaning split;
-one line per rule is printed (the research log keeps them).
+Each rule sets the loaded model's ``choice_roundtrip`` (0 for ``decoder``) and scores
+next thoughts with :func:`ltm.worldeval.prediction_metrics` on 200 episodes per side of
+the meaning split; one line per rule is printed (the research log keeps them). The
+first version of this probe (22aa916) also scored the cosine alone (``roundtrip``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
-import types
 
 import torch
 
@@ -31,20 +31,17 @@ from ltm.worldeval import prediction_metrics
 EPISODES = 200
 
 
-def make_pick(rule: str, weight: float):
-    """A replacement for :meth:`ltm.model.LTM.pick` that scores by ``rule``."""
-    @torch.no_grad()
-    def pick(self, candidates, lang=None):
-        B, K, Z = candidates.shape
-        langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
-        flat = candidates.reshape(B * K, Z).to(self.device)
-        texts, nats = self.decoder.read(flat, self.lang_ids([x for x in langs for _ in range(K)],
-                                                            B * K))
-        cos = (self.encode(texts) * flat).sum(-1)  # (B*K,): both on the unit sphere
-        score = {"decoder": nats, "roundtrip": -cos}.get(rule, nats - weight * cos)
-        best = score.view(B, K).argmin(1).to(candidates.device)
-        return candidates[torch.arange(B, device=candidates.device), best]
-    return pick
+def weight(spec: str) -> float:
+    """``"decoder"`` -> 0, ``"both:0.1"`` -> 0.1; a one-line error otherwise."""
+    rule, _, value = spec.partition(":")
+    try:
+        if rule == "decoder" and not value:
+            return 0.0
+        if rule == "both" and float(value) > 0:
+            return float(value)
+    except ValueError:
+        pass
+    sys.exit(f"pick_rules: rule {spec!r}: expected decoder or both:L (L > 0)")
 
 
 def main(argv: list[str]) -> None:
@@ -52,14 +49,14 @@ def main(argv: list[str]) -> None:
         sys.exit("pick_rules: usage: pick_rules.py MODEL WORLD_SEED RULE [RULE ...]")
     torch.set_num_threads(2)
     model = LTM.load(argv[0])
-    if model.config.field.head != "choice":
-        sys.exit(f"pick_rules: {argv[0]} has a {model.config.field.head!r} head, not 'choice'")
+    field = model.config.field
+    if field.head != "choice" or field.choice_pick != "decoder":
+        sys.exit(f"pick_rules: {argv[0]} has no choice head whose decoder picks")
+    weights = [weight(spec) for spec in argv[2:]]
     episodes = {s: list(world.generate(EPISODES, int(argv[1]), split=s)) for s in world.SPLITS}
-    for spec in argv[2:]:
-        rule, _, weight = spec.partition(":")
-        if rule not in ("decoder", "roundtrip", "both") or (rule == "both") != bool(weight):
-            sys.exit(f"pick_rules: rule {spec!r}: expected decoder, roundtrip or both:L")
-        model.pick = types.MethodType(make_pick(rule, float(weight or 0)), model)
+    for spec, w in zip(argv[2:], weights, strict=True):
+        model.config = dataclasses.replace(model.config, field=dataclasses.replace(
+            field, choice_roundtrip=w))
         start = time.perf_counter()
         p = {s: prediction_metrics(model, episodes[s], EPISODES, 0,
                                    split=None if s == "train" else s, progress=False)

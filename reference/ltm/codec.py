@@ -275,7 +275,7 @@ class ThoughtDecoder(nn.Module):
             raise ValueError(f"method must be 'greedy' or 'nucleus', got {method!r}")
         out, _ = self._write(thoughts, lang, method, top_p, temperature, max_bytes, generator,
                              score=False)
-        return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()]
+        return _units(out)
 
     @torch.no_grad()
     def read(self, thoughts: Tensor, lang: Tensor | None = None,
@@ -286,7 +286,7 @@ class ThoughtDecoder(nn.Module):
         out, nats = self._write(thoughts, lang, "greedy", 1.0, 1.0, max_bytes, None,
                                 score=True)
         tokens = (out != PAD).sum(1).clamp(min=1)  # (B,)
-        return [bytes(t for t in row if t < N_BYTES) for row in out.tolist()], nats / tokens
+        return _units(out), nats / tokens
 
     def _write(self, thoughts: Tensor, lang: Tensor | None, method: str, top_p: float,
                temperature: float, max_bytes: int | None, generator: torch.Generator | None,
@@ -319,3 +319,8 @@ class ThoughtDecoder(nn.Module):
             h = self.stack(self.embed_tokens(window)[:, -1:], causal=True,
                            caches=caches)  # (B, 1, D)
         return out, nats
+
+
+def _units(tokens: Tensor) -> list[bytes]:
+    """The bytes of each row of written tokens (B, L): EOS, PAD and language tokens dropped."""
+    return [bytes(t for t in row if t < N_BYTES) for row in tokens.tolist()]
