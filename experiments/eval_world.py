@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--max-bytes", type=int, default=None,
                     help="decoding budget (default: longest reference + 16)")
+    ap.add_argument("--readings", type=int, default=1,
+                    help="also measure the decoding metrics with this many readings per "
+                         "thought, reranked by the encoder (LTM.decode_bytes; default 1: "
+                         "greedy only)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (default: torch's choice; 1 when another run "
@@ -74,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     if not (args.model / "config.json").exists():
         sys.exit(f"eval_world: {args.model} holds no config.json (not a saved LTM)")
 
+    if args.readings < 1:
+        sys.exit(f"eval_world: --readings must be at least 1, got {args.readings}")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
                              train_units=units["train"], heldout_units=units["heldout"],
                              n=args.n, n_episodes=args.episodes, seed=args.seed,
                              batch_size=args.batch_size, max_bytes=args.max_bytes,
-                             progress=not args.quiet)
+                             progress=not args.quiet, readings=args.readings)
     seconds = time.perf_counter() - start
     print(table(results))
     print(f"evaluated in {seconds:.0f} s")

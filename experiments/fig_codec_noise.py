@@ -11,6 +11,11 @@ greedily, in the quote's language. For each ``sigma``: byte accuracy
 frame (the meaning survived even where the words did not). Thoughts have unit norm, so
 ``sigma = 1`` is noise as large as the thought. The training recipe decodes from
 ``sigma = 0.2`` noise (``TrainConfig.noise_sigma``).
+
+Each noised thought is also said with :data:`READINGS` readings reranked by the encoder
+(``LTM.decode(..., readings=N)``: the greedy reading and ``N - 1`` nucleus samples,
+keeping the one whose encoding lies nearest the noised thought): exact match and same
+frame again, beside the greedy ones.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.8)
 """Expected noise norms, on thoughts of norm 1."""
 N = {"smoke": 24, "paper": 300, "gpu": 1000}
 """Quotes per language."""
+READINGS = 16
+"""Readings per thought in the reranked columns (chosen on the validation world, seed
+2000, with ``experiments/probes/rerank.py``; ``experiments/LOG.md``, session 19)."""
 
 
 def quotes(langs, n: int) -> dict[str, dict[str, dict]]:
@@ -47,9 +55,11 @@ def quotes(langs, n: int) -> dict[str, dict[str, dict]]:
     return out
 
 
-def reconstruction(model, picked: dict[str, dict], lang: str, sigma: float = 0.0) -> dict:
+def reconstruction(model, picked: dict[str, dict], lang: str, sigma: float = 0.0,
+                   readings: int = 1) -> dict:
     """Encode the quotes of ``picked`` (quote -> frame), add noise of norm ``sigma``
-    (seeded), decode greedily in ``lang``: byte accuracy, exact match, same frame."""
+    (seeded), decode greedily in ``lang`` (``readings`` > 1: reranked by the encoder):
+    byte accuracy, exact match, same frame."""
     import torch
 
     from ltm.losses import noise_thoughts
@@ -61,7 +71,8 @@ def reconstruction(model, picked: dict[str, dict], lang: str, sigma: float = 0.0
         z = model.encode(qs)  # (N, Z)
         g = torch.Generator().manual_seed(0)
         zn = noise_thoughts(z, sigma, codec.meaning_dim, codec.surface_norm, g)
-        said = model.decode(zn, lang, max_bytes=max(len(q.encode()) for q in qs) + 16)
+        said = model.decode(zn, lang, max_bytes=max(len(q.encode()) for q in qs) + 16,
+                            readings=readings)
     same = [world.parse(s, lang) == picked[q] for s, q in zip(said, qs, strict=True)]
     return {"byte_acc": byte_accuracy(said, qs),
             "exact": sum(s == q for s, q in zip(said, qs, strict=True)) / len(qs),
@@ -82,23 +93,32 @@ def main(preset: str = "paper") -> str:
     numbers: dict[str, dict] = {}
     for lang, picked in quotes(codec.langs, N[preset]).items():
         for sigma in SIGMAS:
-            numbers.setdefault(f"{sigma:g}", {})[lang] = reconstruction(model, picked, lang,
-                                                                       sigma)
+            greedy = reconstruction(model, picked, lang, sigma)
+            reranked = reconstruction(model, picked, lang, sigma, READINGS)
+            numbers.setdefault(f"{sigma:g}", {})[lang] = greedy | {
+                f"{k}_reranked": reranked[k] for k in ("byte_acc", "exact", "same_frame")}
         print(f"  {lang}: {len(picked)} quotes", flush=True)
     _figure(numbers, codec.langs, preset)
     f = common.fmt
-    header = ["noise norm σ"] + [f"{m} {lang}" for lang in codec.langs
-                                 for m in ("byte acc.", "exact", "same frame")]
-    rows = [[s] + [f(v[lang][k]) for lang in codec.langs for k in ("byte_acc", "exact", "same_frame")]
+    columns = ("byte_acc", "exact", "same_frame", "exact_reranked", "same_frame_reranked")
+    names = ("byte acc.", "exact", "same frame", f"exact ({READINGS})",
+             f"same frame ({READINGS})")
+    header = ["noise norm σ"] + [f"{m} {lang}" for lang in codec.langs for m in names]
+    rows = [[s] + [f(v[lang][k]) for lang in codec.langs for k in columns]
             for s, v in numbers.items()]
     macros = {f"noise{k.replace('_', '')}{lang.capitalize()}{name}": f(numbers[s][lang][k])
-              for s, name in (("0", "Zero"), ("0.2", "Train"), ("0.5", "Half"))
-              for lang in codec.langs for k in ("same_frame", "byte_acc")}
+              for s, name in (("0", "Zero"), ("0.2", "Train"), ("0.5", "Half"),
+                              ("0.8", "Large"))
+              for lang in codec.langs for k in columns}
+    macros["noiseReadings"] = str(READINGS)
     common.write_result("fig_codec_noise", preset, numbers, header, rows,
-                        "E1: reconstruction from noised thoughts (greedy decoding).", macros)
+                        f"E1: reconstruction from noised thoughts, greedy and with {READINGS} "
+                        "readings reranked by the encoder.", macros)
     zero, half = numbers["0"], numbers["0.5"]
     return ", ".join(f"{lang} same frame {zero[lang]['same_frame']:.2f} -> "
-                     f"{half[lang]['same_frame']:.2f} at sigma 0.5" for lang in codec.langs)
+                     f"{half[lang]['same_frame']:.2f} at sigma 0.5 "
+                     f"({half[lang]['same_frame_reranked']:.2f} with {READINGS} readings)"
+                     for lang in codec.langs)
 
 
 def _figure(numbers: dict, langs, preset: str) -> None:
@@ -110,7 +130,8 @@ def _figure(numbers: dict, langs, preset: str) -> None:
     sig = [float(s) for s in numbers]
     fig, ax = plt.subplots(figsize=(4.2, 3.0))
     styles = {"byte_acc": ("byte accuracy", "o"), "same_frame": ("same frame", "s"),
-              "exact": ("exact match", "^")}
+              "exact": ("exact match", "^"),
+              "exact_reranked": (f"exact, {READINGS} readings", "v")}
     for k, (label, marker) in styles.items():
         for lang, ls in zip(langs, ("-", "--"), strict=False):
             ax.plot(sig, [numbers[s][lang][k] for s in numbers], ls, marker=marker, ms=4,

@@ -37,7 +37,9 @@ def _fmt(x: object) -> str:
     return str(x)
 
 
-def _eval_table(ev: dict) -> list[str]:
+def _eval_table(ev: dict, readings: int = 1) -> list[str]:
+    """The card's table of ``eval_world.py`` results; with ``readings`` > 1, two more
+    columns for the decoding metrics reranked by the encoder (``*_reranked``)."""
     rows = [("codec", "exact_en", "exact reconstruction, English, distinct quotes"),
             ("codec", "exact_ru", "exact reconstruction, Russian, distinct quotes"),
             ("codec", "byte_acc_en", "byte accuracy, English"),
@@ -56,11 +58,19 @@ def _eval_table(ev: dict) -> list[str]:
             ("prediction", "parse", "generated next thoughts that parse"),
             ("prediction", "legal", "... and are legal in the true state"),
             ("prediction", "exact_determined", "exact frame on determined thoughts")]
-    out = ["| metric | train meanings | held-out meanings |", "|---|---:|---:|"]
+    head, rule = "| metric | train meanings | held-out meanings |", "|---|---:|---:|"
+    if readings > 1:
+        head += f" train, {readings} readings | held-out, {readings} readings |"
+        rule += "---:|---:|"
+    out = [head, rule]
     for part, key, label in rows:
-        a = ev.get("train", {}).get(part, {}).get(key, float("nan"))
-        b = ev.get("heldout", {}).get(part, {}).get(key, float("nan"))
-        out.append(f"| {label} | {_fmt(a)} | {_fmt(b)} |")
+        cells = [ev.get(side, {}).get(part, {}).get(key, float("nan"))
+                 for side in ("train", "heldout")]
+        if readings > 1:
+            cells += [ev.get(side, {}).get(f"{part}_reranked", {}).get(key)
+                      for side in ("train", "heldout")]
+        out.append(f"| {label} | " + " | ".join("-" if c is None else _fmt(c) for c in cells)
+                   + " |")
     units = [ev.get(side, {}).get("units", {}) for side in ("train", "heldout")]
     if all("n_distinct" in u for u in units):
         out += ["", "*Distinct* counts every frame (or quote) once, which weighs the rare "
@@ -156,10 +166,17 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
         *[f"| `{k}` | {_fmt(v)} |" for k, v in metrics["val"].items()],
     ]
     if ev is not None:
+        readings = int(ev["args"].get("readings", 1))
         lines += ["", "## Evaluation of the shipped weights (`experiments/eval_world.py`)",
                   "", f"A fresh world (seed {ev['args']['world_seed']}), both sides of the "
                   f"compositional split; evaluated in {ev['seconds']:.0f} s.", "",
-                  *_eval_table(ev["results"])]
+                  *_eval_table(ev["results"], readings)]
+        if readings > 1:
+            lines += ["", f"With {readings} readings, each thought is said "
+                      f"greedily and {readings - 1} times by nucleus "
+                      "sampling, and the reading whose encoding lies nearest the thought "
+                      "is kept (`LTM.decode(..., readings=N)`); next thoughts are said "
+                      "greedily either way."]
     lines += ["", "## Limits",
               "Trained on a small synthetic world only; it knows 12 agents, 14 places and "
               "16 objects, and nothing of real text. See `experiments/LOG.md` for what was "

@@ -89,3 +89,19 @@ def test_model_card_labels_distinct_and_as_they_occur_rows_and_counts_them():
     assert "| exact reconstruction, English, units as they occur | 0.750 | 1.000 |" in table
     assert "draws 1,000 / 900 units" in table and "(637 / 223 distinct frames" in table
     assert "as they occur* draws" not in "\n".join(ship._eval_table({"train": side}))
+
+
+def test_model_card_adds_reranked_columns_only_where_measured():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ship_checkpoint", paths.root() / "scripts" / "ship_checkpoint.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    side = {"codec": {"exact_en": 0.5}, "codec_reranked": {"exact_en": 0.625},
+            "prediction": {"parse": 0.25}}
+    table = ship._eval_table({"train": side, "heldout": side}, readings=8)
+    assert table[0].endswith("| train, 8 readings | held-out, 8 readings |")
+    assert "| exact reconstruction, English, distinct quotes | 0.500 | 0.500 | 0.625 | 0.625 |" in table
+    assert "| generated next thoughts that parse | 0.250 | 0.250 | - | - |" in table
+    assert "readings" not in ship._eval_table({"train": side, "heldout": side})[0]

@@ -32,6 +32,29 @@ def test_decode_gives_text_per_vector(model):
         model.decode(z, lang="xx")
 
 
+def test_decode_with_readings_keeps_the_reading_the_encoder_puts_nearest(model):
+    with torch.no_grad():
+        z = model.encode(["A cat.", "Кот.", "The sky is clear.", "x"])
+        ids = model.lang_ids(["en", "ru", "en", "ru"], 4)
+        greedy = model.decoder.generate(z, ids, max_bytes=10)
+        assert model.decode_bytes(z, ["en", "ru", "en", "ru"], readings=1,
+                                  max_bytes=10) == greedy
+        gen = torch.Generator().manual_seed(0)  # the documented default
+        samples = model.decoder.generate(z.repeat(3, 1), ids.repeat(3), method="nucleus",
+                                         generator=gen, max_bytes=10, temperature=2.0)
+        options = greedy + samples  # reading k of thought i is options[k * 4 + i]
+        near = (model.encode(options).view(4, 4, -1) * z).sum(-1)  # (readings, B)
+        want = [options[k * 4 + i] for i, k in enumerate(near.argmax(0).tolist())]
+        assert any(w != g for w, g in zip(want, greedy, strict=True))  # the test can fail
+        got = model.decode_bytes(z, ["en", "ru", "en", "ru"], readings=4, max_bytes=10,
+                                 temperature=2.0)
+        assert got == want
+        assert got == model.decode_bytes(z, ["en", "ru", "en", "ru"], readings=4,
+                                         max_bytes=10, temperature=2.0)  # repeats
+        with pytest.raises(ValueError, match="readings must be at least 1, got 0"):
+            model.decode(z, "en", readings=0)
+
+
 def _two_episodes(model):
     """Thoughts of episodes of 3 and 2 units, alone and right-padded into one batch."""
     a = model.encode(["One.", "Two.", "Three."])

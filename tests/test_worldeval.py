@@ -241,3 +241,17 @@ def test_unit_metrics_draw_phrasings_and_weigh_by_occurrence(data):
     res = unit_metrics(Oracle(train), records, n=20, seed=0, progress=False)
     assert res["n"] == 20 and res["n_distinct"] <= 15  # about half the draws are one frame
     assert res["exact_en"] == res["en_to_ru"] == 1.0
+
+
+def test_readings_add_reranked_decoding_groups(data):
+    train, heldout = data
+    torch.manual_seed(0)
+    model = LTM(preset("tiny"))
+    kw = dict(n=6, n_episodes=2, max_bytes=4, batch_size=8, progress=False)
+    plain = evaluate_world(model, train, heldout, **kw)
+    res = evaluate_world(model, train, heldout, readings=2, **kw)
+    for side in ("train", "heldout"):
+        assert "codec_reranked" not in plain[side]
+        for group in ("codec", "cross_language", "units"):
+            assert set(res[side][f"{group}_reranked"]) == set(res[side][group])
+            assert res[side][group] == plain[side][group]  # the greedy rows stay

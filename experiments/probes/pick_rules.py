@@ -8,7 +8,13 @@ choose a rule, 1000, the evaluation world, only to read the chosen one off), the
 - ``decoder``: the fewest nats per byte in the decoder's greedy reading
   (:meth:`ltm.model.LTM.pick`, the shipped rule);
 - ``both:L``: nats per byte minus ``L`` times the cosine of each hypothesis and its
-  greedy reading encoded again (``FieldConfig.choice_roundtrip = L``).
+  greedy reading encoded again (``FieldConfig.choice_roundtrip = L``);
+- ``prior:L``: nats per byte minus ``L`` times the log of the selector's probability
+  of each hypothesis (the selector has read the context; the decoder has not);
+- ``top:M``: the decoder's pick among the selector's ``M`` most probable hypotheses.
+
+The last two are written here, in the probe, by replacing the loaded model's
+``next_thought``; the library does not have them.
 
 Each rule sets the loaded model's ``choice_roundtrip`` (0 for ``decoder``) and scores
 next thoughts with :func:`ltm.worldeval.prediction_metrics` on 200 episodes per side of
@@ -21,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -31,17 +38,40 @@ from ltm.worldeval import prediction_metrics
 EPISODES = 200
 
 
-def weight(spec: str) -> float:
-    """``"decoder"`` -> 0, ``"both:0.1"`` -> 0.1; a one-line error otherwise."""
+def parse(spec: str) -> tuple[str, float]:
+    """``"decoder"`` -> (decoder, 0), ``"both:0.1"`` -> (both, 0.1); a one-line error
+    otherwise."""
     rule, _, value = spec.partition(":")
     try:
         if rule == "decoder" and not value:
-            return 0.0
-        if rule == "both" and float(value) > 0:
-            return float(value)
+            return rule, 0.0
+        if rule in ("both", "prior", "top") and float(value) > 0:
+            return rule, float(value)
     except ValueError:
         pass
-    sys.exit(f"pick_rules: rule {spec!r}: expected decoder or both:L (L > 0)")
+    sys.exit(f"pick_rules: rule {spec!r}: expected decoder, both:L, prior:L or top:M")
+
+
+def with_selector(model: LTM, rule: str, value: float) -> Callable[..., torch.Tensor]:
+    """A ``next_thought`` whose pick also reads the selector (``prior`` or ``top``)."""
+
+    @torch.no_grad()
+    def next_thought(context, current, *, lang=None, **_):
+        hyps = model.head.hypotheses(context, current)  # (B, K, Z)
+        logp = model.head.logits(context, current).float().log_softmax(-1)  # (B, K)
+        B, K, Z = hyps.shape
+        langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
+        _, nats = model.decoder.read(hyps.reshape(B * K, Z),
+                                     model.lang_ids([x for x in langs for _ in range(K)], B * K))
+        nats = nats.view(B, K)
+        if rule == "prior":
+            score = nats - value * logp
+        else:  # top: only the M most probable hypotheses may be picked
+            keep = logp.topk(min(int(value), K), dim=1).indices
+            score = torch.full_like(nats, float("inf")).scatter(1, keep, nats.gather(1, keep))
+        return hyps[torch.arange(B), score.argmin(1)]
+
+    return next_thought
 
 
 def main(argv: list[str]) -> None:
@@ -52,11 +82,14 @@ def main(argv: list[str]) -> None:
     field = model.config.field
     if field.head != "choice" or field.choice_pick != "decoder":
         sys.exit(f"pick_rules: {argv[0]} has no choice head whose decoder picks")
-    weights = [weight(spec) for spec in argv[2:]]
+    rules = [parse(spec) for spec in argv[2:]]
     episodes = {s: list(world.generate(EPISODES, int(argv[1]), split=s)) for s in world.SPLITS}
-    for spec, w in zip(argv[2:], weights, strict=True):
+    for spec, (rule, w) in zip(argv[2:], rules, strict=True):
         model.config = dataclasses.replace(model.config, field=dataclasses.replace(
-            field, choice_roundtrip=w))
+            field, choice_roundtrip=w if rule == "both" else 0.0))
+        model.__dict__.pop("next_thought", None)
+        if rule in ("prior", "top"):
+            model.next_thought = with_selector(model, rule, w)
         start = time.perf_counter()
         p = {s: prediction_metrics(model, episodes[s], EPISODES, 0,
                                    split=None if s == "train" else s, progress=False)

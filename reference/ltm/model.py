@@ -72,11 +72,33 @@ class LTM(nn.Module):
 
     @torch.no_grad()
     def decode_bytes(self, vectors: Tensor, lang: str | Sequence[str | None] | None = None,
-                     **sampling) -> list[bytes]:
+                     *, readings: int = 1, **sampling) -> list[bytes]:
         """Thoughts (B, Z) -> raw bytes of one unit each; ``sampling`` goes to
-        :meth:`ltm.codec.ThoughtDecoder.generate` (method, top_p, temperature, ...)."""
+        :meth:`ltm.codec.ThoughtDecoder.generate` (method, top_p, temperature, ...).
+
+        ``readings`` > 1 says each thought that many ways and keeps the one the encoder
+        puts nearest it: the reading ``sampling`` asks for (greedy by default) and
+        ``readings - 1`` nucleus samples (``sampling``'s top_p and temperature; its
+        ``generator``, else one seeded 0, so a call repeats), ranked by the dot product
+        of their encodings with the thought (of a meaning-only thought, whose surface
+        part is zero, only the meaning part counts; a tie keeps the first reading). The
+        encoder tells the meant thought from its neighbours more surely than the greedy
+        reading says it (``experiments/LOG.md``, session 19)."""
+        if readings < 1:
+            raise ValueError(f"readings must be at least 1, got {readings}")
         vectors = vectors.reshape(-1, vectors.shape[-1]).to(self.device)
-        return self.decoder.generate(vectors, self.lang_ids(lang, len(vectors)), **sampling)
+        ids = self.lang_ids(lang, len(vectors))
+        said = self.decoder.generate(vectors, ids, **sampling)
+        if readings == 1 or not said:
+            return said
+        B, more = len(said), readings - 1
+        nucleus = {k: v for k, v in sampling.items() if k not in ("method", "generator")}
+        gen = sampling.get("generator") or torch.Generator(self.device).manual_seed(0)
+        said += self.decoder.generate(vectors.repeat(more, 1), ids.repeat(more),
+                                      method="nucleus", generator=gen, **nucleus)
+        near = (self.encode(said).float().view(readings, B, -1) * vectors.float()).sum(-1)
+        best = near.argmax(0).tolist()  # (B,) which reading, per thought
+        return [said[k * B + i] for i, k in enumerate(best)]
 
     def decode(self, vectors: Tensor, lang: str | Sequence[str | None] | None = None,
                **sampling) -> list[str]:

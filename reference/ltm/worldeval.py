@@ -109,10 +109,11 @@ def _cap(texts: Sequence[str], max_bytes: int | None) -> int:
 
 
 def _parse_said(model, vectors: Tensor, lang: str, batch: int, max_bytes: int,
-                progress: bool, desc: str) -> list[dict[str, str] | None]:
+                progress: bool, desc: str, readings: int = 1) -> list[dict[str, str] | None]:
     """Each vector decoded greedily in ``lang`` and read back by the world's parser
     (``None`` where the text is no sentence of the world)."""
-    said = _decode(model, vectors, [lang] * len(vectors), batch, max_bytes, progress, desc)
+    said = _decode(model, vectors, [lang] * len(vectors), batch, max_bytes, progress, desc,
+                   readings)
     return [world.parse(text, lang) for text in said]
 
 
@@ -130,12 +131,15 @@ def _encode(model, texts: Sequence[str], batch: int, progress: bool, desc: str) 
 
 
 def _decode(model, vectors: Tensor, langs: Sequence[str], batch: int, max_bytes: int,
-            progress: bool, desc: str) -> list[str]:
+            progress: bool, desc: str, readings: int = 1) -> list[str]:
+    """Greedy decoding in batches; with ``readings`` > 1, the reading the encoder puts
+    nearest each thought (:meth:`ltm.model.LTM.decode_bytes`)."""
+    more = {"readings": readings} if readings > 1 else {}  # duck-typed models lack it
     out: list[str] = []
     for i in tqdm(range(0, len(vectors), batch), desc=desc, disable=not progress,
                   leave=False):
         out += model.decode(vectors[i: i + batch], lang=list(langs[i: i + batch]),
-                            max_bytes=max_bytes)
+                            max_bytes=max_bytes, **more)
     return out
 
 
@@ -144,11 +148,12 @@ def _decode(model, vectors: Tensor, langs: Sequence[str], batch: int, max_bytes:
 def codec_metrics(model, records: Sequence[Record], langs: Sequence[str] = LANGS,
                   n: int = 1000, seed: int = 0, *, split: str | None = None,
                   batch_size: int = 64, max_bytes: int | None = None,
-                  progress: bool = True) -> dict[str, float]:
+                  progress: bool = True, readings: int = 1) -> dict[str, float]:
     """Reconstruction, per language: ``n`` distinct quotes (every phrasing of every
     distinct frame of ``split``, sampled) are encoded and greedily decoded with their
-    own language's tag. Keys: ``exact_<lang>`` (decoded == quote), ``byte_acc_<lang>``
-    (:func:`ltm.metrics.byte_accuracy`), ``n_<lang>``."""
+    own language's tag (``readings`` > 1: reranked by the encoder,
+    :meth:`ltm.model.LTM.decode_bytes`). Keys: ``exact_<lang>`` (decoded == quote),
+    ``byte_acc_<lang>`` (:func:`ltm.metrics.byte_accuracy`), ``n_<lang>``."""
     out: dict[str, float] = {}
     with _inference(model):
         for lang in langs:
@@ -157,7 +162,7 @@ def codec_metrics(model, records: Sequence[Record], langs: Sequence[str] = LANGS
             quotes = sample_ordered(pool, n, f"codec:{lang}:{seed}")
             said = _decode(model, _encode(model, quotes, batch_size, progress, f"encode {lang}"),
                            [lang] * len(quotes), batch_size, _cap(quotes, max_bytes), progress,
-                           f"decode {lang}")
+                           f"decode {lang}", readings)
             out[f"exact_{lang}"] = _share([s == q for s, q in zip(said, quotes, strict=True)])
             out[f"byte_acc_{lang}"] = byte_accuracy(said, quotes) if quotes else float("nan")
             out[f"n_{lang}"] = len(quotes)
@@ -194,10 +199,11 @@ def retrieval_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: 
 def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
                            seed: int = 0, split: str | None = None,
                            langs: Sequence[str] = LANGS, batch_size: int = 64,
-                           max_bytes: int | None = None,
-                           progress: bool = True) -> dict[str, float]:
+                           max_bytes: int | None = None, progress: bool = True,
+                           readings: int = 1) -> dict[str, float]:
     """Said in the other language: phrasing 0 in ``a`` is encoded, its surface part
-    dropped (:func:`ltm.codec.meaning_only`), and decoded with the tag of ``b``.
+    dropped (:func:`ltm.codec.meaning_only`), and decoded with the tag of ``b``
+    (``readings`` as in :func:`codec_metrics`).
     Keys: ``<a>_to_<b>`` (the text parses in ``b`` to the same frame),
     ``<a>_to_<b>_parses`` (it parses at all), ``n``."""
     thoughts = sample_ordered(distinct_frames(records, split, langs), n, f"cross:{seed}")
@@ -210,7 +216,8 @@ def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
             vec = _meaning(model, _encode(model, [t.quotes[a][0] for t in thoughts],
                                           batch_size, progress, f"encode {a}"))
             for b in (x for x in langs if x != a):
-                frames = _parse_said(model, vec, b, batch_size, cap, progress, f"{a}->{b}")
+                frames = _parse_said(model, vec, b, batch_size, cap, progress, f"{a}->{b}",
+                                     readings)
                 out[f"{a}_to_{b}"] = _share([f == t.frame for f, t in
                                              zip(frames, thoughts, strict=True)])
                 out[f"{a}_to_{b}_parses"] = _share([f is not None for f in frames])
@@ -219,7 +226,8 @@ def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
 
 def unit_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: int = 0,
                  split: str | None = None, langs: Sequence[str] = LANGS, batch_size: int = 64,
-                 max_bytes: int | None = None, progress: bool = True) -> dict[str, float]:
+                 max_bytes: int | None = None, progress: bool = True,
+                 readings: int = 1) -> dict[str, float]:
     """Reconstruction and cross-language decoding of units *as they occur*: ``n``
     thought occurrences of ``split`` are sampled from the episodes (a meaning thought
     ten times is ten times as likely), each quoted in a phrasing drawn per language
@@ -230,7 +238,7 @@ def unit_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: int =
     parses to the frame), ``n`` (occurrences) and ``n_distinct`` (distinct frames
     among them). :func:`codec_metrics` and :func:`cross_language_metrics` ask the
     same of distinct frames, each once, which weighs the rare, long, many-filler
-    frames far more than episodes do."""
+    frames far more than episodes do. ``readings`` as in :func:`codec_metrics`."""
     thoughts = sample_ordered(list(_quoted(records, split, langs)), n, f"units:{seed}")
     out: dict[str, float] = {"n": len(thoughts),
                              "n_distinct": len({_key(t.frame) for t in thoughts})}
@@ -243,12 +251,13 @@ def unit_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: int =
     with _inference(model):
         for a in langs:
             vec = _encode(model, quotes[a], batch_size, progress, f"encode {a}")  # (N, Z)
-            said = _decode(model, vec, [a] * len(vec), batch_size, cap, progress, f"say {a}")
+            said = _decode(model, vec, [a] * len(vec), batch_size, cap, progress, f"say {a}",
+                           readings)
             out[f"exact_{a}"] = _share([s == q for s, q in zip(said, quotes[a], strict=True)])
             meaning = _meaning(model, vec)
             for b in (x for x in langs if x != a):
                 frames = _parse_said(model, meaning, b, batch_size, cap, progress,
-                                     f"{a}->{b}")
+                                     f"{a}->{b}", readings)
                 out[f"{a}_to_{b}"] = _share([f == t.frame
                                              for f, t in zip(frames, thoughts, strict=True)])
     return out
@@ -355,8 +364,8 @@ def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequ
                    *, train_units: Sequence[Record] | None = None,
                    heldout_units: Sequence[Record] | None = None, n: int = 1000,
                    n_episodes: int = 200, seed: int = 0, batch_size: int = 64,
-                   max_bytes: int | None = None,
-                   progress: bool = True) -> dict[str, dict[str, dict[str, float]]]:
+                   max_bytes: int | None = None, progress: bool = True,
+                   readings: int = 1) -> dict[str, dict[str, dict[str, float]]]:
     """Every world metric, for the train and the held-out side of the meaning split.
 
     Returns ``{"train": {...}, "heldout": {...}}``, each with ``codec``, ``retrieval``,
@@ -364,7 +373,13 @@ def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequ
     of that split found in ``*_units`` (default: the episodes): distinct frames for the
     first three, occurrences for ``units``; prediction runs on the episodes
     and, on the held-out side, scores only next thoughts whose meaning is held out (the
-    compositional question: can the model think a meaning it never saw?)."""
+    compositional question: can the model think a meaning it never saw?).
+
+    With ``readings`` > 1 the decoding metrics are measured a second time with that
+    many readings per thought, reranked by the encoder
+    (:meth:`ltm.model.LTM.decode_bytes`), as ``codec_reranked``,
+    ``cross_language_reranked`` and ``units_reranked``; next thoughts are said
+    greedily either way (their pick among hypotheses is already a decoding rule)."""
     kw = dict(batch_size=batch_size, progress=progress)
     out = {}
     for split, episodes, units in (("train", train_records, train_units),
@@ -382,4 +397,10 @@ def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequ
                                              split=None if split == "train" else split,
                                              max_bytes=max_bytes, **kw),
         }
+        if readings > 1:
+            more = dict(kw, seed=seed, split=split, max_bytes=max_bytes, readings=readings)
+            out[split] |= {
+                "codec_reranked": codec_metrics(model, units, n=n, **more),
+                "cross_language_reranked": cross_language_metrics(model, units, n, **more),
+                "units_reranked": unit_metrics(model, units, n, **more)}
     return out

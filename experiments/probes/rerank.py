@@ -1,0 +1,90 @@
+"""Probe: say a thought by reranking several readings with the encoder, without training.
+
+    python experiments/probes/rerank.py checkpoints/paper 2000 greedy rerank:4:1.0
+
+The encoder finds the same thought among 1,000 by its vector (recall@1 1.000), so it
+can tell which of several readings of a thought is the one meant even where the
+decoder's greedy reading is wrong. A rule ``rerank:S:T`` says each thought as the
+greedy reading plus ``S`` nucleus samples at temperature ``T`` (top-p 0.9), encodes
+every reading again, and keeps the one whose vector has the largest dot product with
+the thought (with a meaning-only thought, whose surface part is zero, only the meaning
+part counts). ``greedy`` is the shipped way of saying a thought.
+
+Arguments: a saved LTM, the seed of the world scored (2000 to choose, 1000, the
+evaluation world, only to read a chosen rule off), then rules. Each rule replaces the
+loaded model's ``decode`` and scores, per side of the meaning split, reconstruction and
+cross-language decoding of ``N`` distinct frames and of ``N`` units as they occur
+(:mod:`ltm.worldeval`, as ``eval_world.py`` does, with fewer units), and next
+thoughts on ``EPISODES`` episodes. One line per rule and side is printed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import torch
+
+from ltm.model import LTM
+from ltm.pvq import world
+from ltm.worldeval import codec_metrics, cross_language_metrics, prediction_metrics, unit_metrics
+
+N, EPISODES, UNIT_EPISODES = 400, 100, 3000
+
+
+def reranking(model: LTM, samples: int, temperature: float):
+    """A ``decode`` that keeps, per thought, the reading that encodes nearest it."""
+    plain = LTM.decode.__get__(model)  # the library's, not a rule set before
+
+    @torch.no_grad()
+    def decode(vectors, lang=None, **sampling):
+        vectors = vectors.reshape(-1, vectors.shape[-1]).float()
+        gen = torch.Generator().manual_seed(0)
+        options = [plain(vectors, lang, **sampling)]
+        options += [plain(vectors, lang, method="nucleus", top_p=0.9, temperature=temperature,
+                          generator=gen, **sampling) for _ in range(samples)]
+        B = len(vectors)
+        flat = [o[i] for i in range(B) for o in options]  # (B * (S+1),), row-major
+        enc = model.encode([t.encode("utf-8") for t in flat]).float().cpu()
+        score = (enc.view(B, samples + 1, -1) * vectors.cpu()[:, None]).sum(-1)
+        best = score.argmax(1).tolist()
+        return [flat[i * (samples + 1) + k] for i, k in enumerate(best)]
+
+    return decode
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 3:
+        sys.exit("rerank: usage: rerank.py MODEL WORLD_SEED RULE [RULE ...]")
+    torch.set_num_threads(2)
+    model = LTM.load(argv[0])
+    seed = int(argv[1])
+    episodes = {s: list(world.generate(EPISODES, seed, split=s)) for s in world.SPLITS}
+    units = {s: list(world.generate(UNIT_EPISODES, seed, split=s)) for s in world.SPLITS}
+    plain = LTM.decode.__get__(model)
+    for spec in argv[2:]:
+        parts = spec.split(":")
+        if parts[0] == "greedy" and len(parts) == 1:
+            model.decode = plain
+        elif parts[0] == "rerank" and len(parts) == 3:
+            model.decode = reranking(model, int(parts[1]), float(parts[2]))
+        else:
+            sys.exit(f"rerank: rule {spec!r}: expected greedy or rerank:S:T")
+        for s in world.SPLITS:
+            start = time.perf_counter()
+            kw = dict(split=s, progress=False)
+            c = codec_metrics(model, units[s], n=N, **kw)
+            x = cross_language_metrics(model, units[s], N, **kw)
+            u = unit_metrics(model, units[s], N, **kw)
+            p = prediction_metrics(model, episodes[s], EPISODES, 0,
+                                   split=None if s == "train" else s, progress=False)
+            print(f"{spec} {s}: exact {c['exact_en']:.3f}/{c['exact_ru']:.3f} "
+                  f"cross {x['en_to_ru']:.3f}/{x['ru_to_en']:.3f} "
+                  f"occur exact {u['exact_en']:.3f}/{u['exact_ru']:.3f} "
+                  f"cross {u['en_to_ru']:.3f}/{u['ru_to_en']:.3f} "
+                  f"next {p['parse']:.3f}/{p['legal']:.3f}/{p['exact_determined']:.3f} "
+                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
