@@ -20,6 +20,7 @@ thoughts on ``EPISODES`` episodes. One line per rule and side is printed.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -30,10 +31,29 @@ from ltm.pvq import world
 from ltm.worldeval import codec_metrics, cross_language_metrics, prediction_metrics, unit_metrics
 
 N, EPISODES, UNIT_EPISODES = 400, 100, 3000
+NEXT = os.environ.get("RERANK_NEXT", "1") != "0"
+"""``RERANK_NEXT=0``: score next thoughts on one episode only (their rows are then noise),
+to save time where only the codec's rows are asked."""
 
 
-def reranking(model: LTM, samples: int, temperature: float):
-    """A ``decode`` that keeps, per thought, the reading that encodes nearest it."""
+def nats_per_byte(model: LTM, vectors, texts: list[str], lang) -> torch.Tensor:
+    """Mean nats per token (EOS included) of each text read back by the decoder from its
+    thought, teacher-forced: how surely the decoder would write it."""
+    from ltm.codec import decoder_targets, pack
+
+    limit = max(len(t.encode("utf-8")) for t in texts) + 1
+    ids, lengths = pack(texts, limit, model.device)
+    logits = model.decoder(vectors.to(model.device), ids, model.lang_ids(lang, len(texts)))
+    logits = logits.masked_fill(~model.decoder.writable, float("-inf"))
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), decoder_targets(ids, lengths),
+                                            ignore_index=256, reduction="none")  # (B, L+1)
+    keep = torch.arange(nll.shape[1], device=nll.device)[None] <= lengths[:, None]
+    return ((nll * keep).sum(1) / keep.sum(1)).cpu()
+
+
+def reranking(model: LTM, samples: int, temperature: float, weight: float = 0.0):
+    """A ``decode`` that keeps, per thought, the reading that encodes nearest it (minus
+    ``weight`` times the decoder's nats per token of the reading, when ``weight`` > 0)."""
     plain = LTM.decode.__get__(model)  # the library's, not a rule set before
 
     @torch.no_grad()
@@ -47,6 +67,11 @@ def reranking(model: LTM, samples: int, temperature: float):
         flat = [o[i] for i in range(B) for o in options]  # (B * (S+1),), row-major
         enc = model.encode([t.encode("utf-8") for t in flat]).float().cpu()
         score = (enc.view(B, samples + 1, -1) * vectors.cpu()[:, None]).sum(-1)
+        if weight:
+            langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
+            nats = nats_per_byte(model, vectors.repeat_interleave(samples + 1, 0), flat,
+                                 [x for x in langs for _ in range(samples + 1)])
+            score = score - weight * nats.view(B, samples + 1)
         best = score.argmax(1).tolist()
         return [flat[i * (samples + 1) + k] for i, k in enumerate(best)]
 
@@ -66,17 +91,18 @@ def main(argv: list[str]) -> None:
         parts = spec.split(":")
         if parts[0] == "greedy" and len(parts) == 1:
             model.decode = plain
-        elif parts[0] == "rerank" and len(parts) == 3:
-            model.decode = reranking(model, int(parts[1]), float(parts[2]))
+        elif parts[0] == "rerank" and len(parts) in (3, 4):
+            model.decode = reranking(model, int(parts[1]), float(parts[2]),
+                                     float(parts[3]) if len(parts) == 4 else 0.0)
         else:
-            sys.exit(f"rerank: rule {spec!r}: expected greedy or rerank:S:T")
+            sys.exit(f"rerank: rule {spec!r}: expected greedy or rerank:S:T[:W]")
         for s in world.SPLITS:
             start = time.perf_counter()
             kw = dict(split=s, progress=False)
             c = codec_metrics(model, units[s], n=N, **kw)
             x = cross_language_metrics(model, units[s], N, **kw)
             u = unit_metrics(model, units[s], N, **kw)
-            p = prediction_metrics(model, episodes[s], EPISODES, 0,
+            p = prediction_metrics(model, episodes[s], EPISODES if NEXT else 1, 0,
                                    split=None if s == "train" else s, progress=False)
             print(f"{spec} {s}: exact {c['exact_en']:.3f}/{c['exact_ru']:.3f} "
                   f"cross {x['en_to_ru']:.3f}/{x['ru_to_en']:.3f} "
