@@ -23,7 +23,7 @@ import torch
 
 from ltm import weights
 from ltm.config import LTMConfig
-from ltm.model import CONFIG, LTM, WEIGHTS
+from ltm.model import CONFIG, LTM, READING_SAMPLING, WEIGHTS
 
 
 def _params(model: torch.nn.Module, part: str | None = None) -> int:
@@ -173,8 +173,10 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
                   *_eval_table(ev["results"], readings)]
         if readings > 1:
             lines += ["", f"With {readings} readings, each thought is said "
-                      f"greedily and {readings - 1} times by nucleus "
-                      "sampling, and the reading whose encoding lies nearest the thought "
+                      f"greedily and {readings - 1} times by nucleus sampling (top-p "
+                      f"{READING_SAMPLING['top_p']}, temperature "
+                      f"{READING_SAMPLING['temperature']}), and the reading whose encoding "
+                      "lies nearest the thought "
                       "is kept (`LTM.decode(..., readings=N)`); next thoughts are said "
                       "greedily either way."]
     lines += ["", "## Limits",

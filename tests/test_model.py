@@ -51,6 +51,9 @@ def test_decode_with_readings_keeps_the_reading_the_encoder_puts_nearest(model):
         assert got == want
         assert got == model.decode_bytes(z, ["en", "ru", "en", "ru"], readings=4,
                                          max_bytes=10, temperature=2.0)  # repeats
+        hot = model.decode_bytes(z, "en", readings=4, max_bytes=10)  # READING_SAMPLING
+        assert hot == model.decode_bytes(z, "en", readings=4, max_bytes=10, top_p=0.9,
+                                         temperature=1.5)
         with pytest.raises(ValueError, match="readings must be at least 1, got 0"):
             model.decode(z, "en", readings=0)
 

@@ -34,10 +34,16 @@ from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
 from ltm.segment import units as segment_units
 
-__all__ = ["LTM", "WEIGHTS", "CONFIG"]
+__all__ = ["LTM", "WEIGHTS", "CONFIG", "READING_SAMPLING"]
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 """File names inside a directory written by :meth:`LTM.save`."""
+
+READING_SAMPLING = {"top_p": 0.9, "temperature": 1.5}
+"""How :meth:`LTM.decode_bytes` samples the readings after the first, unless told
+otherwise: hotter than the decoder's default, since the encoder, not the decoder's
+likelihood, chooses among them (chosen on a validation world, ``experiments/LOG.md``,
+session 19)."""
 
 class LTM(nn.Module):
     """The Large Thought Model: ``encoder``, ``decoder``, ``core`` and ``head``."""
@@ -78,8 +84,9 @@ class LTM(nn.Module):
 
         ``readings`` > 1 says each thought that many ways and keeps the one the encoder
         puts nearest it: the reading ``sampling`` asks for (greedy by default) and
-        ``readings - 1`` nucleus samples (``sampling``'s top_p and temperature; its
-        ``generator``, else one seeded 0, so a call repeats), ranked by the dot product
+        ``readings - 1`` nucleus samples (top_p and temperature from ``sampling``, else
+        :data:`READING_SAMPLING`; its ``generator``, else one seeded 0, so a call
+        repeats), ranked by the dot product
         of their encodings with the thought (of a meaning-only thought, whose surface
         part is zero, only the meaning part counts; a tie keeps the first reading). The
         encoder tells the meant thought from its neighbours more surely than the greedy
@@ -92,7 +99,8 @@ class LTM(nn.Module):
         if readings == 1 or not said:
             return said
         B, more = len(said), readings - 1
-        nucleus = {k: v for k, v in sampling.items() if k not in ("method", "generator")}
+        nucleus = READING_SAMPLING | {k: v for k, v in sampling.items()
+                                      if k not in ("method", "generator")}
         gen = sampling.get("generator") or torch.Generator(self.device).manual_seed(0)
         said += self.decoder.generate(vectors.repeat(more, 1), ids.repeat(more),
                                       method="nucleus", generator=gen, **nucleus)
