@@ -171,6 +171,7 @@ def test_pick_takes_the_candidate_the_decoder_reads_most_surely(model):
         for b, lang in enumerate(["en", "ru"]):
             _, nats = model.decoder.read(cands[b], model.lang_ids(lang, 3))
             assert torch.equal(got[b], cands[b, nats.argmin()])
+            torch.testing.assert_close(model.pick_scores(cands, ["en", "ru"])[b], nats)
         with pytest.raises(ValueError, match="3 languages for 2 rows"):
             model.pick(cands, ["en", "ru", "en"])
 

@@ -59,11 +59,8 @@ def with_selector(model: LTM, rule: str, value: float) -> Callable[..., torch.Te
     def next_thought(context, current, *, lang=None, **_):
         hyps = model.head.hypotheses(context, current)  # (B, K, Z)
         logp = model.head.logits(context, current).float().log_softmax(-1)  # (B, K)
-        B, K, Z = hyps.shape
-        langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
-        _, nats = model.decoder.read(hyps.reshape(B * K, Z),
-                                     model.lang_ids([x for x in langs for _ in range(K)], B * K))
-        nats = nats.view(B, K)
+        B, K, _ = hyps.shape
+        nats = model.pick_scores(hyps, lang)  # choice_roundtrip is 0 for these rules
         if rule == "prior":
             score = nats - value * logp
         else:  # top: only the M most probable hypotheses may be picked

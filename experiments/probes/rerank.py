@@ -10,6 +10,11 @@ every reading again, and keeps the one whose vector has the largest dot product 
 the thought (with a meaning-only thought, whose surface part is zero, only the meaning
 part counts). ``greedy`` is the shipped way of saying a thought.
 
+The rule chosen here is in the library as ``LTM.decode(..., readings=N)`` (``N``
+counts the greedy reading, so ``rerank:15:T`` asks for as many; the library draws all
+samples in one call, so its draws, and the last digits of its rates, differ from this
+probe's). The probe keeps its own version so that the research log's rows remake.
+
 Arguments: a saved LTM, the seed of the world scored (2000 to choose, 1000, the
 evaluation world, only to read a chosen rule off), then rules. Each rule replaces the
 loaded model's ``decode`` and scores, per side of the meaning split, reconstruction and

@@ -163,7 +163,18 @@ class LTM(nn.Module):
         the decoder writes most surely (fewest nats per byte, :meth:`ThoughtDecoder.read`)
         in ``lang`` (one, or one per row): a blend of several thoughts reads unsurely. With
         ``FieldConfig.choice_roundtrip`` > 0 the nats are lowered by that weight times the
-        cosine of each candidate and its greedy unit encoded again."""
+        cosine of each candidate and its greedy unit encoded again (:meth:`pick_scores`)."""
+        best = self.pick_scores(candidates, lang).argmin(1)  # (B,)
+        rows = torch.arange(len(candidates), device=candidates.device)
+        return candidates[rows, best.to(candidates.device)]
+
+    @torch.no_grad()
+    def pick_scores(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None
+                    ) -> Tensor:
+        """What :meth:`pick` minimises over the ``K`` candidates (B, K, Z) of each row:
+        (B, K), nats per byte of each greedy unit in ``lang`` (one, or one per row), less
+        ``FieldConfig.choice_roundtrip`` times the cosine of the candidate and its unit
+        encoded again."""
         B, K, Z = candidates.shape
         langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
         if len(langs) != B:
@@ -174,8 +185,7 @@ class LTM(nn.Module):
         weight = self.config.field.choice_roundtrip
         if weight:  # minus the cosine of each thought and its reading encoded again
             score = score - weight * (self.encode(texts) * flat).sum(-1)
-        best = score.view(B, K).argmin(1)  # (B,)
-        return candidates[torch.arange(B, device=candidates.device), best.to(candidates.device)]
+        return score.view(B, K)
 
     @torch.no_grad()
     def continue_text(self, text: str | Sequence[str], n_thoughts: int, *,
