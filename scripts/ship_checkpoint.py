@@ -94,6 +94,9 @@ def fit_command(cfg: dict, preset: str = "paper") -> str:
     if cfg["field"]["head"] != base["field"]["head"]:
         args.append(f"--head {cfg['field']['head']}")
         base["field"]["head"] = cfg["field"]["head"]
+    if cfg["field"]["critic_width"] != base["field"]["critic_width"]:
+        args.append(f"--critic {cfg['field']['critic_width']}")
+        base["field"]["critic_width"] = cfg["field"]["critic_width"]
     for part, fields in cfg.items():
         if part != "train" and fields != base.get(part):
             raise SystemExit(f"ship_checkpoint: config part {part!r} differs from the "
@@ -108,6 +111,18 @@ def fit_command(cfg: dict, preset: str = "paper") -> str:
     return " ".join(args)
 
 
+def _critic_line(metrics: dict) -> str:
+    """The critic stage in words, from ``metrics.json`` (empty without a critic)."""
+    c = metrics.get("critic")
+    if not c:
+        return ""
+    total = (metrics["train_seconds"] + c["seconds"]) / 60
+    return (f", then the critic stage {c['seconds'] / 60:.1f} min ({c['transitions']:,} "
+            f"transitions of the training episodes labelled, {c['legal_share']:.3f} of "
+            f"their hypotheses legal; {c['epochs']} epochs, last accuracy "
+            f"{c['accuracy']:.3f}); {total:.1f} min in all")
+
+
 def _head(field: dict) -> str:
     """The head in words: its name, and for a ``choice`` head how many hypotheses and
     what picks among them."""
@@ -118,6 +133,9 @@ def _head(field: dict) -> str:
     if field["choice_pick"] == "decoder" and field.get("choice_roundtrip"):
         by += (f", less {field['choice_roundtrip']:g} times the cosine of each hypothesis "
                "and its reading encoded again")
+    if field["choice_pick"] == "decoder" and field.get("critic_width"):
+        by += (f", less {field['critic_weight']:g} times the log-probability that it is "
+               f"legal by a learned critic (`ltm.critic`, width {field['critic_width']})")
     return f"`choice`: {field['choices']} hypotheses of the next thought, picked by {by}"
 
 
@@ -140,7 +158,8 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
         "## Size",
         f"- parameters: {_params(model):,} (encoder {_params(model, 'encoder'):,}; decoder "
         f"{_params(model, 'decoder'):,}; core {_params(model, 'core'):,}; head "
-        f"{_params(model, 'head'):,})",
+        f"{_params(model, 'head'):,}"
+        + (f"; critic {_params(model, 'critic'):,})" if model.critic is not None else ")"),
         f"- weights: `{weights.name}`, float16, {weights.stat().st_size / 1e6:.2f} MB",
         "",
         "## Training",
@@ -150,7 +169,7 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
         f"- command: `{fit_command(cfg)}`",
         f"- steps: {metrics['steps']:,} ({metrics['switch_step']:,} codec, "
         f"{metrics['steps'] - metrics['switch_step']:,} core); "
-        f"training time {metrics['train_seconds'] / 60:.1f} min",
+        f"training time {metrics['train_seconds'] / 60:.1f} min" + _critic_line(metrics),
         "- hardware: " + (f"{metrics['machine']} CPU, {metrics['threads']} threads"
                           if "threads" in metrics and "machine" in metrics
                           else "not recorded by the run") + ", fp32",

@@ -115,3 +115,9 @@ def test_choice_generation_decodes_every_hypothesis():
     rt = flops.ltm_generate_per_byte(dataclasses.replace(pick["decoder"], field=dataclasses.replace(
         pick["decoder"].field, choice_roundtrip=0.1)), 8)
     assert rt["codec"] > dec["codec"] and rt["core"] == dec["core"]
+    judged = flops.ltm_generate_per_byte(dataclasses.replace(pick["decoder"], field=dataclasses.replace(
+        pick["decoder"].field, critic_width=32)), 8)
+    assert judged["codec"] == pytest.approx(rt["codec"])  # the same K readings encoded again
+    f, c = cfg.field, cfg.codec  # plus the critic's three layers, once per hypothesis
+    mlp = 2 * f.choices * ((f.width + 3 * c.dim) * 32 + 32 * 32 + 32) / flops.UNIT_BYTES
+    assert judged["core"] - dec["core"] == pytest.approx(mlp)

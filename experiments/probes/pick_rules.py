@@ -11,12 +11,15 @@ choose a rule, 1000, the evaluation world, only to read the chosen one off), the
   greedy reading encoded again (``FieldConfig.choice_roundtrip = L``);
 - ``prior:L``: nats per byte minus ``L`` times the log of the selector's probability
   of each hypothesis (the selector has read the context; the decoder has not);
-- ``top:M``: the decoder's pick among the selector's ``M`` most probable hypotheses.
+- ``top:M``: the decoder's pick among the selector's ``M`` most probable hypotheses;
+- ``critic:W``: nats per byte minus ``W`` times the legality critic's log-probability
+  (``FieldConfig.critic_weight = W``; the model must have a critic, :mod:`ltm.critic`).
 
 The last two are written here, in the probe, by replacing the loaded model's
 ``next_thought``; the library does not have them.
 
-Each rule sets the loaded model's ``choice_roundtrip`` (0 for ``decoder``) and scores
+Each rule sets the loaded model's ``choice_roundtrip`` and ``critic_weight`` (both 0 for
+``decoder``, so a model with a critic is scored without it) and scores
 next thoughts with :func:`ltm.worldeval.prediction_metrics` on 200 episodes per side of
 the meaning split; one line per rule is printed (the research log keeps them). The
 first version of this probe (22aa916) also scored the cosine alone (``roundtrip``).
@@ -45,11 +48,11 @@ def parse(spec: str) -> tuple[str, float]:
     try:
         if rule == "decoder" and not value:
             return rule, 0.0
-        if rule in ("both", "prior", "top") and float(value) > 0:
+        if rule in ("both", "prior", "top", "critic") and float(value) > 0:
             return rule, float(value)
     except ValueError:
         pass
-    sys.exit(f"pick_rules: rule {spec!r}: expected decoder, both:L, prior:L or top:M")
+    sys.exit(f"pick_rules: rule {spec!r}: expected decoder, both:L, prior:L, top:M or critic:W")
 
 
 def with_selector(model: LTM, rule: str, value: float) -> Callable[..., torch.Tensor]:
@@ -80,10 +83,13 @@ def main(argv: list[str]) -> None:
     if field.head != "choice" or field.choice_pick != "decoder":
         sys.exit(f"pick_rules: {argv[0]} has no choice head whose decoder picks")
     rules = [parse(spec) for spec in argv[2:]]
+    if model.critic is None and any(rule == "critic" for rule, _ in rules):
+        sys.exit(f"pick_rules: {argv[0]} has no critic; the critic:W rule needs one")
     episodes = {s: list(world.generate(EPISODES, int(argv[1]), split=s)) for s in world.SPLITS}
     for spec, (rule, w) in zip(argv[2:], rules, strict=True):
         model.config = dataclasses.replace(model.config, field=dataclasses.replace(
-            field, choice_roundtrip=w if rule == "both" else 0.0))
+            field, choice_roundtrip=w if rule == "both" else 0.0,
+            critic_weight=w if rule == "critic" else 0.0))
         model.__dict__.pop("next_thought", None)
         if rule in ("prior", "top"):
             model.next_thought = with_selector(model, rule, w)

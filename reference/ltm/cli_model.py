@@ -37,8 +37,9 @@ def _fit_config(args: argparse.Namespace):
                         "--ltm applies to --model hybrid only")
     if kind == "ltm" and args.match is not None:
         raise UserError("--match applies to --model baseline or hybrid only")
-    if kind != "ltm" and args.head is not None:
-        raise UserError("--head applies to --model ltm only")
+    if kind != "ltm" and (args.head is not None or args.critic is not None):
+        raise UserError(f"--{'head' if args.head is not None else 'critic'} applies to "
+                        f"--model ltm only")
     try:
         cfg = preset(args.preset) if kind == "ltm" else baseline_preset(args.preset,
                                                                         args.match or "params")
@@ -48,8 +49,10 @@ def _fit_config(args: argparse.Namespace):
                    **train_overrides(cfg.train, args.set)}
         train = dataclasses.replace(cfg.train, **changes)
         cfg = dataclasses.replace(cfg, train=train)
-        if args.head is not None:
-            cfg = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field, head=args.head))
+        field = {k: v for k, v in (("head", args.head), ("critic_width", args.critic))
+                 if v is not None}
+        if field:
+            cfg = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field, **field))
     except ValueError as e:
         raise UserError(str(e)) from None
     return cfg
@@ -225,6 +228,9 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", type=positive, default=None, help="seed (default: the preset's)")
     p.add_argument("--head", default=None,
                    help="flow, flow-noise, mse, energy or choice (default: the preset's)")
+    p.add_argument("--critic", type=positive, default=None, metavar="WIDTH",
+                   help="train a legality critic of this width last (choice head, world "
+                        "data; its share of the minutes is critic_share); 0: none")
     p.add_argument("--codec-steps", type=positive, default=None,
                    help="steps of the codec stage (default: the preset's); the baseline "
                         "and the hybrid train for codec + core steps")

@@ -225,15 +225,25 @@ class FieldConfig:
     choice_temperature: float = 0.0
     """``choice`` head, ``selector`` pick: draw from the selector's softmax at this
     temperature; 0 takes the most probable hypothesis."""
+    critic_width: int = 0
+    """Hidden width of the legality critic (:mod:`ltm.critic`) that joins the decoder's
+    pick among a ``choice`` head's hypotheses; 0: no critic."""
+    critic_weight: float = 1.0
+    """Decoder's pick with a critic: nats per byte minus this weight times the critic's
+    log-probability that the hypothesis's unit is legal."""
 
     def __post_init__(self) -> None:
         _positive(self, "width", "heads", "layers", "head_width",
                   "head_layers", "sample_steps", "energy_samples", "choices")
         _non_negative(self, "source_noise", "memory_slots", "choice_temperature",
-                      "choice_roundtrip")
-        if not isinstance(self.memory_slots, int):
-            raise ValueError(f"FieldConfig.memory_slots must be an int >= 0, "
-                             f"got {self.memory_slots!r}")
+                      "choice_roundtrip", "critic_weight")
+        for name in ("memory_slots", "critic_width"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ValueError(f"FieldConfig.{name} must be an int >= 0, "
+                                 f"got {getattr(self, name)!r}")
+        if self.critic_width and (self.head != "choice" or self.choice_pick != "decoder"):
+            raise ValueError("FieldConfig.critic_width needs the choice head with the "
+                             f"decoder's pick, got head {self.head!r}, pick {self.choice_pick!r}")
         _divides(self, "width", "heads")
         from ltm.heads import HEADS  # here, not at the top: heads.py imports this module
 
@@ -301,7 +311,15 @@ class TrainConfig:
     """Wall-clock budget of the whole run in minutes (0: none, steps decide);
     ``ltm fit --max-minutes`` sets it."""
     codec_share: float = 0.6
-    """Share of :attr:`minutes` given to the codec stage."""
+    """Share of :attr:`minutes` given to the codec stage (of what the critic leaves)."""
+    critic_share: float = 0.08
+    """With a critic (``FieldConfig.critic_width``): share of :attr:`minutes` given to
+    the critic stage, last (:func:`ltm.critic.fit_critic`); codec and core share the
+    rest."""
+    critic_transitions: int = 8000
+    """With a critic: transitions of the training episodes it is trained on (at most)."""
+    critic_epochs: int = 16
+    """With a critic: passes over its labelled transitions (at most)."""
     w_rec: float = 1.0
     """Weight of the byte cross-entropy of each quote decoded from its own thought."""
     w_align: float = 0.5
@@ -368,7 +386,8 @@ class TrainConfig:
         _non_negative(self, "lr_encoder", "lr_decoder", "lr_core", "weight_decay",
                       "grad_clip", "minutes", "w_rec", "w_align", "w_cross", "w_noise",
                       "w_roles", "w_distill", "noise_sigma", "w_head", "w_next")
-        for name in ("warmup_steps", "codec_steps", "core_steps"):
+        for name in ("warmup_steps", "codec_steps", "core_steps", "critic_transitions",
+                     "critic_epochs"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"TrainConfig.{name} must be an int >= 0, got {value!r}")
@@ -377,6 +396,9 @@ class TrainConfig:
         if not 0.0 <= self.codec_share <= 1.0:
             raise ValueError(f"TrainConfig.codec_share must be in [0, 1], "
                              f"got {self.codec_share!r}")
+        if not 0.0 <= self.critic_share < 1.0:
+            raise ValueError(f"TrainConfig.critic_share must be in [0, 1), "
+                             f"got {self.critic_share!r}")
         if not 0.0 <= self.lr_final <= 1.0:
             raise ValueError(f"TrainConfig.lr_final must be in [0, 1], got {self.lr_final!r}")
         if not 0.0 <= self.teacher_share < 1.0:

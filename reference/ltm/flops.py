@@ -258,7 +258,8 @@ def ltm_generate_per_byte(cfg: LTMConfig, thoughts: int, L: int = UNIT_BYTES,
     head evaluates its net once per hypothesis and its selector once; when the decoder
     picks (``choice_pick="decoder"``, :meth:`ltm.model.LTM.pick`) the selector is
     skipped and every hypothesis is decoded too, so the decoder runs ``K + 1`` times (and
-    with ``choice_roundtrip`` the encoder ``K`` times)."""
+    with ``choice_roundtrip`` or a critic the encoder ``K`` times, and the critic's MLP
+    once per hypothesis)."""
     c, f = cfg.codec, cfg.field
     inp, core = _core(f, c, 1, thoughts)
     head = _head_evals(f, steps or f.sample_steps, loss=False) * _head_net(f, c, 1).forward
@@ -272,7 +273,11 @@ def ltm_generate_per_byte(cfg: LTMConfig, thoughts: int, L: int = UNIT_BYTES,
         if j < L:
             dec += block(c.width, c.mlp_hidden, c.dec_layers, 1, 1, keys=P1 + j + 1).forward
     dec *= f.choices + 1 if picks else 1
-    if picks and f.choice_roundtrip:  # every hypothesis's reading encoded again
+    if picks and (f.choice_roundtrip or f.critic_width):  # each reading encoded again
         dec += f.choices * _encoder(c, 1, L).forward
+    if picks and f.critic_width:  # the critic judges every hypothesis
+        w = f.critic_width
+        head += (linear(f.choices, f.width + 3 * c.dim, w) + linear(f.choices, w, w)
+                 + linear(f.choices, w, 1)).forward
     out = {"core": ((inp + core).forward + head) / L, "codec": dec / L}
     return {**out, "total": out["core"] + out["codec"]}

@@ -25,10 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ltm.codec import ThoughtDecoder, ThoughtEncoder, decoder_targets, meaning_part, pack
 from ltm.config import PAD, LTMConfig
+from ltm.critic import Critic
 from ltm.field import FieldCore
 from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
@@ -55,6 +57,8 @@ class LTM(nn.Module):
         self.decoder = ThoughtDecoder(config.codec)
         self.core = FieldCore(config.field, config.codec)
         self.head = build_head(config.field, config.codec)
+        self.critic = (Critic(config.field.width, config.codec.dim, config.field.critic_width)
+                       if config.field.critic_width else None)
 
     @property
     def device(self) -> torch.device:
@@ -146,7 +150,8 @@ class LTM(nn.Module):
         hypotheses, in ``lang``; every other head samples (``steps``, ``method``,
         ``generator``)."""
         if self.decoder_picks:
-            return self.pick(self.head.hypotheses(context, current), lang)
+            return self.pick(self.head.hypotheses(context, current), lang,
+                             context=context, current=current)
         return self.head.sample(context, current, steps, method, generator)
 
     @property
@@ -157,24 +162,31 @@ class LTM(nn.Module):
         return isinstance(self.head, ChoiceHead) and self.config.field.choice_pick == "decoder"
 
     @torch.no_grad()
-    def pick(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None
-             ) -> Tensor:
+    def pick(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None, *,
+             context: Tensor | None = None, current: Tensor | None = None) -> Tensor:
         """Of ``K`` candidate thoughts per row (B, K, Z), the one (B, Z) whose greedy unit
         the decoder writes most surely (fewest nats per byte, :meth:`ThoughtDecoder.read`)
         in ``lang`` (one, or one per row): a blend of several thoughts reads unsurely. With
         ``FieldConfig.choice_roundtrip`` > 0 the nats are lowered by that weight times the
-        cosine of each candidate and its greedy unit encoded again (:meth:`pick_scores`)."""
-        best = self.pick_scores(candidates, lang).argmin(1)  # (B,)
+        cosine of each candidate and its greedy unit encoded again; with a critic and the
+        ``context`` (B, C) and ``current`` thought (B, Z) they came from, by
+        ``FieldConfig.critic_weight`` times the critic's log-probability that the unit is
+        legal (:meth:`pick_scores`)."""
+        best = self.pick_scores(candidates, lang, context=context,
+                                current=current).argmin(1)  # (B,)
         rows = torch.arange(len(candidates), device=candidates.device)
         return candidates[rows, best.to(candidates.device)]
 
     @torch.no_grad()
-    def pick_scores(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None
+    def pick_scores(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None,
+                    *, context: Tensor | None = None, current: Tensor | None = None
                     ) -> Tensor:
         """What :meth:`pick` minimises over the ``K`` candidates (B, K, Z) of each row:
         (B, K), nats per byte of each greedy unit in ``lang`` (one, or one per row), less
         ``FieldConfig.choice_roundtrip`` times the cosine of the candidate and its unit
-        encoded again."""
+        encoded again, less ``FieldConfig.critic_weight`` times the critic's
+        log-probability that the unit is legal (:mod:`ltm.critic`; only when the model
+        has a critic and ``context`` and ``current`` are given)."""
         B, K, Z = candidates.shape
         langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
         if len(langs) != B:
@@ -182,9 +194,16 @@ class LTM(nn.Module):
         flat = candidates.reshape(B * K, Z).to(self.device)
         texts, score = self.decoder.read(flat, self.lang_ids([x for x in langs for _ in range(K)],
                                                              B * K))
-        weight = self.config.field.choice_roundtrip
-        if weight:  # minus the cosine of each thought and its reading encoded again
-            score = score - weight * (self.encode(texts) * flat).sum(-1)
+        field = self.config.field
+        judged = self.critic is not None and context is not None and current is not None
+        if field.choice_roundtrip or judged:
+            again = self.encode(texts)  # (B*K, Z)
+            if field.choice_roundtrip:  # minus the cosine of each thought and its reading
+                score = score - field.choice_roundtrip * (again * flat).sum(-1)
+            if judged:  # minus the critic's log-probability that the reading is legal
+                logit = self.critic(context.to(self.device), current.to(self.device),
+                                    candidates.to(self.device), again.view(B, K, Z))
+                score = score - field.critic_weight * F.logsigmoid(logit.float()).reshape(-1)
         return score.view(B, K)
 
     @torch.no_grad()

@@ -27,6 +27,7 @@ ends where an uninterrupted run would.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -41,7 +42,7 @@ from torch import nn
 
 from ltm.baseline_config import BaselineConfig
 from ltm.config import CONFIG_IGNORED_ON_RESUME, LTMConfig
-from ltm.data import PVQDataModule
+from ltm.data import PVQDataModule, split_records
 from ltm.errors import first_line
 from ltm.lit import LitLTM
 from ltm.model import CONFIG, WEIGHTS
@@ -238,6 +239,23 @@ def _build(config: LTMConfig | BaselineConfig, data: Path, ltm: str | Path | Non
     return LitByteLM(model), EpisodeDataModule(data, model), model.config_dict()
 
 
+def _critic_records(config: LTMConfig | BaselineConfig, data: Path) -> list | None:
+    """The training records the critic stage labels (:mod:`ltm.critic`), or ``None``
+    when the run has no critic; a one-line error, before any training, when the data
+    has no world episodes to label."""
+    if not isinstance(config, LTMConfig) or not config.field.critic_width:
+        return None
+    from ltm.critic import labelable
+    from ltm.pvq import iter_records
+
+    tc = config.train
+    records, _ = split_records(list(iter_records(data)), tc.val_fraction, tc.exclude_heldout)
+    if not labelable(records, config.codec.langs):
+        raise FitError(f"{data}: the critic stage needs world episodes whose thoughts have "
+                       f"frames and states, and this file has none; set critic_width to 0")
+    return records
+
+
 def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *,
         resume: bool = False, max_steps: int | None = None, progress: bool = True,
         callbacks: Sequence[L.Callback] = (),
@@ -284,7 +302,14 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
         raise FitError(f"{data}: no such data file")
     tc = config.train
     L.seed_everything(tc.seed, workers=True, verbose=False)
-    lit, datamodule, stored = _build(config, data, ltm, codec)
+    critic_records = _critic_records(config, data)
+    staged = config  # codec and core see the minutes the critic stage leaves them
+    if critic_records is not None and tc.minutes > 0:
+        staged = dataclasses.replace(config, train=dataclasses.replace(
+            tc, minutes=tc.minutes * (1 - tc.critic_share)))
+    lit, datamodule, stored = _build(staged, data, ltm, codec)
+    if critic_records is not None:
+        stored = config.to_dict()
     _check_out(stored, out, resume)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG).write_text(json.dumps(stored, indent=2) + "\n")
@@ -294,7 +319,7 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
     last = LastCheckpoint(out / LAST, tc.ckpt_every)
     timed = progress and tc.minutes > 0
     if timed:
-        callbacks = [*callbacks, MinutesBar(tc.minutes)]
+        callbacks = [*callbacks, MinutesBar(staged.train.minutes)]
     if strategy == "ddp" and isinstance(config, LTMConfig):
         # each stage leaves the other's parameters without gradient
         strategy = "ddp_find_unused_parameters_true"
@@ -316,6 +341,13 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
                "switch_step": getattr(lit, "switch_step", None),
                "train_seconds": round(lit.elapsed, 3), "threads": torch.get_num_threads(),
                "machine": platform.machine(), "val": metrics}
+    if critic_records is not None and trainer.is_global_zero:
+        from ltm.critic import fit_critic
+
+        summary["critic"] = fit_critic(
+            lit.model, critic_records, transitions=tc.critic_transitions,
+            epochs=tc.critic_epochs, seed=tc.seed, progress=progress,
+            seconds=60 * tc.minutes * tc.critic_share if tc.minutes > 0 else None)
     if trainer.is_global_zero:
         (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
         lit.model.save(out)

@@ -1,0 +1,186 @@
+"""The legality critic: which of a ``choice`` head's hypotheses can happen now.
+
+A ``choice`` head says ``K`` next thoughts; the decoder's pick (:meth:`ltm.model.LTM.pick`)
+keeps the one it reads most surely. On the PVQ world, at least one hypothesis is legal
+in the true state at about 97% of transitions, yet the decoder's pick is legal at about
+70% (``experiments/LOG.md``, session 20): a confident reading is well formed, not
+necessarily possible. The critic is a small MLP that reads what the pick cannot: the
+core's context state, the current thought, the hypothesis and its greedy reading encoded
+again, and gives the log-odds that the reading is legal. The pick then scores each
+hypothesis by its nats per byte minus ``FieldConfig.critic_weight`` times the critic's
+log-probability of legal.
+
+It is trained after the core (:func:`fit_critic`, the last stage of ``ltm fit``) on the
+model's own hypotheses at the transitions of the training episodes, each labelled by
+the world: does its greedy reading parse, and is the parsed frame legal in the state
+the record carries before that thought (:func:`ltm.worldeval.judge_next`)? This is a
+verifier in the sense of Cobbe et al. (2021), with the world's checker as the
+labeller: the labels need frames and states, so the stage needs world data, and it
+sees only the training episodes' meanings (never a held-out one).
+
+Shape legend: N transitions · K hypotheses · C context width · Z thought dim.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from ltm.pvq import Record
+
+__all__ = ["Critic", "labelable", "label_transitions", "fit_critic"]
+
+
+class Critic(nn.Module):
+    """Log-odds (N, K) that each of ``K`` hypotheses is legal, from the context state
+    (N, C), the current thought (N, Z), the hypotheses (N, K, Z) and their greedy
+    readings encoded again (N, K, Z): a two-hidden-layer MLP of ``width``."""
+
+    def __init__(self, context_dim: int, thought_dim: int, width: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(context_dim + 3 * thought_dim, width), nn.GELU(),
+                                 nn.Linear(width, width), nn.GELU(), nn.Linear(width, 1))
+
+    def forward(self, context: Tensor, current: Tensor, hypotheses: Tensor,
+                readings: Tensor) -> Tensor:
+        N, K, _ = hypotheses.shape
+        x = torch.cat([context[:, None].expand(N, K, -1), current[:, None].expand(N, K, -1),
+                       hypotheses, readings], -1)  # (N, K, C + 3Z)
+        return self.net(x.to(self.net[0].weight.dtype))[..., 0]
+
+
+def _framed(record: Record, langs: Sequence[str]) -> list[str]:
+    """The languages every thought of ``record`` is quoted in, if every thought has a
+    frame and a state (else none: the record cannot be labelled)."""
+    if len(record.thoughts) < 2 or any(t.frame is None or t.state is None
+                                       for t in record.thoughts):
+        return []
+    return [x for x in langs if all(t.quotes.get(x) for t in record.thoughts)]
+
+
+def labelable(records: Sequence[Record], langs: Sequence[str]) -> int:
+    """How many of ``records`` the critic stage can label: episodes of two thoughts or
+    more, each with a frame and a state, all quoted in one of ``langs``."""
+    return sum(1 for r in records if _framed(r, langs))
+
+
+@torch.no_grad()
+def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0,
+                      episodes_per_batch: int = 1, deadline: float | None = None,
+                      progress: bool = False) -> dict[str, Tensor]:
+    """The critic's training set: up to ``n`` transitions of ``records`` (world episodes
+    with frames and states), drawn in a seeded order, each said in a random language
+    and random phrasings. For every transition ``t-1 -> t`` the model's core reads the
+    true thoughts ``0..t-1``, the head says its hypotheses, the decoder reads each
+    greedily in the episode's language, and the world labels the reading legal or not
+    in the state before ``t``. Stops early at ``deadline`` (``time.perf_counter``).
+    One episode per batch is the default: the greedy reads of a batch run until its
+    longest unit ends, so small batches label about twice as many transitions a second
+    on a CPU as batches of 16 episodes (``experiments/LOG.md``, session 20).
+
+    Returns ``context`` (N, C), ``current`` (N, Z), ``hypotheses`` and ``readings``
+    (N, K, Z), ``legal`` (N, K) bool. Raises ``ValueError`` when no record can be
+    labelled."""
+    from ltm.worldeval import judge_next  # here: worldeval imports the model side
+
+    langs = list(model.config.codec.langs)
+    usable = [(r, ls) for r in records if (ls := _framed(r, langs))]
+    if not usable:
+        raise ValueError("the critic stage needs world episodes whose thoughts have "
+                         "frames and states; the training records have none")
+    rng = random.Random(f"critic:{seed}")
+    rng.shuffle(usable)
+    parts: dict[str, list[Tensor]] = {k: [] for k in
+                                      ("context", "current", "hypotheses", "readings", "legal")}
+    count, bar = 0, tqdm(total=n, desc="critic labels", disable=not progress, leave=False)
+    for i in range(0, len(usable), episodes_per_batch):
+        if count >= n or (deadline is not None and time.perf_counter() >= deadline):
+            break
+        chunk = usable[i: i + episodes_per_batch]
+        said = [rng.choice(ls) for _, ls in chunk]
+        units = [[rng.choice(t.quotes[x]) for t in r.thoughts] for (r, _), x in zip(chunk, said, strict=True)]
+        z = model.encode([u for us in units for u in us])  # (sum T, Z)
+        T = max(len(us) for us in units)
+        past = z.new_zeros(len(chunk), T, z.shape[1])
+        mask = torch.zeros(len(chunk), T, dtype=torch.bool, device=z.device)
+        start = 0
+        for b, us in enumerate(units):
+            past[b, : len(us)], mask[b, : len(us)] = z[start: start + len(us)], True
+            start += len(us)
+        context, _ = model.core(past, mask)  # (B, T, C)
+        where = [(b, t) for b, us in enumerate(units) for t in range(1, len(us))]
+        where = where[: n - count]
+        rows = torch.tensor([b for b, _ in where], device=z.device)
+        cols = torch.tensor([t - 1 for _, t in where], device=z.device)
+        ctx, cur = context[rows, cols], past[rows, cols]  # (N, C), (N, Z)
+        hyps = model.head.hypotheses(ctx, cur)  # (N, K, Z)
+        N, K, Z = hyps.shape
+        langs_nk = [said[b] for b, _ in where for _ in range(K)]
+        texts, _ = model.decoder.read(hyps.reshape(N * K, Z), model.lang_ids(langs_nk, N * K))
+        readings = model.encode(texts).view(N, K, Z)
+        legal = torch.tensor([[judge_next(chunk[b][0], t,
+                                          texts[j * K + k].decode("utf-8", "replace"),
+                                          said[b])[1] for k in range(K)]
+                              for j, (b, t) in enumerate(where)])
+        for key, value in (("context", ctx), ("current", cur), ("hypotheses", hyps),
+                           ("readings", readings), ("legal", legal)):
+            parts[key].append(value.float().cpu() if key != "legal" else value)
+        count += N
+        bar.update(N)
+    bar.close()
+    return {k: torch.cat(v) for k, v in parts.items()}
+
+
+def fit_critic(model, records: Sequence[Record], *, transitions: int, epochs: int,
+               seconds: float | None = None, seed: int = 0, batch: int = 512,
+               lr: float = 1e-3, progress: bool = False) -> dict[str, float]:
+    """Train ``model.critic`` (the rest of the model frozen) on ``transitions`` labelled
+    transitions of ``records`` (:func:`label_transitions`) for ``epochs`` passes, by
+    binary cross-entropy per hypothesis. With ``seconds``, labelling stops at 85% of
+    that budget (training is the cheap part) and training at all of it. Returns a summary: transitions and pairs
+    labelled, the share of legal hypotheses, epochs run, the last epoch's loss and
+    accuracy, and the seconds spent."""
+    if model.critic is None:
+        raise ValueError("this LTM has no critic (FieldConfig.critic_width is 0)")
+    start = time.perf_counter()
+    deadline = None if seconds is None else start + seconds
+    was_training = model.training
+    model.eval()
+    data = label_transitions(model, records, transitions, seed=seed, progress=progress,
+                             deadline=None if seconds is None else start + 0.85 * seconds)
+    labelled = time.perf_counter()
+    critic, g = model.critic, torch.Generator().manual_seed(seed)
+    critic.train().requires_grad_(True)
+    opt = torch.optim.AdamW(critic.parameters(), lr=lr, weight_decay=0.01)
+    N, K = data["legal"].shape
+    pairs = torch.arange(N * K)
+    target = data["legal"].reshape(-1).float()
+    done, loss_sum, hits = 0, 0.0, 0
+    for _ in tqdm(range(epochs), desc="critic", disable=not progress, leave=False):
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        loss_sum, hits = 0.0, 0
+        for idx in pairs[torch.randperm(N * K, generator=g)].split(batch):
+            n, k = idx // K, idx % K
+            logit = critic(data["context"][n], data["current"][n],
+                           data["hypotheses"][n, k][:, None], data["readings"][n, k][:, None])[:, 0]
+            loss = F.binary_cross_entropy_with_logits(logit, target[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(idx)
+            hits += ((logit > 0).float() == target[idx]).sum().item()
+        done += 1
+    critic.requires_grad_(False).eval()
+    model.train(was_training)
+    last = (lambda v: v / (N * K)) if done else (lambda v: float("nan"))
+    return {"transitions": N, "pairs": N * K, "legal_share": float(target.mean()),
+            "epochs": done, "loss": last(loss_sum), "accuracy": last(hits),
+            "label_seconds": round(labelled - start, 3),
+            "seconds": round(time.perf_counter() - start, 3)}

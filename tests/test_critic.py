@@ -1,0 +1,161 @@
+"""The legality critic (``ltm.critic``): its labels, its training stage, and the pick it
+joins."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from ltm.cli import main
+from ltm.critic import Critic, fit_critic, label_transitions, labelable
+from ltm.model import LTM
+from ltm.presets import preset
+from ltm.pvq import Record, Thought, world, write
+from ltm.worldeval import judge_next
+
+torch.set_num_threads(1)
+
+
+def critic_config(width: int = 16, **field):
+    cfg = preset("tiny")
+    return dataclasses.replace(cfg, field=dataclasses.replace(
+        cfg.field, head="choice", choices=4, critic_width=width, **field))
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return LTM(critic_config()).eval()
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    return list(world.generate(6, seed=0))
+
+
+def test_critic_scores_every_hypothesis_of_every_row():
+    critic = Critic(context_dim=8, thought_dim=5, width=12)
+    out = critic(torch.randn(3, 8), torch.randn(3, 5), torch.randn(3, 4, 5), torch.randn(3, 4, 5))
+    assert out.shape == (3, 4) and torch.isfinite(out).all()
+
+
+def test_config_refuses_a_critic_without_the_decoders_pick():
+    cfg = preset("tiny")
+    with pytest.raises(ValueError, match="critic_width needs the choice head"):
+        dataclasses.replace(cfg.field, critic_width=8)  # the tiny preset's head is flow
+    with pytest.raises(ValueError, match="critic_width needs the choice head"):
+        dataclasses.replace(cfg.field, head="choice", choice_pick="selector", critic_width=8)
+    with pytest.raises(ValueError, match="critic_width must be an int >= 0"):
+        dataclasses.replace(cfg.field, head="choice", critic_width=-1)
+    with pytest.raises(ValueError, match="critic_share must be in"):
+        dataclasses.replace(cfg.train, critic_share=1.0)
+    assert LTM(cfg).critic is None
+
+
+def test_labels_have_one_row_per_transition_and_one_column_per_hypothesis(model, episodes):
+    data = label_transitions(model, episodes, 10, seed=0)
+    N, K = data["legal"].shape
+    assert N == 10 and K == 4
+    assert data["context"].shape == (N, model.config.field.width)
+    for key in ("current", "hypotheses", "readings"):
+        assert data[key].shape[-1] == model.config.codec.dim
+    assert data["legal"].dtype == torch.bool
+
+
+def test_labels_match_judge_next_in_a_one_language_world(episodes):
+    cfg = critic_config()
+    cfg = dataclasses.replace(cfg, codec=dataclasses.replace(cfg.codec, langs=("en",)))
+    torch.manual_seed(0)
+    m = LTM(cfg).eval()
+    ep = episodes[0]
+    data = label_transitions(m, [ep], 100, seed=0)
+    assert len(data["legal"]) == len(ep.thoughts) - 1
+    with torch.no_grad():
+        for t in range(1, len(ep.thoughts)):
+            texts, _ = m.decoder.read(data["hypotheses"][t - 1], m.lang_ids("en", 4))
+            want = [judge_next(ep, t, x.decode("utf-8", "replace"), "en")[1] for x in texts]
+            assert data["legal"][t - 1].tolist() == want
+
+
+def test_unlabelable_records_are_refused_in_one_line(model):
+    prose = [Record(id="p", source="corpus:test", thoughts=(Thought(quotes={"en": ("One.",)}),
+                                                   Thought(quotes={"en": ("Two.",)})))]
+    assert labelable(prose, ["en", "ru"]) == 0
+    with pytest.raises(ValueError, match="frames and states"):
+        label_transitions(model, prose, 5)
+
+
+def test_fit_critic_trains_only_the_critic(episodes):
+    torch.manual_seed(0)
+    m = LTM(critic_config())
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    summary = fit_critic(m, episodes, transitions=12, epochs=2, seed=0)
+    assert summary["transitions"] == 12 and summary["pairs"] == 48 and summary["epochs"] == 2
+    assert 0.0 <= summary["legal_share"] <= 1.0 and 0.0 <= summary["accuracy"] <= 1.0
+    after = m.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("critic.") for k in changed)
+    assert m.training  # the model's mode is restored
+    with pytest.raises(ValueError, match="no critic"):
+        fit_critic(LTM(preset("tiny")), episodes, transitions=1, epochs=1)
+
+
+def test_pick_subtracts_the_weighted_log_probability_of_legal(model):
+    m = LTM(critic_config(critic_weight=50.0)).eval()
+    m.load_state_dict(model.state_dict())
+    torch.manual_seed(1)
+    cands = torch.nn.functional.normalize(torch.randn(3, 4, m.config.codec.dim), dim=-1)
+    ctx, cur = torch.randn(3, m.config.field.width), cands[:, 0]
+    with torch.no_grad():
+        texts, nats = m.decoder.read(cands.reshape(12, -1), m.lang_ids("en", 12))
+        logit = m.critic(ctx, cur, cands, m.encode(texts).view(3, 4, -1))
+        score = nats.view(3, 4) - 50.0 * torch.nn.functional.logsigmoid(logit)
+        torch.testing.assert_close(m.pick_scores(cands, "en", context=ctx, current=cur), score)
+        # without the context the critic cannot judge: nats alone
+        torch.testing.assert_close(m.pick_scores(cands, "en"), nats.view(3, 4))
+        # a critic sure that one hypothesis is the legal one decides the pick
+        with torch.no_grad():
+            m.critic.net[-1].weight.zero_()
+            m.critic.net[-1].bias.fill_(-20.0)
+        sure = m.critic.forward
+
+        def favour_two(*args):
+            out = sure(*args)
+            out[:, 2] = 20.0
+            return out
+
+        m.critic.forward = favour_two
+        torch.testing.assert_close(m.pick(cands, "en", context=ctx, current=cur), cands[:, 2])
+
+
+def test_critic_is_saved_and_loaded(model, tmp_path):
+    model.save(tmp_path)
+    back = LTM.load(tmp_path)
+    for k, v in model.critic.state_dict().items():
+        torch.testing.assert_close(back.critic.state_dict()[k], v.to(back.critic.state_dict()[k].dtype),
+                                   rtol=1e-3, atol=1e-3)
+    assert back.config.field.critic_width == 16
+
+
+def test_fit_runs_the_critic_stage_last_and_refuses_prose(tmp_path, capsys):
+    data = tmp_path / "w.pvq.jsonl"
+    world.write_world(data, 30, seed=0)
+    out = tmp_path / "run"
+    assert main(["fit", "--preset", "tiny", "--data", str(data), "--out", str(out),
+                 "--head", "choice", "--critic", "8", "--codec-steps", "4", "--core-steps", "3",
+                 "--set", "critic_transitions=16", "--set", "critic_epochs=1"]) == 0
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["critic"]["transitions"] == 16 and summary["critic"]["epochs"] == 1
+    assert LTM.load(out).critic is not None
+    prose = tmp_path / "prose.pvq.jsonl"
+    write(prose, [Record(id=f"p{i}", source="corpus:test",
+                         thoughts=(Thought(quotes={"en": ("One.",)}),
+                                   Thought(quotes={"en": ("Two.",)}))) for i in range(30)])
+    assert main(["fit", "--preset", "tiny", "--data", str(prose), "--out", str(tmp_path / "p"),
+                 "--head", "choice", "--critic", "8"]) == 1
+    assert "the critic stage needs world episodes" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()  # refused before any training
+    assert main(["fit", "--preset", "tiny", "--data", str(data), "--out", str(tmp_path / "f"),
+                 "--critic", "8"]) == 1  # the tiny preset's flow head has no pick to join
+    assert "critic_width needs the choice head" in capsys.readouterr().err
