@@ -148,6 +148,12 @@ def test_fit_runs_the_critic_stage_last_and_refuses_prose(tmp_path, capsys):
     summary = json.loads((out / "metrics.json").read_text())
     assert summary["critic"]["transitions"] == 16 and summary["critic"]["epochs"] == 1
     assert LTM.load(out).critic is not None
+    timed = tmp_path / "timed"  # a budget: the stages share it, the saved config keeps it
+    assert main(["fit", "--preset", "tiny", "--data", str(data), "--out", str(timed),
+                 "--head", "choice", "--critic", "8", "--max-minutes", "0.03",
+                 "--set", "critic_share=0.01"]) == 0
+    assert json.loads((timed / "config.json").read_text())["train"]["minutes"] == 0.03
+    assert json.loads((timed / "metrics.json").read_text())["critic"]["transitions"] >= 1
     prose = tmp_path / "prose.pvq.jsonl"
     write(prose, [Record(id=f"p{i}", source="corpus:test",
                          thoughts=(Thought(quotes={"en": ("One.",)}),

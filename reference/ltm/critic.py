@@ -79,7 +79,8 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     and random phrasings. For every transition ``t-1 -> t`` the model's core reads the
     true thoughts ``0..t-1``, the head says its hypotheses, the decoder reads each
     greedily in the episode's language, and the world labels the reading legal or not
-    in the state before ``t``. Stops early at ``deadline`` (``time.perf_counter``).
+    in the state before ``t``. Stops early at ``deadline`` (``time.perf_counter``), after
+    one batch at least.
     One episode per batch is the default: the greedy reads of a batch run until its
     longest unit ends, so small batches label about twice as many transitions a second
     on a CPU as batches of 16 episodes (``experiments/LOG.md``, session 20).
@@ -100,8 +101,8 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
                                       ("context", "current", "hypotheses", "readings", "legal")}
     count, bar = 0, tqdm(total=n, desc="critic labels", disable=not progress, leave=False)
     for i in range(0, len(usable), episodes_per_batch):
-        if count >= n or (deadline is not None and time.perf_counter() >= deadline):
-            break
+        if count >= n or (count and deadline is not None and time.perf_counter() >= deadline):
+            break  # (one batch at least, however short the time)
         chunk = usable[i: i + episodes_per_batch]
         said = [rng.choice(ls) for _, ls in chunk]
         units = [[rng.choice(t.quotes[x]) for t in r.thoughts] for (r, _), x in zip(chunk, said, strict=True)]

@@ -348,6 +348,7 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
             lit.model, critic_records, transitions=tc.critic_transitions,
             epochs=tc.critic_epochs, seed=tc.seed, progress=progress,
             seconds=60 * tc.minutes * tc.critic_share if tc.minutes > 0 else None)
+        lit.model.config = config  # saved with the whole budget, not the stages' part of it
     if trainer.is_global_zero:
         (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
         lit.model.save(out)
