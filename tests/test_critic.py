@@ -51,6 +51,9 @@ def test_config_refuses_a_critic_without_the_decoders_pick():
     with pytest.raises(ValueError, match="critic_share must be in"):
         dataclasses.replace(cfg.train, critic_share=1.0)
     assert LTM(cfg).critic is None
+    timed = dataclasses.replace(cfg.train, minutes=10.0, critic_share=0.25)
+    assert dataclasses.replace(cfg, train=timed).stage_minutes == 10.0  # no critic: all of it
+    assert dataclasses.replace(critic_config(), train=timed).stage_minutes == 7.5
 
 
 def test_labels_have_one_row_per_transition_and_one_column_per_hypothesis(model, episodes):

@@ -447,6 +447,13 @@ class LTMConfig:
         if not isinstance(self.train, TrainConfig):
             raise ValueError(f"LTMConfig.train must be a TrainConfig, got {self.train!r}")
 
+    @property
+    def stage_minutes(self) -> float:
+        """Minutes the codec and core stages share: all of ``train.minutes``, less the
+        critic stage's ``train.critic_share`` when the field has a critic (0: no budget)."""
+        share = self.train.critic_share if self.field.critic_width else 0.0
+        return self.train.minutes * (1 - share)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""
         return dataclasses.asdict(self)

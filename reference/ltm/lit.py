@@ -95,6 +95,7 @@ class LitLTM(L.LightningModule):
                  phrasings: int = 1) -> None:
         super().__init__()
         self.config, self.tc = config, config.train
+        self.minutes = config.stage_minutes  # the critic stage, if any, runs after
         self.model = LTM(config)
         if config.train.compile:
             self.model.encoder.compile(dynamic=True)
@@ -249,12 +250,12 @@ class LitLTM(L.LightningModule):
 
     def _teacher_done(self) -> bool:
         steps, share = self._teacher_end()
-        over_time = self.tc.minutes > 0 and self.elapsed >= 60 * self.tc.minutes * share
+        over_time = self.minutes > 0 and self.elapsed >= 60 * self.minutes * share
         return self.global_step >= steps or over_time
 
     def _codec_done(self) -> bool:
         tc = self.tc
-        over_time = tc.minutes > 0 and self.elapsed >= 60 * tc.minutes * tc.codec_share
+        over_time = self.minutes > 0 and self.elapsed >= 60 * self.minutes * tc.codec_share
         return self.global_step >= tc.codec_steps or over_time
 
     def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
@@ -271,7 +272,7 @@ class LitLTM(L.LightningModule):
 
     def _last_step(self) -> bool:
         tc, step = self.tc, self.global_step + 1
-        if tc.minutes > 0 and self.elapsed >= 60 * tc.minutes:
+        if self.minutes > 0 and self.elapsed >= 60 * self.minutes:
             return True
         if self.switch_step is None:
             return tc.core_steps == 0 and (step >= tc.codec_steps or self._codec_done())
@@ -369,7 +370,7 @@ class LitLTM(L.LightningModule):
         else:
             start = self.switch_step if self.switch_step is not None else tc.codec_steps
             (s0, s1), (t0, t1) = (start, start + tc.core_steps), (tc.codec_share, 1.0)
-        return schedule.progress(step, (s0, s1), self.elapsed, tc.minutes, (t0, t1))
+        return schedule.progress(step, (s0, s1), self.elapsed, self.minutes, (t0, t1))
 
     def _decay(self, stage: str, step: int) -> float:
         """The cosine factor of :attr:`ltm.config.TrainConfig.lr_final` at ``step``."""

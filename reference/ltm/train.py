@@ -27,7 +27,6 @@ ends where an uninterrupted run would.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import json
 import os
@@ -303,13 +302,7 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
     tc = config.train
     L.seed_everything(tc.seed, workers=True, verbose=False)
     critic_records = _critic_records(config, data)
-    staged = config  # codec and core see the minutes the critic stage leaves them
-    if critic_records is not None and tc.minutes > 0:
-        staged = dataclasses.replace(config, train=dataclasses.replace(
-            tc, minutes=tc.minutes * (1 - tc.critic_share)))
-    lit, datamodule, stored = _build(staged, data, ltm, codec)
-    if critic_records is not None:
-        stored = config.to_dict()
+    lit, datamodule, stored = _build(config, data, ltm, codec)
     _check_out(stored, out, resume)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG).write_text(json.dumps(stored, indent=2) + "\n")
@@ -319,7 +312,8 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
     last = LastCheckpoint(out / LAST, tc.ckpt_every)
     timed = progress and tc.minutes > 0
     if timed:
-        callbacks = [*callbacks, MinutesBar(staged.train.minutes)]
+        callbacks = [*callbacks, MinutesBar(config.stage_minutes if isinstance(config, LTMConfig)
+                                            else tc.minutes)]
     if strategy == "ddp" and isinstance(config, LTMConfig):
         # each stage leaves the other's parameters without gradient
         strategy = "ddp_find_unused_parameters_true"
@@ -348,7 +342,6 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
             lit.model, critic_records, transitions=tc.critic_transitions,
             epochs=tc.critic_epochs, seed=tc.seed, progress=progress,
             seconds=60 * tc.minutes * tc.critic_share if tc.minutes > 0 else None)
-        lit.model.config = config  # saved with the whole budget, not the stages' part of it
     if trainer.is_global_zero:
         (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
         lit.model.save(out)
