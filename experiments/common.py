@@ -619,16 +619,21 @@ def release() -> dict[str, str]:
 
 def protocol_macros() -> dict[str, str]:
     """The protocol constants the paper's text names, from the code that uses them, and
-    the shipped checkpoint's training time and the release from ``CITATION.cff``."""
+    the shipped checkpoint's training time (its critic stage included) and the release
+    from ``CITATION.cff``."""
     shipped = paths.root() / "checkpoints" / SHIPPED["paper"]
-    minutes = (json.loads((shipped / "metrics.json").read_text())["train_seconds"] / 60
+    metrics = (json.loads((shipped / "metrics.json").read_text())
                if (shipped / "metrics.json").is_file() else None)
-    train = (json.loads((shipped / "config.json").read_text())["train"]
-             if (shipped / "config.json").is_file() else {})
+    minutes = (None if metrics is None else
+               (metrics["train_seconds"] + metrics.get("critic", {}).get("seconds", 0)) / 60)
+    stored = (json.loads((shipped / "config.json").read_text())
+              if (shipped / "config.json").is_file() else {})
+    train, field = stored.get("train", {}), stored.get("field", {})
     rel = release()
     return {"shippedMinutes": "-" if minutes is None else f"{minutes:.0f}",
             "shippedLrEncoder": f"{train['lr_encoder']:g}" if train else "-",
             "shippedLrDecoder": f"{train['lr_decoder']:g}" if train else "-",
+            "shippedCriticWidth": str(field.get("critic_width", 0)) if field else "-",
             "releaseVersion": rel["version"], "releaseDate": rel["date-released"],
             "protoCandidates": fmt(CANDIDATES), "protoEvalSeed": str(EVAL_SEED),
             "protoEvalEpisodes": fmt(EVAL_EPISODES),

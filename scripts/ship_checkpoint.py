@@ -57,13 +57,20 @@ def _eval_table(ev: dict, readings: int = 1) -> list[str]:
             ("units", "ru_to_en", "Russian unit said in English, same frame, as they occur"),
             ("prediction", "parse", "generated next thoughts that parse"),
             ("prediction", "legal", "... and are legal in the true state"),
-            ("prediction", "exact_determined", "exact frame on determined thoughts")]
+            ("prediction", "exact_determined", "exact frame on determined thoughts"),
+            ("prediction_no_critic", "parse", "next thoughts that parse, critic left out"),
+            ("prediction_no_critic", "legal", "... and are legal, critic left out"),
+            ("prediction_no_critic", "exact_determined",
+             "exact frame on determined thoughts, critic left out")]
     head, rule = "| metric | train meanings | held-out meanings |", "|---|---:|---:|"
     if readings > 1:
         head += f" train, {readings} readings | held-out, {readings} readings |"
         rule += "---:|---:|"
     out = [head, rule]
     for part, key, label in rows:
+        if part == "prediction_no_critic" and not any(part in ev.get(side, {})
+                                                      for side in ("train", "heldout")):
+            continue  # a model without a critic has no critic-off rows
         cells = [ev.get(side, {}).get(part, {}).get(key, float("nan"))
                  for side in ("train", "heldout")]
         if readings > 1:

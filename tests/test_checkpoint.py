@@ -105,3 +105,18 @@ def test_model_card_adds_reranked_columns_only_where_measured():
     assert "| exact reconstruction, English, distinct quotes | 0.500 | 0.500 | 0.625 | 0.625 |" in table
     assert "| generated next thoughts that parse | 0.250 | 0.250 | - | - |" in table
     assert "readings" not in ship._eval_table({"train": side, "heldout": side})[0]
+
+
+def test_model_card_adds_critic_off_rows_only_for_a_model_with_a_critic():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ship_checkpoint", paths.root() / "scripts" / "ship_checkpoint.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    side = {"prediction": {"legal": 0.75}}
+    assert "critic left out" not in "\n".join(ship._eval_table({"train": side, "heldout": side}))
+    judged = {**side, "prediction_no_critic": {"legal": 0.5}}
+    table = ship._eval_table({"train": judged, "heldout": judged})
+    assert "| ... and are legal in the true state | 0.750 | 0.750 |" in table
+    assert "| ... and are legal, critic left out | 0.500 | 0.500 |" in table

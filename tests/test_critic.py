@@ -1,6 +1,7 @@
 """The legality critic (``ltm.critic``): its labels, its training stage, and the pick it
 joins."""
 
+import copy
 import dataclasses
 import json
 
@@ -12,7 +13,7 @@ from ltm.critic import Critic, fit_critic, label_transitions, labelable
 from ltm.model import LTM
 from ltm.presets import preset
 from ltm.pvq import Record, Thought, world, write
-from ltm.worldeval import judge_next
+from ltm.worldeval import evaluate_world, judge_next, prediction_metrics
 
 torch.set_num_threads(1)
 
@@ -168,3 +169,20 @@ def test_fit_runs_the_critic_stage_last_and_refuses_prose(tmp_path, capsys):
     assert main(["fit", "--preset", "tiny", "--data", str(data), "--out", str(tmp_path / "f"),
                  "--critic", "8"]) == 1  # the tiny preset's flow head has no pick to join
     assert "critic_width needs the choice head" in capsys.readouterr().err
+
+
+def test_evaluate_world_also_predicts_without_the_critic(model, episodes):
+    heldout = list(world.generate(6, seed=1, split="heldout"))
+    kw = dict(n=4, n_episodes=2, max_bytes=4, batch_size=8, progress=False)
+    res = evaluate_world(model, episodes, heldout, **kw)
+    assert model.critic is not None  # put back
+    for side in ("train", "heldout"):
+        off = res[side]["prediction_no_critic"]
+        assert set(off) == set(res[side]["prediction"]) and off["n"] == res[side]["prediction"]["n"]
+    bare = copy.deepcopy(model)
+    bare.critic = None  # the same model picking alone
+    alone = prediction_metrics(bare, heldout, 2, 0, split="heldout", max_bytes=4, batch_size=8,
+                               progress=False)
+    assert json.dumps(res["heldout"]["prediction_no_critic"]) == json.dumps(alone)  # NaN too
+    plain = LTM(preset("tiny")).eval()
+    assert "prediction_no_critic" not in evaluate_world(plain, episodes, heldout, **kw)["train"]

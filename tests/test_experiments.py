@@ -197,12 +197,14 @@ def test_a_run_on_another_models_weights_is_not_reused(tmp_path, monkeypatch):
 def test_the_papers_protocol_macros_read_the_shipped_models_rates_and_time():
     common = _load("common")
     ckpt = common.paths.root() / "checkpoints" / "paper"
-    train = json.loads((ckpt / "config.json").read_text())["train"]
-    minutes = json.loads((ckpt / "metrics.json").read_text())["train_seconds"] / 60
+    cfg = json.loads((ckpt / "config.json").read_text())
+    metrics = json.loads((ckpt / "metrics.json").read_text())
+    seconds = metrics["train_seconds"] + metrics.get("critic", {}).get("seconds", 0.0)
     macros = common.protocol_macros()
-    assert float(macros["shippedLrEncoder"]) == train["lr_encoder"]
-    assert float(macros["shippedLrDecoder"]) == train["lr_decoder"]
-    assert macros["shippedMinutes"] == f"{minutes:.0f}"
+    assert float(macros["shippedLrEncoder"]) == cfg["train"]["lr_encoder"]
+    assert float(macros["shippedLrDecoder"]) == cfg["train"]["lr_decoder"]
+    assert macros["shippedMinutes"] == f"{seconds / 60:.0f}"
+    assert macros["shippedCriticWidth"] == str(cfg["field"]["critic_width"])
 
 
 def _probe(name: str):

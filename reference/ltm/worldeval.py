@@ -65,6 +65,18 @@ def _inference(model) -> Iterator[None]:
             model.train()
 
 
+@contextmanager
+def _without_critic(model) -> Iterator[None]:
+    """The model's legality critic (:mod:`ltm.critic`) taken out for the duration, so
+    that a ``choice`` head's decoder picks alone; restored after."""
+    critic = getattr(model, "critic", None)
+    model.critic = None
+    try:
+        yield
+    finally:
+        model.critic = critic
+
+
 def _share(flags: Sequence[bool | float]) -> float:
     return sum(flags) / len(flags) if flags else float("nan")
 
@@ -379,7 +391,12 @@ def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequ
     many readings per thought, reranked by the encoder
     (:meth:`ltm.model.LTM.decode_bytes`), as ``codec_reranked``,
     ``cross_language_reranked`` and ``units_reranked``; next thoughts are said
-    greedily either way (their pick among hypotheses is already a decoding rule)."""
+    greedily either way (their pick among hypotheses is already a decoding rule).
+
+    A model with a legality critic (:mod:`ltm.critic`) is also asked for its next
+    thoughts without it, as ``prediction_no_critic``: the critic learned the world's
+    rules from labels, so the pick it steers measures the model and that learned copy of
+    the rules together, and the share without it says what the rest of the model does."""
     kw = dict(batch_size=batch_size, progress=progress)
     out = {}
     for split, episodes, units in (("train", train_records, train_units),
@@ -397,6 +414,11 @@ def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequ
                                              split=None if split == "train" else split,
                                              max_bytes=max_bytes, **kw),
         }
+        if getattr(model, "critic", None) is not None:
+            with _without_critic(model):
+                out[split]["prediction_no_critic"] = prediction_metrics(
+                    model, episodes, n_episodes, seed,
+                    split=None if split == "train" else split, max_bytes=max_bytes, **kw)
         if readings > 1:
             more = dict(kw, seed=seed, split=split, max_bytes=max_bytes, readings=readings)
             out[split] |= {
