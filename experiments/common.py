@@ -588,7 +588,8 @@ def write_result(name: str, preset: str, numbers: dict, header: list[str],
     md = [f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
     md += [f"| {' | '.join(r)} |" for r in rows]
     (out / f"{name}.md").write_text(f"{caption}\n\n" + "\n".join(md) + "\n")
-    esc = lambda s: s.replace("_", r"\_").replace("%", r"\%").replace("→", r"$\to$")  # noqa: E731
+    esc = lambda s: (s.replace("_", r"\_").replace("%", r"\%").replace("→", r"$\to$")  # noqa: E731
+                     .replace("≥", r"$\geq$"))
     tex = [r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\toprule",
            " & ".join(esc(h) for h in header) + r" \\", r"\midrule"]
     tex += [" & ".join(esc(c) for c in r) + r" \\" for r in rows]
@@ -634,6 +635,8 @@ def protocol_macros() -> dict[str, str]:
             "shippedLrEncoder": f"{train['lr_encoder']:g}" if train else "-",
             "shippedLrDecoder": f"{train['lr_decoder']:g}" if train else "-",
             "shippedCriticWidth": str(field.get("critic_width", 0)) if field else "-",
+            "shippedCriticShare": (f"{100 * train.get('critic_share', 0.0):g}\\%"
+                                   if train else "-"),
             "releaseVersion": rel["version"], "releaseDate": rel["date-released"],
             "protoCandidates": fmt(CANDIDATES), "protoEvalSeed": str(EVAL_SEED),
             "protoEvalEpisodes": fmt(EVAL_EPISODES),

@@ -65,6 +65,9 @@ def test_labels_have_one_row_per_transition_and_one_column_per_hypothesis(model,
     for key in ("current", "hypotheses", "readings"):
         assert data[key].shape[-1] == model.config.codec.dim
     assert data["legal"].dtype == torch.bool
+    assert data["where"].shape == (N, 2)
+    for e, t in data["where"].tolist():  # a real transition of the record it names
+        assert 1 <= t < len(episodes[e].thoughts)
 
 
 def test_labels_match_judge_next_in_a_one_language_world(episodes):

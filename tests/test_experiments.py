@@ -258,3 +258,28 @@ def test_recipe_ab_field_types_values_and_refuses_bad_ones_in_one_line(tmp_path,
     assert ab.field_overrides(["flag=TRUE"]) == {"flag": True}
     with pytest.raises(SystemExit, match="not true/false/1/0"):
         ab.field_overrides(["flag=yes"])
+
+
+def test_reference_table_has_critic_off_rows_only_for_a_model_with_a_critic(tmp_path,
+                                                                          monkeypatch):
+    from ltm.model import LTM
+    from ltm.presets import preset
+
+    monkeypatch.setenv("LTM_ROOT", str(tmp_path))
+    tab = _load("tab_reference")
+    for table, value in ((tab.UNIT_EPISODES, 20), (tab.PREDICT_EPISODES, 2), (tab.N, 6),
+                         (tab.MAX_BYTES, 4)):
+        monkeypatch.setitem(table, "smoke", value)
+    out = tmp_path / "experiments" / "results" / "smoke"
+    cfg = preset("tiny")
+    judged = dataclasses.replace(cfg, field=dataclasses.replace(
+        cfg.field, head="choice", choices=4, critic_width=8))
+    for name, config in (("plain", cfg), ("judged", judged)):
+        torch.manual_seed(0)
+        LTM(config).save(tmp_path / name)
+        monkeypatch.setattr(tab, "models", lambda p, d=tmp_path / name: {"LTM": d})
+        tab.main("smoke")
+        table = (out / "tab_reference.md").read_text()
+        numbers = json.loads((out / "tab_reference.json").read_text())["numbers"]
+        assert "| next thoughts that parse |" in table and "≥ 0.95" in table
+        assert ("no critic" in table) == (name == "judged") == numbers["critic"]

@@ -86,26 +86,29 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     on a CPU as batches of 16 episodes (``experiments/LOG.md``, session 20).
 
     Returns ``context`` (N, C), ``current`` (N, Z), ``hypotheses`` and ``readings``
-    (N, K, Z), ``legal`` (N, K) bool. Raises ``ValueError`` when no record can be
+    (N, K, Z), ``legal`` (N, K) bool, and ``where`` (N, 2): the index in ``records`` of
+    each transition's episode and its position ``t``. Raises ``ValueError`` when no record can be
     labelled."""
     from ltm.worldeval import judge_next  # here: worldeval imports the model side
 
     langs = list(model.config.codec.langs)
-    usable = [(r, ls) for r in records if (ls := _framed(r, langs))]
+    usable = [(i, r, ls) for i, r in enumerate(records) if (ls := _framed(r, langs))]
     if not usable:
         raise ValueError("the critic stage needs world episodes whose thoughts have "
                          "frames and states; the training records have none")
     rng = random.Random(f"critic:{seed}")
     rng.shuffle(usable)
     parts: dict[str, list[Tensor]] = {k: [] for k in
-                                      ("context", "current", "hypotheses", "readings", "legal")}
+                                      ("context", "current", "hypotheses", "readings", "legal",
+                                       "where")}
     count, bar = 0, tqdm(total=n, desc="critic labels", disable=not progress, leave=False)
     for i in range(0, len(usable), episodes_per_batch):
         if count >= n or (count and deadline is not None and time.perf_counter() >= deadline):
             break  # (one batch at least, however short the time)
         chunk = usable[i: i + episodes_per_batch]
-        said = [rng.choice(ls) for _, ls in chunk]
-        units = [[rng.choice(t.quotes[x]) for t in r.thoughts] for (r, _), x in zip(chunk, said, strict=True)]
+        said = [rng.choice(ls) for _, _, ls in chunk]
+        units = [[rng.choice(t.quotes[x]) for t in r.thoughts]
+                 for (_, r, _), x in zip(chunk, said, strict=True)]
         z = model.encode([u for us in units for u in us])  # (sum T, Z)
         T = max(len(us) for us in units)
         past = z.new_zeros(len(chunk), T, z.shape[1])
@@ -125,13 +128,14 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
         langs_nk = [said[b] for b, _ in where for _ in range(K)]
         texts, _ = model.decoder.read(hyps.reshape(N * K, Z), model.lang_ids(langs_nk, N * K))
         readings = model.encode(texts).view(N, K, Z)
-        legal = torch.tensor([[judge_next(chunk[b][0], t,
+        legal = torch.tensor([[judge_next(chunk[b][1], t,
                                           texts[j * K + k].decode("utf-8", "replace"),
                                           said[b])[1] for k in range(K)]
                               for j, (b, t) in enumerate(where)])
+        at = torch.tensor([[chunk[b][0], t] for b, t in where])  # (N, 2)
         for key, value in (("context", ctx), ("current", cur), ("hypotheses", hyps),
-                           ("readings", readings), ("legal", legal)):
-            parts[key].append(value.float().cpu() if key != "legal" else value)
+                           ("readings", readings), ("legal", legal), ("where", at)):
+            parts[key].append(value.float().cpu() if key not in ("legal", "where") else value)
         count += N
         bar.update(N)
     bar.close()

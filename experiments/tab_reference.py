@@ -1,0 +1,115 @@
+"""The reference LTM against its targets: one table, both sides of the meaning split.
+
+    python experiments/tab_reference.py [--preset smoke|paper|gpu]
+
+Runs :func:`ltm.worldeval.evaluate_world` on the reference LTM (:func:`common.ltm_run`,
+at ``paper`` the shipped checkpoint) over a world generated afresh with the evaluation
+seed (:data:`common.EVAL_SEED`; training used 0), once with only train meanings and once
+with only held-out ones (the compositional split): exact reconstruction per language, of
+distinct quotes and of units as they occur; English-Russian recall@1 among
+:data:`common.CANDIDATES` thoughts of distinct meaning; a thought said in the other
+language parsing to the same frame; and next thoughts predicted from the true past and
+said greedily that parse, are legal in the true state and hit the frame where the past
+determines it, with the legality critic (:mod:`ltm.critic`) and, when the model has
+one, without it. Every decoding is greedy, one reading per thought; the model card adds
+the rows with 16 readings (``experiments/eval_world.py --readings 16``). Deterministic:
+the worlds, draws and picks are seeded.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import common  # noqa: E402
+
+UNIT_EPISODES = {"smoke": 200, "paper": 10_000, "gpu": 10_000}
+"""Episodes per split whose frames feed the unit metrics."""
+PREDICT_EPISODES = {"smoke": 4, "paper": 200, "gpu": 200}
+"""Episodes per split whose next thoughts are predicted."""
+N = {"smoke": 50, "paper": common.CANDIDATES, "gpu": common.CANDIDATES}
+"""Distinct frames per unit metric (retrieval candidates); occurrences for ``units``."""
+MAX_BYTES = {"smoke": 40, "paper": None, "gpu": None}
+"""Longest decoded unit (``None``: the longest reference + 16); smoke models are barely
+trained and would otherwise write to the limit."""
+ROWS = (("exact reconstruction, English (distinct quotes)", "codec", "exact_en", "0.95"),
+        ("exact reconstruction, Russian (distinct quotes)", "codec", "exact_ru", "0.95"),
+        ("exact reconstruction, English (as they occur)", "units", "exact_en", "0.95"),
+        ("exact reconstruction, Russian (as they occur)", "units", "exact_ru", "0.95"),
+        ("EN→RU recall@1", "retrieval", "recall1_en_ru", "0.95"),
+        ("RU→EN recall@1", "retrieval", "recall1_ru_en", "0.95"),
+        ("English thought said in Russian, same frame", "cross_language", "en_to_ru", "0.90"),
+        ("Russian thought said in English, same frame", "cross_language", "ru_to_en", "0.90"),
+        ("next thoughts that parse", "prediction", "parse", "0.90"),
+        ("... and are legal in the true state", "prediction", "legal", "0.90"),
+        ("exact frame on determined thoughts", "prediction", "exact_determined", ""),
+        ("next thoughts that parse, no critic", "prediction_no_critic", "parse", ""),
+        ("... legal, no critic", "prediction_no_critic", "legal", ""),
+        ("exact frame on determined, no critic", "prediction_no_critic",
+         "exact_determined", ""))
+"""Table rows: label, group and key of :func:`ltm.worldeval.evaluate_world`'s result, and
+the issue's target (at least this much; empty: reported, no target)."""
+MACROS = {"ExactEn": ("codec", "exact_en"), "ExactRu": ("codec", "exact_ru"),
+          "OccurEn": ("units", "exact_en"), "OccurRu": ("units", "exact_ru"),
+          "RecallEnRu": ("retrieval", "recall1_en_ru"),
+          "RecallRuEn": ("retrieval", "recall1_ru_en"),
+          "CrossEnRu": ("cross_language", "en_to_ru"),
+          "CrossRuEn": ("cross_language", "ru_to_en"),
+          "Parse": ("prediction", "parse"), "Legal": ("prediction", "legal"),
+          "Exact": ("prediction", "exact_determined"),
+          "ParseAlone": ("prediction_no_critic", "parse"),
+          "LegalAlone": ("prediction_no_critic", "legal"),
+          "ExactAlone": ("prediction_no_critic", "exact_determined")}
+"""Paper macros ``\\ref<Name>`` (train meanings) and ``\\ref<Name>Held`` (held out)."""
+
+
+def models(preset: str) -> dict[str, Path]:
+    """The reference LTM (the shipped checkpoint at ``paper``)."""
+    return {"LTM": common.ltm_run(preset)}
+
+
+def main(preset: str = "paper") -> str:
+    """Evaluate the reference LTM and write the table."""
+    import torch
+
+    from ltm.model import LTM
+    from ltm.pvq import world
+    from ltm.worldeval import evaluate_world
+
+    torch.manual_seed(0)
+    model = LTM.load(models(preset)["LTM"])
+    seed = common.EVAL_SEED
+    episodes = {s: list(world.generate(PREDICT_EPISODES[preset], seed, split=s))
+                for s in world.SPLITS}
+    units = {s: list(world.generate(UNIT_EPISODES[preset], seed, split=s))
+             for s in world.SPLITS}
+    res = evaluate_world(model, episodes["train"], episodes["heldout"],
+                         train_units=units["train"], heldout_units=units["heldout"],
+                         n=N[preset], n_episodes=PREDICT_EPISODES[preset], seed=0,
+                         max_bytes=MAX_BYTES[preset], progress=False)
+    f = common.fmt
+    get = lambda side, group, key: res[side].get(group, {}).get(key)  # noqa: E731
+    header = ["metric", "train meanings", "held-out meanings", "target"]
+    rows = [[label, f(get("train", g, k)), f(get("heldout", g, k)), f"≥ {t}" if t else ""]
+            for label, g, k, t in ROWS if g in res["train"]]
+    macros = {}
+    for name, (g, k) in MACROS.items():
+        macros[f"ref{name}"] = f(get("train", g, k))
+        macros[f"ref{name}Held"] = f(get("heldout", g, k))
+    counts = {s: res[s]["prediction"]["n"] for s in world.SPLITS}
+    numbers = {"results": res, "critic": model.critic is not None,
+               "episodes": PREDICT_EPISODES[preset], "unit_episodes": UNIT_EPISODES[preset]}
+    common.write_result(
+        "tab_reference", preset, numbers, header, rows,
+        f"The reference LTM against its targets on the evaluation world (seed {seed}); "
+        f"train or held-out meanings, greedy decoding; next thoughts: "
+        f"{counts['train']:,} / {counts['heldout']:,}.", macros)
+    return (f"next thoughts legal {f(get('train', 'prediction', 'legal'))} / "
+            f"{f(get('heldout', 'prediction', 'legal'))}, exact EN "
+            f"{f(get('train', 'codec', 'exact_en'))} / {f(get('heldout', 'codec', 'exact_en'))}")
+
+
+if __name__ == "__main__":
+    common.command_line(main, __doc__)
