@@ -339,6 +339,21 @@ def eval_world() -> Path:
     return path
 
 
+def evaluate_fresh_world(model, world_seed: int, episodes: int, unit_episodes: int,
+                         **kw) -> dict:
+    """:func:`ltm.worldeval.evaluate_world` on a world generated afresh with
+    ``world_seed``, each side of the meaning split on its own: ``episodes`` episodes per
+    side for next thoughts, ``unit_episodes`` per side whose frames feed the unit
+    metrics; ``kw`` goes to ``evaluate_world`` (``n_episodes`` is ``episodes``)."""
+    from ltm.pvq import world
+    from ltm.worldeval import evaluate_world
+
+    eps = {s: list(world.generate(episodes, world_seed, split=s)) for s in world.SPLITS}
+    units = {s: list(world.generate(unit_episodes, world_seed, split=s)) for s in world.SPLITS}
+    return evaluate_world(model, eps["train"], eps["heldout"], train_units=units["train"],
+                          heldout_units=units["heldout"], n_episodes=episodes, **kw)
+
+
 def _world_data() -> Path:
     data = paths.generated() / "world.pvq.jsonl"
     if not data.is_file():

@@ -32,8 +32,6 @@ import common  # noqa: E402
 import torch  # noqa: E402
 
 from ltm.model import LTM  # noqa: E402
-from ltm.pvq import world  # noqa: E402
-from ltm.worldeval import evaluate_world  # noqa: E402
 
 
 def table(results: dict) -> str:
@@ -85,15 +83,10 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)
     model = LTM.load(args.model, device=args.device)
     start = time.perf_counter()
-    episodes = {s: list(world.generate(args.episodes, args.world_seed, split=s))
-                for s in world.SPLITS}
-    units = {s: list(world.generate(args.unit_episodes, args.world_seed, split=s))
-             for s in world.SPLITS}
-    results = evaluate_world(model, episodes["train"], episodes["heldout"],
-                             train_units=units["train"], heldout_units=units["heldout"],
-                             n=args.n, n_episodes=args.episodes, seed=args.seed,
-                             batch_size=args.batch_size, max_bytes=args.max_bytes,
-                             progress=not args.quiet, readings=args.readings)
+    results = common.evaluate_fresh_world(
+        model, args.world_seed, args.episodes, args.unit_episodes, n=args.n, seed=args.seed,
+        batch_size=args.batch_size, max_bytes=args.max_bytes, progress=not args.quiet,
+        readings=args.readings)
     seconds = time.perf_counter() - start
     print(table(results))
     print(f"evaluated in {seconds:.0f} s")

@@ -34,35 +34,31 @@ N = {"smoke": 50, "paper": common.CANDIDATES, "gpu": common.CANDIDATES}
 MAX_BYTES = {"smoke": 40, "paper": None, "gpu": None}
 """Longest decoded unit (``None``: the longest reference + 16); smoke models are barely
 trained and would otherwise write to the limit."""
-ROWS = (("exact reconstruction, English (distinct quotes)", "codec", "exact_en", "0.95"),
-        ("exact reconstruction, Russian (distinct quotes)", "codec", "exact_ru", "0.95"),
-        ("exact reconstruction, English (as they occur)", "units", "exact_en", "0.95"),
-        ("exact reconstruction, Russian (as they occur)", "units", "exact_ru", "0.95"),
-        ("EN→RU recall@1", "retrieval", "recall1_en_ru", "0.95"),
-        ("RU→EN recall@1", "retrieval", "recall1_ru_en", "0.95"),
-        ("English thought said in Russian, same frame", "cross_language", "en_to_ru", "0.90"),
-        ("Russian thought said in English, same frame", "cross_language", "ru_to_en", "0.90"),
-        ("next thoughts that parse", "prediction", "parse", "0.90"),
-        ("... and are legal in the true state", "prediction", "legal", "0.90"),
-        ("exact frame on determined thoughts", "prediction", "exact_determined", ""),
-        ("next thoughts that parse, no critic", "prediction_no_critic", "parse", ""),
-        ("... legal, no critic", "prediction_no_critic", "legal", ""),
+ROWS = (("exact reconstruction, English (distinct quotes)", "codec", "exact_en", "0.95",
+         "ExactEn"),
+        ("exact reconstruction, Russian (distinct quotes)", "codec", "exact_ru", "0.95",
+         "ExactRu"),
+        ("exact reconstruction, English (as they occur)", "units", "exact_en", "0.95",
+         "OccurEn"),
+        ("exact reconstruction, Russian (as they occur)", "units", "exact_ru", "0.95",
+         "OccurRu"),
+        ("EN→RU recall@1", "retrieval", "recall1_en_ru", "0.95", "RecallEnRu"),
+        ("RU→EN recall@1", "retrieval", "recall1_ru_en", "0.95", "RecallRuEn"),
+        ("English thought said in Russian, same frame", "cross_language", "en_to_ru", "0.90",
+         "CrossEnRu"),
+        ("Russian thought said in English, same frame", "cross_language", "ru_to_en", "0.90",
+         "CrossRuEn"),
+        ("next thoughts that parse", "prediction", "parse", "0.90", "Parse"),
+        ("... and are legal in the true state", "prediction", "legal", "0.90", "Legal"),
+        ("exact frame on determined thoughts", "prediction", "exact_determined", "", "Exact"),
+        ("next thoughts that parse, no critic", "prediction_no_critic", "parse", "",
+         "ParseAlone"),
+        ("... legal, no critic", "prediction_no_critic", "legal", "", "LegalAlone"),
         ("exact frame on determined, no critic", "prediction_no_critic",
-         "exact_determined", ""))
-"""Table rows: label, group and key of :func:`ltm.worldeval.evaluate_world`'s result, and
-the issue's target (at least this much; empty: reported, no target)."""
-MACROS = {"ExactEn": ("codec", "exact_en"), "ExactRu": ("codec", "exact_ru"),
-          "OccurEn": ("units", "exact_en"), "OccurRu": ("units", "exact_ru"),
-          "RecallEnRu": ("retrieval", "recall1_en_ru"),
-          "RecallRuEn": ("retrieval", "recall1_ru_en"),
-          "CrossEnRu": ("cross_language", "en_to_ru"),
-          "CrossRuEn": ("cross_language", "ru_to_en"),
-          "Parse": ("prediction", "parse"), "Legal": ("prediction", "legal"),
-          "Exact": ("prediction", "exact_determined"),
-          "ParseAlone": ("prediction_no_critic", "parse"),
-          "LegalAlone": ("prediction_no_critic", "legal"),
-          "ExactAlone": ("prediction_no_critic", "exact_determined")}
-"""Paper macros ``\\ref<Name>`` (train meanings) and ``\\ref<Name>Held`` (held out)."""
+         "exact_determined", "", "ExactAlone"))
+"""Table rows: label, group and key of :func:`ltm.worldeval.evaluate_world`'s result,
+the issue's target (at least this much; empty: reported, no target), and the paper
+macros' name: ``\\ref<Name>`` (train meanings) and ``\\ref<Name>Held`` (held out)."""
 
 
 def models(preset: str) -> dict[str, Path]:
@@ -76,26 +72,20 @@ def main(preset: str = "paper") -> str:
 
     from ltm.model import LTM
     from ltm.pvq import world
-    from ltm.worldeval import evaluate_world
 
     torch.manual_seed(0)
     model = LTM.load(models(preset)["LTM"])
     seed = common.EVAL_SEED
-    episodes = {s: list(world.generate(PREDICT_EPISODES[preset], seed, split=s))
-                for s in world.SPLITS}
-    units = {s: list(world.generate(UNIT_EPISODES[preset], seed, split=s))
-             for s in world.SPLITS}
-    res = evaluate_world(model, episodes["train"], episodes["heldout"],
-                         train_units=units["train"], heldout_units=units["heldout"],
-                         n=N[preset], n_episodes=PREDICT_EPISODES[preset], seed=0,
-                         max_bytes=MAX_BYTES[preset], progress=False)
+    res = common.evaluate_fresh_world(model, seed, PREDICT_EPISODES[preset],
+                                      UNIT_EPISODES[preset], n=N[preset], seed=0,
+                                      max_bytes=MAX_BYTES[preset], progress=False)
     f = common.fmt
     get = lambda side, group, key: res[side].get(group, {}).get(key)  # noqa: E731
     header = ["metric", "train meanings", "held-out meanings", "target"]
     rows = [[label, f(get("train", g, k)), f(get("heldout", g, k)), f"≥ {t}" if t else ""]
-            for label, g, k, t in ROWS if g in res["train"]]
+            for label, g, k, t, _ in ROWS if g in res["train"]]
     macros = {}
-    for name, (g, k) in MACROS.items():
+    for _, g, k, _, name in ROWS:  # every row's macros, "-" where the model has no critic
         macros[f"ref{name}"] = f(get("train", g, k))
         macros[f"ref{name}Held"] = f(get("heldout", g, k))
     counts = {s: res[s]["prediction"]["n"] for s in world.SPLITS}

@@ -402,6 +402,7 @@ def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequ
     for split, episodes, units in (("train", train_records, train_units),
                                    ("heldout", heldout_records, heldout_units)):
         units = episodes if units is None else units
+        scored = None if split == "train" else split  # held out: only held-out next thoughts
         out[split] = {
             "codec": codec_metrics(model, units, n=n, seed=seed, split=split,
                                    max_bytes=max_bytes, **kw),
@@ -410,15 +411,13 @@ def evaluate_world(model, train_records: Sequence[Record], heldout_records: Sequ
                                                      max_bytes=max_bytes, **kw),
             "units": unit_metrics(model, units, n, seed=seed, split=split,
                                   max_bytes=max_bytes, **kw),
-            "prediction": prediction_metrics(model, episodes, n_episodes, seed,
-                                             split=None if split == "train" else split,
+            "prediction": prediction_metrics(model, episodes, n_episodes, seed, split=scored,
                                              max_bytes=max_bytes, **kw),
         }
         if getattr(model, "critic", None) is not None:
             with _without_critic(model):
                 out[split]["prediction_no_critic"] = prediction_metrics(
-                    model, episodes, n_episodes, seed,
-                    split=None if split == "train" else split, max_bytes=max_bytes, **kw)
+                    model, episodes, n_episodes, seed, split=scored, max_bytes=max_bytes, **kw)
         if readings > 1:
             more = dict(kw, seed=seed, split=split, max_bytes=max_bytes, readings=readings)
             out[split] |= {
