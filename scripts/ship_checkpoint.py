@@ -124,10 +124,16 @@ def _critic_line(metrics: dict) -> str:
     if not c:
         return ""
     total = (metrics["train_seconds"] + c["seconds"]) / 60
-    return (f", then the critic stage {c['seconds'] / 60:.1f} min ({c['transitions']:,} "
+    line = (f", then the critic stage {c['seconds'] / 60:.1f} min ({c['transitions']:,} "
             f"transitions of the training episodes labelled, {c['legal_share']:.3f} of "
             f"their hypotheses legal; {c['epochs']} epochs, last accuracy "
             f"{c['accuracy']:.3f}); {total:.1f} min in all")
+    before = metrics.get("critic_before")
+    if before:  # written by scripts/refit_critic.py
+        line += (f" (the critic stage was run again on the run's frozen codec and core by "
+                 f"`scripts/refit_critic.py`, in place of the run's own, which labelled "
+                 f"{before['transitions']:,} transitions in {before['seconds'] / 60:.1f} min)")
+    return line
 
 
 def _head(field: dict) -> str:

@@ -49,6 +49,22 @@ def test_model_card_reports_the_runs_threads_not_the_shippers():
     assert "- hardware: not recorded by the run, fp32" in card
 
 
+def test_model_card_says_when_the_critic_stage_was_run_again():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ship_checkpoint", paths.root() / "scripts" / "ship_checkpoint.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    critic = {"seconds": 60.0, "transitions": 900, "legal_share": 0.5, "epochs": 2,
+              "accuracy": 0.75}
+    metrics = {"train_seconds": 120.0, "critic": critic}
+    assert "refit_critic" not in ship._critic_line(metrics)
+    line = ship._critic_line({**metrics, "critic_before": {**critic, "transitions": 300}})
+    assert "900 transitions" in line and "refit_critic.py" in line and "300 transitions" in line
+    assert "3.0 min in all" in line
+
+
 def test_model_card_fit_command_names_every_training_override():
     import importlib.util
 

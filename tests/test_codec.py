@@ -145,6 +145,43 @@ def test_greedy_generation_matches_teacher_forcing(decoder):
         assert len(out) == 12 or best[len(out)] == EOS
 
 
+@pytest.fixture
+def stopping(decoder):
+    """The decoder, made to write EOS wherever the first feature of its last state is
+    above 1 (about one step in six, at a different step for each thought), so that the
+    rows of a batch finish at different times."""
+    eos = torch.zeros(decoder.out.out_features)
+    eos[EOS] = 50.0
+
+    def hook(module, inputs, output):
+        return output + (inputs[0][..., :1] > 1.0).float() * eos
+
+    handle = decoder.out.register_forward_hook(hook)
+    yield decoder
+    handle.remove()
+
+
+def test_rows_that_finish_early_leave_the_batch_without_changing_the_others(stopping):
+    """The decoding loop drops finished rows; every row reads as it reads alone."""
+    torch.manual_seed(5)
+    z = to_sphere(torch.randn(8, CFG.dim), CFG.meaning_dim, CFG.surface_norm)
+    units, nats = stopping.read(z, max_bytes=30)
+    assert len({len(u) for u in units}) > 2 and min(len(u) for u in units) < 30
+    for i in range(len(z)):
+        alone, alone_nats = stopping.read(z[i: i + 1], max_bytes=30)
+        assert alone == [units[i]]
+        torch.testing.assert_close(alone_nats, nats[i: i + 1], rtol=0, atol=1e-5)
+
+
+def test_nucleus_draws_of_a_row_do_not_depend_on_when_the_others_finish(stopping):
+    torch.manual_seed(6)
+    z = to_sphere(torch.randn(12, CFG.dim), CFG.meaning_dim, CFG.surface_norm)
+    outs = [stopping.generate(torch.stack([z[0], other]), method="nucleus", max_bytes=30,
+                              generator=torch.Generator().manual_seed(0)) for other in z[1:]]
+    assert len({len(o[1]) for o in outs}) > 2  # the other row ended at different steps
+    assert all(o[0] == outs[0][0] for o in outs)
+
+
 def test_nucleus_with_tiny_top_p_is_greedy(decoder):
     z = to_sphere(torch.randn(3, CFG.dim), CFG.meaning_dim, CFG.surface_norm)
     g = torch.Generator().manual_seed(0)

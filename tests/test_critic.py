@@ -189,3 +189,40 @@ def test_evaluate_world_also_predicts_without_the_critic(model, episodes):
     assert json.dumps(res["heldout"]["prediction_no_critic"]) == json.dumps(alone)  # NaN too
     plain = LTM(preset("tiny")).eval()
     assert "prediction_no_critic" not in evaluate_world(plain, episodes, heldout, **kw)["train"]
+
+
+def test_refit_critic_runs_the_stage_again_on_the_frozen_model(tmp_path):
+    import importlib.util
+
+    from ltm import paths
+
+    spec = importlib.util.spec_from_file_location(
+        "refit_critic", paths.root() / "scripts" / "refit_critic.py")
+    refit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(refit)
+    data = tmp_path / "w.pvq.jsonl"
+    world.write_world(data, 30, seed=0)
+    cfg = critic_config()
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(
+        cfg.train, minutes=0.0, critic_transitions=12, critic_epochs=1))
+    run, out = tmp_path / "run", tmp_path / "out"
+    torch.manual_seed(0)
+    LTM(cfg).save(run)
+    (run / "metrics.json").write_text(json.dumps({"train_seconds": 1.0,
+                                                  "critic": {"transitions": 12}}))
+    args = ["--run", str(run), "--data", str(data), "--out", str(out), "--transitions", "6"]
+    assert refit.main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["critic"]["transitions"] == 6 and metrics["critic"]["epochs"] == 1
+    assert metrics["critic_before"] == {"transitions": 12} and metrics["train_seconds"] == 1.0
+    assert json.loads((out / "config.json").read_text())["train"]["critic_transitions"] == 6
+    before, after = LTM.load(run).state_dict(), LTM.load(out).state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in before.items() if not k.startswith("critic."))
+    assert not all(torch.equal(v, after[k]) for k, v in before.items() if k.startswith("critic."))
+    with pytest.raises(SystemExit, match="exists"):
+        refit.main(args)
+    bare = tmp_path / "bare"
+    LTM(preset("tiny")).save(bare)
+    (bare / "metrics.json").write_text("{}")
+    with pytest.raises(SystemExit, match="no critic"):
+        refit.main(["--run", str(bare), "--data", str(data), "--out", str(tmp_path / "o2")])

@@ -24,6 +24,22 @@ def test_encode_any_input(model):
     assert model.encode("one unit").shape == (1, model.config.codec.dim)
 
 
+def test_encode_of_a_large_mixed_batch_is_each_unit_alone(model, monkeypatch):
+    """LTM.encode encodes each distinct unit once, in batches of units of about one
+    length (forced small here), and gives every unit its vector in its place."""
+    import ltm.model
+
+    monkeypatch.setattr(ltm.model, "_ENCODE_BYTES", 64)
+    units = ["A cat.", "", "The long grey wall of the old house.", "A cat.", b"\xff",
+             "Кот.", "x" * 500, "", "A cat."]
+    with torch.no_grad():
+        z = model.encode(units)
+        alone = torch.cat([model.encoder(*ltm.model.pack([u], model.config.codec.max_bytes))
+                           for u in units])
+    torch.testing.assert_close(z, alone, rtol=0, atol=1e-5)
+    assert model.encode([]).shape == (0, model.config.codec.dim)
+
+
 def test_decode_gives_text_per_vector(model):
     z = model.encode(["A cat.", "Кот."])
     out = model.decode(z, lang="ru", max_bytes=8)

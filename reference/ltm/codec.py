@@ -28,7 +28,8 @@ positions (strong conditioning, not one vector), then a start token says the lan
     target               b_1 .. b_n  EOS
 
 Generation is greedy or nucleus (top-p) sampling with a key/value cache, stopping at
-EOS or at ``max_bytes``.
+EOS or at ``max_bytes``; a row that wrote EOS leaves the batch and its cache, so a batch
+costs the steps of its units, not its longest unit's steps times its rows.
 
 Training note (measured on the tiny preset): with one Adam learning rate for both, the
 encoder collapses every thought onto a single line within a few steps (the decoder's
@@ -253,15 +254,20 @@ class ThoughtDecoder(nn.Module):
         return self.out(h[:, self.cfg.prefix_len :])  # (B, L+1, V)
 
     def _next(self, logits: Tensor, method: str, top_p: float, temperature: float,
-              generator: torch.Generator | None) -> Tensor:
-        """The next token (B,) from ``logits`` (B, V) already masked to writable tokens."""
+              generator: torch.Generator | None, rows: Tensor, batch: int) -> Tensor:
+        """The next token (A,) from ``logits`` (A, V) already masked to writable tokens,
+        for the rows ``rows`` (A,) of a batch of ``batch`` still writing. Nucleus sampling
+        draws for all ``batch`` rows, so that a row's draws do not depend on when the
+        others finished (the same units as when no row left the batch)."""
         if method == "greedy":
             return logits.argmax(-1)
-        probs = torch.softmax(logits / temperature, dim=-1)  # (B, V)
+        probs = torch.softmax(logits / temperature, dim=-1)  # (A, V)
         sorted_p, order = probs.sort(dim=-1, descending=True)
         keep = sorted_p.cumsum(-1) - sorted_p < top_p  # the smallest head reaching top_p
-        sorted_p = sorted_p * keep
-        pick = torch.multinomial(sorted_p, 1, generator=generator)  # (B, 1)
+        full = sorted_p.new_zeros(batch, sorted_p.shape[1])  # (B, V): finished rows draw
+        full[:, 0] = 1.0  # their first token, and it is thrown away
+        full[rows] = sorted_p * keep
+        pick = torch.multinomial(full, 1, generator=generator)[rows]  # (A, 1)
         return order.gather(-1, pick)[:, 0]
 
     @torch.no_grad()
@@ -299,25 +305,29 @@ class ThoughtDecoder(nn.Module):
         h = self.stack(self.start(thoughts, lang), causal=True, caches=caches)  # (B, P+1, D)
         out = torch.full((B, limit), PAD, dtype=torch.long, device=thoughts.device)
         nats = torch.zeros(B, device=thoughts.device)
-        done = torch.zeros(B, dtype=torch.bool, device=thoughts.device)
+        # the rows still writing: a row that wrote EOS leaves the batch (and the caches),
+        # so one long unit costs its own steps only, not the whole batch's
+        rows = torch.arange(B, device=thoughts.device)  # (A,)
         # the last tokens, which the n-grams of the next input reach back over
         window = torch.full((B, len(self.ngrams) + 1), BOS, dtype=torch.long,
                             device=thoughts.device)
         window[:, -1] = BOS if lang is None else lang
         for i in range(limit):
-            logits = self.out(h[:, -1]).masked_fill(~self.writable, float("-inf"))  # (B, V)
-            tok = self._next(logits, method, top_p, temperature, generator)  # (B,)
+            logits = self.out(h[:, -1]).masked_fill(~self.writable, float("-inf"))  # (A, V)
+            tok = self._next(logits, method, top_p, temperature, generator, rows, B)  # (A,)
             if score:
-                logp = torch.log_softmax(logits.float(), -1).gather(-1, tok[:, None])[:, 0]
-                nats -= logp.masked_fill(done, 0.0)  # (B,)
-            tok = tok.masked_fill(done, PAD)
-            done |= tok == EOS
-            out[:, i] = tok
-            if bool(done.all()):
+                nats[rows] -= torch.log_softmax(logits.float(), -1).gather(-1, tok[:, None])[:, 0]
+            out[rows, i] = tok
+            going = tok != EOS  # (A,)
+            if not bool(going.any()):
                 break
-            window = torch.cat([window[:, 1:], tok[:, None]], dim=1)
+            window = torch.cat([window[:, 1:], tok[:, None]], dim=1)  # (A, n)
+            if not bool(going.all()):
+                rows, window = rows[going], window[going]
+                for cache in caches:
+                    cache.keep(going)
             h = self.stack(self.embed_tokens(window)[:, -1:], causal=True,
-                           caches=caches)  # (B, 1, D)
+                           caches=caches)  # (A, 1, D)
         return out, nats
 
 

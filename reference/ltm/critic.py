@@ -81,9 +81,9 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     greedily in the episode's language, and the world labels the reading legal or not
     in the state before ``t``. Stops early at ``deadline`` (``time.perf_counter``), after
     one batch at least.
-    One episode per batch is the default: the greedy reads of a batch run until its
-    longest unit ends, so small batches label about twice as many transitions a second
-    on a CPU as batches of 16 episodes (``experiments/LOG.md``, session 20).
+    One episode per batch is the default: since finished reads leave the decoder's
+    batch, one to eight episodes per batch label about as many transitions a second
+    on a CPU (``experiments/LOG.md``, session 22).
 
     Returns ``context`` (N, C), ``current`` (N, Z), ``hypotheses`` and ``readings``
     (N, K, Z), ``legal`` (N, K) bool, and ``where`` (N, 2): the index in ``records`` of

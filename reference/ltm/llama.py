@@ -105,6 +105,12 @@ class LayerCache:
         self.length = end
         return self._k[:, :, :end], self._v[:, :, :end]
 
+    def keep(self, rows: Tensor) -> None:
+        """Keep only the batch rows ``rows`` (an index or a (B,) bool mask): a decoder
+        drops the rows that have finished writing."""
+        if self._k is not None:
+            self._k, self._v = self._k[rows], self._v[rows]
+
 
 class Attention(nn.Module):
     """Multi-head self-attention with rotary positions on queries and keys."""

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ltm.codec import ThoughtDecoder, ThoughtEncoder, decoder_targets, meaning_part, pack
+from ltm.codec import ThoughtDecoder, ThoughtEncoder, decoder_targets, meaning_part, pack, to_bytes
 from ltm.config import PAD, LTMConfig
 from ltm.critic import Critic
 from ltm.field import FieldCore
@@ -46,6 +46,9 @@ READING_SAMPLING = {"top_p": 0.9, "temperature": 1.5}
 otherwise: hotter than the decoder's default, since the encoder, not the decoder's
 likelihood, chooses among them (chosen on a validation world, ``experiments/LOG.md``,
 session 19)."""
+
+_ENCODE_BYTES = 16384  # rows x bytes of one batch of LTM.encode (a few MB of activations)
+
 
 class LTM(nn.Module):
     """The Large Thought Model: ``encoder``, ``decoder``, ``core`` and ``head``."""
@@ -66,11 +69,32 @@ class LTM(nn.Module):
 
     def encode(self, texts: Sequence[str | bytes] | str | bytes) -> Tensor:
         """Units (str or raw bytes; empty, overlong or invalid UTF-8 all fine) ->
-        thoughts (B, Z) of unit norm. Input longer than ``max_bytes`` is truncated."""
+        thoughts (B, Z) of unit norm. Input longer than ``max_bytes`` is truncated. Equal
+        units are encoded once, and any number of units in batches of a bounded size."""
         if isinstance(texts, str | bytes):
             texts = [texts]
-        ids, lengths = pack(texts, self.config.codec.max_bytes, self.device)
-        return self.encoder(ids, lengths)
+        raws = [to_bytes(t, self.config.codec.max_bytes) for t in texts]
+        # each distinct unit once, in batches of units of about one length: a batch pads
+        # to its longest unit, and a reading cut at max_bytes would otherwise make every
+        # row of a large batch that long (same vectors to 1e-5: padding is masked)
+        index: dict[bytes, int] = {}
+        where = torch.tensor([index.setdefault(r, len(index)) for r in raws], dtype=torch.long,
+                             device=self.device)  # (B,) row of each unit among the distinct
+        distinct = sorted(index, key=len)
+        if not distinct:
+            return self.encoder.queries.new_zeros(0, self.config.codec.dim)
+        parts, start = [], 0
+        while start < len(distinct):
+            stop = start + 1
+            while stop < len(distinct) and (stop - start + 1) * max(len(distinct[stop]), 1) \
+                    <= _ENCODE_BYTES:
+                stop += 1
+            ids, lengths = pack(distinct[start:stop], self.config.codec.max_bytes, self.device)
+            parts.append(self.encoder(ids, lengths))
+            start = stop
+        order = torch.tensor([index[r] for r in distinct], dtype=torch.long, device=self.device)
+        z = torch.cat(parts)  # (U, Z) in order of length
+        return z[torch.argsort(order)][where]
 
     def lang_ids(self, lang: str | Sequence[str | None] | None, n: int) -> Tensor:
         """Start token ids (B,) for one language, one per row, or ``None`` (unspecified)."""

@@ -46,7 +46,7 @@ from ltm.errors import first_line
 from ltm.lit import LitLTM
 from ltm.model import CONFIG, WEIGHTS
 
-__all__ = ["FitError", "LastCheckpoint", "check_checkpoint", "fit", "LAST"]
+__all__ = ["FitError", "LastCheckpoint", "check_checkpoint", "critic_records", "fit", "LAST"]
 
 LAST = "checkpoints/last.ckpt"
 """Where the resumable checkpoint lives inside a run directory."""
@@ -238,7 +238,7 @@ def _build(config: LTMConfig | BaselineConfig, data: Path, ltm: str | Path | Non
     return LitByteLM(model), EpisodeDataModule(data, model), model.config_dict()
 
 
-def _critic_records(config: LTMConfig | BaselineConfig, data: Path) -> list | None:
+def critic_records(config: LTMConfig | BaselineConfig, data: Path) -> list | None:
     """The training records the critic stage labels (:mod:`ltm.critic`), or ``None``
     when the run has no critic; a one-line error, before any training, when the data
     has no world episodes to label."""
@@ -301,7 +301,7 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
         raise FitError(f"{data}: no such data file")
     tc = config.train
     L.seed_everything(tc.seed, workers=True, verbose=False)
-    critic_records = _critic_records(config, data)
+    labelled = critic_records(config, data)
     lit, datamodule, stored = _build(config, data, ltm, codec)
     _check_out(stored, out, resume)
     out.mkdir(parents=True, exist_ok=True)
@@ -335,11 +335,11 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
                "switch_step": getattr(lit, "switch_step", None),
                "train_seconds": round(lit.elapsed, 3), "threads": torch.get_num_threads(),
                "machine": platform.machine(), "val": metrics}
-    if critic_records is not None and trainer.is_global_zero:
+    if labelled is not None and trainer.is_global_zero:
         from ltm.critic import fit_critic
 
         summary["critic"] = fit_critic(
-            lit.model, critic_records, transitions=tc.critic_transitions,
+            lit.model, labelled, transitions=tc.critic_transitions,
             epochs=tc.critic_epochs, seed=tc.seed, progress=progress,
             seconds=60 * tc.minutes * tc.critic_share if tc.minutes > 0 else None)
     if trainer.is_global_zero:

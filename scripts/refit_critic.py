@@ -1,0 +1,77 @@
+"""Run the critic stage of a finished LTM run again, on its frozen codec and core.
+
+    python scripts/refit_critic.py --run runs/ship-critic2 --data DATA --out DIR
+                                   [--transitions N]
+
+The last stage of ``ltm fit`` (:func:`ltm.critic.fit_critic`) once more, as ``ltm fit``
+runs it: the same training records (the run's split of ``DATA``, held-out meanings left
+out), the run's seed, its budget (``train.minutes * train.critic_share`` minutes, or
+``train.critic_transitions`` transitions when the run had no time limit) and the
+critic's initial weights as a fresh LTM of the run's config and seed draws them. The codec and core are not touched,
+so a run whose critic was fitted by an older, slower labeller gets the critic that
+``ltm fit`` gives today, in the same minutes. Writes the model (float32), its config and
+the run's ``metrics.json`` into ``DIR``, with the new stage's summary as ``critic`` and
+the run's own as ``critic_before``; ``scripts/ship_checkpoint.py`` ships ``DIR`` as it
+ships a run, and its card says the critic was refitted. ``--transitions`` raises (or
+lowers) the run's ``critic_transitions`` cap, for a labeller that now labels more in the
+same minutes; the config written says so, and so does the card's command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from ltm.critic import fit_critic
+from ltm.model import LTM
+from ltm.train import FitError, critic_records
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Refit the critic of ``--run`` into ``--out``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", type=Path, required=True, help="finished run of `ltm fit`")
+    ap.add_argument("--data", type=Path, required=True, help="the run's training data")
+    ap.add_argument("--out", type=Path, required=True, help="directory to write (new)")
+    ap.add_argument("--transitions", type=int, default=None,
+                    help="the stage's cap on labelled transitions (default: the run's)")
+    args = ap.parse_args(argv)
+    metrics_path = args.run / "metrics.json"
+    if not metrics_path.is_file():
+        sys.exit(f"refit_critic: {metrics_path}: no such file (is the run finished?)")
+    if args.out.exists():
+        sys.exit(f"refit_critic: {args.out}: exists; name a new directory")
+    model = LTM.load(args.run)
+    if model.critic is None:
+        sys.exit(f"refit_critic: {args.run}: the run has no critic (critic_width is 0)")
+    try:
+        records = critic_records(model.config, args.data)
+    except FitError as e:
+        sys.exit(f"refit_critic: {e}")
+    if args.transitions is not None:
+        if args.transitions < 1:
+            sys.exit(f"refit_critic: --transitions must be at least 1, got {args.transitions}")
+        train = dataclasses.replace(model.config.train, critic_transitions=args.transitions)
+        model.config = dataclasses.replace(model.config, train=train)
+    tc = model.config.train
+    torch.manual_seed(tc.seed)  # the critic starts where `ltm fit` starts it
+    model.critic.load_state_dict(LTM(model.config).critic.state_dict())
+    summary = fit_critic(model, records, transitions=tc.critic_transitions,
+                         epochs=tc.critic_epochs, seed=tc.seed, progress=True,
+                         seconds=60 * tc.minutes * tc.critic_share if tc.minutes > 0 else None)
+    metrics = json.loads(metrics_path.read_text())
+    metrics["critic_before"], metrics["critic"] = metrics.get("critic"), summary
+    model.save(args.out)
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"refit_critic: {summary['transitions']:,} transitions labelled, accuracy "
+          f"{summary['accuracy']:.3f}, {summary['seconds']:.0f} s; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
