@@ -3,13 +3,13 @@
     python scripts/refit_critic.py --run runs/ship-critic2 --data DATA --out DIR
                                    [--transitions N]
 
-The last stage of ``ltm fit`` (:func:`ltm.critic.fit_critic`) once more, as ``ltm fit``
+The last stage of ``ltm fit`` (:func:`ltm.train.critic_stage`) once more, as ``ltm fit``
 runs it: the same training records (the run's split of ``DATA``, held-out meanings left
 out), the run's seed, its budget (``train.minutes * train.critic_share`` minutes, or
 ``train.critic_transitions`` transitions when the run had no time limit) and the
-critic's initial weights as a fresh LTM of the run's config and seed draws them. The codec and core are not touched,
-so a run whose critic was fitted by an older, slower labeller gets the critic that
-``ltm fit`` gives today, in the same minutes. Writes the model (float32), its config and
+critic's initial weights as a fresh LTM of the run's config and seed draws them. The
+codec and core are not touched, so a run whose critic was fitted by an older, slower
+labeller gets the critic that ``ltm fit`` gives today, in the same minutes. Writes the model (float32), its config and
 the run's ``metrics.json`` into ``DIR``, with the new stage's summary as ``critic`` and
 the run's own as ``critic_before``; ``scripts/ship_checkpoint.py`` ships ``DIR`` as it
 ships a run, and its card says the critic was refitted. ``--transitions`` raises (or
@@ -27,9 +27,8 @@ from pathlib import Path
 
 import torch
 
-from ltm.critic import fit_critic
 from ltm.model import LTM
-from ltm.train import FitError, critic_records
+from ltm.train import FitError, critic_records, critic_stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,12 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"refit_critic: --transitions must be at least 1, got {args.transitions}")
         train = dataclasses.replace(model.config.train, critic_transitions=args.transitions)
         model.config = dataclasses.replace(model.config, train=train)
-    tc = model.config.train
-    torch.manual_seed(tc.seed)  # the critic starts where `ltm fit` starts it
+    torch.manual_seed(model.config.train.seed)  # the critic starts where `ltm fit` starts it
     model.critic.load_state_dict(LTM(model.config).critic.state_dict())
-    summary = fit_critic(model, records, transitions=tc.critic_transitions,
-                         epochs=tc.critic_epochs, seed=tc.seed, progress=True,
-                         seconds=60 * tc.minutes * tc.critic_share if tc.minutes > 0 else None)
+    summary = critic_stage(model, records)
     metrics = json.loads(metrics_path.read_text())
     metrics["critic_before"], metrics["critic"] = metrics.get("critic"), summary
     model.save(args.out)

@@ -77,10 +77,7 @@ class LTM(nn.Module):
         # each distinct unit once, in batches of units of about one length: a batch pads
         # to its longest unit, and a reading cut at max_bytes would otherwise make every
         # row of a large batch that long (same vectors to 1e-5: padding is masked)
-        index: dict[bytes, int] = {}
-        where = torch.tensor([index.setdefault(r, len(index)) for r in raws], dtype=torch.long,
-                             device=self.device)  # (B,) row of each unit among the distinct
-        distinct = sorted(index, key=len)
+        distinct = sorted(dict.fromkeys(raws), key=len)  # each once, shortest first
         if not distinct:
             return self.encoder.queries.new_zeros(0, self.config.codec.dim)
         parts, start = [], 0
@@ -92,9 +89,8 @@ class LTM(nn.Module):
             ids, lengths = pack(distinct[start:stop], self.config.codec.max_bytes, self.device)
             parts.append(self.encoder(ids, lengths))
             start = stop
-        order = torch.tensor([index[r] for r in distinct], dtype=torch.long, device=self.device)
-        z = torch.cat(parts)  # (U, Z) in order of length
-        return z[torch.argsort(order)][where]
+        rank = {r: j for j, r in enumerate(distinct)}
+        return torch.cat(parts)[torch.tensor([rank[r] for r in raws], device=self.device)]
 
     def lang_ids(self, lang: str | Sequence[str | None] | None, n: int) -> Tensor:
         """Start token ids (B,) for one language, one per row, or ``None`` (unspecified)."""

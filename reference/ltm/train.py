@@ -46,7 +46,8 @@ from ltm.errors import first_line
 from ltm.lit import LitLTM
 from ltm.model import CONFIG, WEIGHTS
 
-__all__ = ["FitError", "LastCheckpoint", "check_checkpoint", "critic_records", "fit", "LAST"]
+__all__ = ["FitError", "LastCheckpoint", "check_checkpoint", "critic_records", "critic_stage", "fit",
+           "LAST"]
 
 LAST = "checkpoints/last.ckpt"
 """Where the resumable checkpoint lives inside a run directory."""
@@ -255,6 +256,19 @@ def critic_records(config: LTMConfig | BaselineConfig, data: Path) -> list | Non
     return records
 
 
+def critic_stage(model, records: list, *, progress: bool = True) -> dict:
+    """The last stage of :func:`fit` on ``model`` (an LTM with a critic) and the records
+    of :func:`critic_records`: :func:`ltm.critic.fit_critic` with the config's cap,
+    epochs and seed, in ``train.minutes * train.critic_share`` minutes when the run is
+    timed. Returns the stage's summary."""
+    from ltm.critic import fit_critic
+
+    tc = model.config.train
+    return fit_critic(model, records, transitions=tc.critic_transitions,
+                      epochs=tc.critic_epochs, seed=tc.seed, progress=progress,
+                      seconds=60 * tc.minutes * tc.critic_share if tc.minutes > 0 else None)
+
+
 def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *,
         resume: bool = False, max_steps: int | None = None, progress: bool = True,
         callbacks: Sequence[L.Callback] = (),
@@ -336,12 +350,7 @@ def fit(config: LTMConfig | BaselineConfig, data: str | Path, out: str | Path, *
                "train_seconds": round(lit.elapsed, 3), "threads": torch.get_num_threads(),
                "machine": platform.machine(), "val": metrics}
     if labelled is not None and trainer.is_global_zero:
-        from ltm.critic import fit_critic
-
-        summary["critic"] = fit_critic(
-            lit.model, labelled, transitions=tc.critic_transitions,
-            epochs=tc.critic_epochs, seed=tc.seed, progress=progress,
-            seconds=60 * tc.minutes * tc.critic_share if tc.minutes > 0 else None)
+        summary["critic"] = critic_stage(lit.model, labelled, progress=progress)
     if trainer.is_global_zero:
         (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
         lit.model.save(out)
