@@ -1,7 +1,7 @@
 """Run the critic stage of a finished LTM run again, on its frozen codec and core.
 
     python scripts/refit_critic.py --run runs/ship-critic2 --data DATA --out DIR
-                                   [--transitions N]
+                                   [--transitions N] [--hypotheses K]
 
 The last stage of ``ltm fit`` (:func:`ltm.train.critic_stage`) once more, as ``ltm fit``
 runs it: the same training records (the run's split of ``DATA``, held-out meanings left
@@ -15,6 +15,8 @@ the run's own as ``critic_before``; ``scripts/ship_checkpoint.py`` ships ``DIR``
 ships a run, and its card says the critic was refitted. ``--transitions`` raises (or
 lowers) the run's ``critic_transitions`` cap, for a labeller that now labels more in the
 same minutes; the config written says so, and so does the card's command.
+``--hypotheses`` sets ``critic_hypotheses``: how many of each transition's hypotheses
+are read and labelled (0: all).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="directory to write (new)")
     ap.add_argument("--transitions", type=int, default=None,
                     help="the stage's cap on labelled transitions (default: the run's)")
+    ap.add_argument("--hypotheses", type=int, default=None,
+                    help="hypotheses labelled per transition (default: the run's; 0: all)")
     args = ap.parse_args(argv)
     metrics_path = args.run / "metrics.json"
     if not metrics_path.is_file():
@@ -52,10 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         records = critic_records(model.config, args.data)
     except FitError as e:
         sys.exit(f"refit_critic: {e}")
-    if args.transitions is not None:
-        if args.transitions < 1:
-            sys.exit(f"refit_critic: --transitions must be at least 1, got {args.transitions}")
-        train = dataclasses.replace(model.config.train, critic_transitions=args.transitions)
+    if args.transitions is not None and args.transitions < 1:
+        sys.exit(f"refit_critic: --transitions must be at least 1, got {args.transitions}")
+    if args.hypotheses is not None and args.hypotheses < 0:
+        sys.exit(f"refit_critic: --hypotheses must be at least 0, got {args.hypotheses}")
+    changes = {k: v for k, v in (("critic_transitions", args.transitions),
+                                 ("critic_hypotheses", args.hypotheses)) if v is not None}
+    if changes:
+        train = dataclasses.replace(model.config.train, **changes)
         model.config = dataclasses.replace(model.config, train=train)
     torch.manual_seed(model.config.train.seed)  # the critic starts where `ltm fit` starts it
     model.critic.load_state_dict(LTM(model.config).critic.state_dict())

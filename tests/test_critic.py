@@ -85,6 +85,25 @@ def test_labels_match_judge_next_in_a_one_language_world(episodes):
             assert data["legal"][t - 1].tolist() == want
 
 
+def test_a_subset_of_hypotheses_is_some_of_each_transitions_hypotheses(model, episodes):
+    full = label_transitions(model, episodes, 30, seed=0)
+    part = label_transitions(model, episodes, 30, seed=0, hypotheses=2)
+    assert part["legal"].shape == (30, 2) and part["readings"].shape[:2] == (30, 2)
+    assert len(set(part["where"][:, 0].tolist())) > 1  # several episodes
+    assert torch.equal(part["where"], full["where"])  # the same transitions, said alike
+    assert torch.allclose(part["context"], full["context"], atol=1e-5)
+    for n in range(30):  # each kept hypothesis is one of the K, with its own label
+        for k in range(2):
+            dist = (full["hypotheses"][n] - part["hypotheses"][n, k]).norm(dim=-1)
+            j = int(dist.argmin())
+            assert dist[j] < 1e-5 and part["legal"][n, k] == full["legal"][n, j]
+    assert torch.equal(label_transitions(model, episodes, 30, seed=0, hypotheses=2)["legal"],
+                       part["legal"])  # seeded
+    assert label_transitions(model, episodes, 3, seed=0, hypotheses=9)["legal"].shape == (3, 4)
+    with pytest.raises(ValueError, match="critic_hypotheses must be an int >= 0"):
+        dataclasses.replace(preset("tiny").train, critic_hypotheses=-1)
+
+
 def test_unlabelable_records_are_refused_in_one_line(model):
     prose = [Record(id="p", source="corpus:test", thoughts=(Thought(quotes={"en": ("One.",)}),
                                                    Thought(quotes={"en": ("Two.",)})))]
@@ -210,17 +229,22 @@ def test_refit_critic_runs_the_stage_again_on_the_frozen_model(tmp_path):
     LTM(cfg).save(run)
     (run / "metrics.json").write_text(json.dumps({"train_seconds": 1.0,
                                                   "critic": {"transitions": 12}}))
-    args = ["--run", str(run), "--data", str(data), "--out", str(out), "--transitions", "6"]
+    args = ["--run", str(run), "--data", str(data), "--out", str(out), "--transitions", "6",
+            "--hypotheses", "3"]
     assert refit.main(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["critic"]["transitions"] == 6 and metrics["critic"]["epochs"] == 1
+    assert metrics["critic"]["pairs"] == 18  # three of the four hypotheses of each
     assert metrics["critic_before"] == {"transitions": 12} and metrics["train_seconds"] == 1.0
-    assert json.loads((out / "config.json").read_text())["train"]["critic_transitions"] == 6
+    train = json.loads((out / "config.json").read_text())["train"]
+    assert train["critic_transitions"] == 6 and train["critic_hypotheses"] == 3
     before, after = LTM.load(run).state_dict(), LTM.load(out).state_dict()
     assert all(torch.equal(v, after[k]) for k, v in before.items() if not k.startswith("critic."))
     assert not all(torch.equal(v, after[k]) for k, v in before.items() if k.startswith("critic."))
     with pytest.raises(SystemExit, match="exists"):
         refit.main(args)
+    with pytest.raises(SystemExit, match="--hypotheses must be at least 0"):
+        refit.main([*args[:5], str(tmp_path / "o3"), "--hypotheses", "-1"])
     bare = tmp_path / "bare"
     LTM(preset("tiny")).save(bare)
     (bare / "metrics.json").write_text("{}")

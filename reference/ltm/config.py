@@ -320,6 +320,10 @@ class TrainConfig:
     """With a critic: transitions of the training episodes it is trained on (at most)."""
     critic_epochs: int = 16
     """With a critic: passes over its labelled transitions (at most)."""
+    critic_hypotheses: int = 0
+    """With a critic: how many of each labelled transition's hypotheses, drawn at
+    random, are read and labelled (0: all of them; fewer buy more transitions in the
+    same minutes, :func:`ltm.critic.label_transitions`)."""
     w_rec: float = 1.0
     """Weight of the byte cross-entropy of each quote decoded from its own thought."""
     w_align: float = 0.5
@@ -387,7 +391,7 @@ class TrainConfig:
                       "grad_clip", "minutes", "w_rec", "w_align", "w_cross", "w_noise",
                       "w_roles", "w_distill", "noise_sigma", "w_head", "w_next")
         for name in ("warmup_steps", "codec_steps", "core_steps", "critic_transitions",
-                     "critic_epochs"):
+                     "critic_epochs", "critic_hypotheses"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"TrainConfig.{name} must be an int >= 0, got {value!r}")

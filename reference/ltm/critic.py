@@ -72,7 +72,8 @@ def labelable(records: Sequence[Record], langs: Sequence[str]) -> int:
 
 @torch.no_grad()
 def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0,
-                      episodes_per_batch: int = 1, deadline: float | None = None,
+                      episodes_per_batch: int = 1, hypotheses: int = 0,
+                      deadline: float | None = None,
                       progress: bool = False) -> dict[str, Tensor]:
     """The critic's training set: up to ``n`` transitions of ``records`` (world episodes
     with frames and states), drawn in a seeded order, each said in a random language
@@ -84,9 +85,13 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     One episode per batch is the default: since finished reads leave the decoder's
     batch, one to eight episodes per batch label about as many transitions a second
     on a CPU (``experiments/LOG.md``, session 22).
+    With ``hypotheses`` ``k`` between 1 and ``K - 1``, only a seeded random ``k`` of each
+    transition's ``K`` hypotheses are read and labelled (the reads are the cost, so
+    about ``K / k`` times the transitions in the same time); 0 or ``K`` or more: all.
 
     Returns ``context`` (N, C), ``current`` (N, Z), ``hypotheses`` and ``readings``
-    (N, K, Z), ``legal`` (N, K) bool, and ``where`` (N, 2): the index in ``records`` of
+    (N, k, Z), ``nats`` (N, k) (each reading's nats per byte, as the pick weighs them),
+    ``legal`` (N, k) bool, and ``where`` (N, 2): the index in ``records`` of
     each transition's episode and its position ``t``. Raises ``ValueError`` when no record can be
     labelled."""
     from ltm.worldeval import judge_next  # here: worldeval imports the model side
@@ -96,11 +101,11 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     if not usable:
         raise ValueError("the critic stage needs world episodes whose thoughts have "
                          "frames and states; the training records have none")
-    rng = random.Random(f"critic:{seed}")
+    rng, draw = random.Random(f"critic:{seed}"), random.Random(f"critic-subset:{seed}")
     rng.shuffle(usable)
     parts: dict[str, list[Tensor]] = {k: [] for k in
-                                      ("context", "current", "hypotheses", "readings", "legal",
-                                       "where")}
+                                      ("context", "current", "hypotheses", "readings", "nats",
+                                       "legal", "where")}
     count, bar = 0, tqdm(total=n, desc="critic labels", disable=not progress, leave=False)
     for i in range(0, len(usable), episodes_per_batch):
         if count >= n or (count and deadline is not None and time.perf_counter() >= deadline):
@@ -124,9 +129,13 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
         cols = torch.tensor([t - 1 for _, t in where], device=z.device)
         ctx, cur = context[rows, cols], past[rows, cols]  # (N, C), (N, Z)
         hyps = model.head.hypotheses(ctx, cur)  # (N, K, Z)
+        if 0 < hypotheses < hyps.shape[1]:  # a random k of the K, per transition
+            pick = torch.tensor([sorted(draw.sample(range(hyps.shape[1]), hypotheses))
+                                 for _ in where], device=hyps.device)  # (N, k)
+            hyps = hyps.gather(1, pick[..., None].expand(-1, -1, hyps.shape[2]))
         N, K, Z = hyps.shape
         langs_nk = [said[b] for b, _ in where for _ in range(K)]
-        texts, _ = model.decoder.read(hyps.reshape(N * K, Z), model.lang_ids(langs_nk, N * K))
+        texts, nats = model.decoder.read(hyps.reshape(N * K, Z), model.lang_ids(langs_nk, N * K))
         readings = model.encode(texts).view(N, K, Z)
         legal = torch.tensor([[judge_next(chunk[b][1], t,
                                           texts[j * K + k].decode("utf-8", "replace"),
@@ -134,7 +143,8 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
                               for j, (b, t) in enumerate(where)])
         at = torch.tensor([[chunk[b][0], t] for b, t in where])  # (N, 2)
         for key, value in (("context", ctx), ("current", cur), ("hypotheses", hyps),
-                           ("readings", readings), ("legal", legal), ("where", at)):
+                           ("readings", readings), ("nats", nats.view(N, K)), ("legal", legal),
+                           ("where", at)):
             parts[key].append(value.float().cpu() if key not in ("legal", "where") else value)
         count += N
         bar.update(N)
@@ -144,9 +154,11 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
 
 def fit_critic(model, records: Sequence[Record], *, transitions: int, epochs: int,
                seconds: float | None = None, seed: int = 0, batch: int = 512,
-               lr: float = 1e-3, progress: bool = False) -> dict[str, float]:
+               lr: float = 1e-3, hypotheses: int = 0,
+               progress: bool = False) -> dict[str, float]:
     """Train ``model.critic`` (the rest of the model frozen) on ``transitions`` labelled
-    transitions of ``records`` (:func:`label_transitions`) for ``epochs`` passes, by
+    transitions of ``records`` (:func:`label_transitions`, reading ``hypotheses`` of each
+    transition's hypotheses, 0: all) for ``epochs`` passes, by
     binary cross-entropy per hypothesis. With ``seconds``, labelling stops at 85% of
     that budget (training is the cheap part) and training at all of it. Returns a summary: transitions and pairs
     labelled, the share of legal hypotheses, epochs run, the last epoch's loss and
@@ -158,6 +170,7 @@ def fit_critic(model, records: Sequence[Record], *, transitions: int, epochs: in
     was_training = model.training
     model.eval()
     data = label_transitions(model, records, transitions, seed=seed, progress=progress,
+                             hypotheses=hypotheses,
                              deadline=None if seconds is None else start + 0.85 * seconds)
     labelled = time.perf_counter()
     critic, g = model.critic, torch.Generator().manual_seed(seed)
