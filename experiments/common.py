@@ -75,12 +75,19 @@ def runs(preset: str) -> Path:
     return paths.root() / "runs" / preset
 
 
+OUTPUTS = ("experiments/results", "paper/generated")
+"""The committed files that the reproduction itself rewrites: a change there does not
+make the code that produced a result differ from its commit."""
+
+
 def commit() -> str | None:
-    """The git commit of the checkout (``-dirty`` when it has changes), or ``None``."""
+    """The git commit of the checkout (``-dirty`` when a tracked file outside
+    :data:`OUTPUTS` has changed), or ``None``."""
     try:
         run = dict(cwd=paths.root(), check=True, capture_output=True, text=True)
         head = subprocess.run(["git", "rev-parse", "HEAD"], **run).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", *(f":(exclude){p}" for p in OUTPUTS)],
                                **run).stdout.strip()
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

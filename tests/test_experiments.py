@@ -283,3 +283,26 @@ def test_reference_table_has_critic_off_rows_only_for_a_model_with_a_critic(tmp_
         numbers = json.loads((out / "tab_reference.json").read_text())["numbers"]
         assert "| next thoughts that parse |" in table and "≥ 0.95" in table
         assert ("no critic" in table) == (name == "judged") == numbers["critic"]
+
+
+def test_commit_is_dirty_for_code_changes_not_for_the_reproductions_outputs(tmp_path,
+                                                                            monkeypatch):
+    import subprocess
+
+    monkeypatch.setenv("LTM_ROOT", str(tmp_path))
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    files = ["experiments/results/paper/a.json", "paper/generated/b.tex", "reference/c.py"]
+    for f in files:
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text("0\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    common = _load("common")
+    head = common.commit()
+    assert head is not None and len(head) == 40
+    for f in files[:2]:  # what the reproduction rewrites
+        (tmp_path / f).write_text("1\n")
+    assert common.commit() == head
+    (tmp_path / files[2]).write_text("1\n")  # the code itself
+    assert common.commit() == head + "-dirty"
