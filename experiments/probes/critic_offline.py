@@ -23,7 +23,10 @@ of the following, or several joined by ``+`` (``prod+nats+list``)
 - ``list``: the MLP, binary cross-entropy plus a listwise term (the log of the softmax
   mass, over the transition's hypotheses, of the pick score on its legal ones).
 
-One line per variant; the research log keeps them.
+One line per variant; the research log keeps them. With ``--next SEED`` after the
+variants, each ``mlp`` or ``list`` critic also joins the model's pick and its next
+thoughts are scored as ``tab_reference.py`` scores them
+(:func:`ltm.worldeval.prediction_metrics`, world ``SEED``, 200 episodes per side).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from ltm.data import split_records
 from ltm.model import LTM
 from ltm.pvq import iter_records, world
 
-TRAIN, EPISODES, EPOCHS = 40_000, 300, 16
+TRAIN, EPISODES, EPOCHS, EPISODES_NEXT = 40_000, 300, 16, 200
 
 
 def draw(model: LTM, data: str, seed: int) -> dict:
@@ -152,6 +155,18 @@ def score(critic: nn.Module, d: dict) -> str:
             f"any {legal.any(1).float().mean():.3f}, n {len(pick)})")
 
 
+def next_thoughts(model: LTM, seed: int) -> None:
+    """Print the model's next thoughts scored as ``tab_reference.py`` scores them."""
+    from ltm.worldeval import prediction_metrics
+
+    for side in world.SPLITS:
+        p = prediction_metrics(model, list(world.generate(EPISODES_NEXT, seed, split=side)),
+                               EPISODES_NEXT, 0, split=None if side == "train" else side,
+                               progress=False)
+        print(f"  world {seed} {side}: parse {p['parse']:.3f} legal {p['legal']:.3f} "
+              f"determined {p['exact_determined']:.3f} (n {p['n']})", flush=True)
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 5:
         sys.exit("critic_offline: usage: critic_offline.py MODEL DATA WORLD_SEED CACHE "
@@ -166,11 +181,17 @@ def main(argv: list[str]) -> None:
         labels = draw(model, argv[1], int(argv[2]))
         torch.save(labels, cache)
         print(f"labels drawn in {time.perf_counter() - start:.0f} s", flush=True)
+    specs, next_seed = argv[4:], None
+    if "--next" in specs:
+        i = specs.index("--next")
+        specs, next_seed = specs[:i], int(specs[i + 1])
     if model.critic is not None:
         shipped = lambda_critic(model.critic)
         print("model's critic", "  ".join(f"{s} {score(shipped, labels[f'world-{s}'])}"
                                          for s in world.SPLITS), flush=True)
-    for spec in argv[4:]:
+        if next_seed is not None:
+            next_thoughts(model, next_seed)
+    for spec in specs:
         name, n, *rest = spec.split(":")
         k, epochs = (int(rest[0]) or 10**9) if rest else 10**9, int(rest[1]) if len(rest) > 1 else EPOCHS
         seed = int(rest[2]) if len(rest) > 2 else 0
@@ -181,6 +202,10 @@ def main(argv: list[str]) -> None:
         critic.eval()
         print(spec, f"({seconds:.0f} s)", "  ".join(
             f"{s} {score(critic, labels[f'world-{s}'])}" for s in world.SPLITS), flush=True)
+        if next_seed is not None and isinstance(critic, lambda_critic):
+            own, model.critic = model.critic, critic.critic
+            next_thoughts(model, next_seed)
+            model.critic = own
 
 
 if __name__ == "__main__":
