@@ -40,24 +40,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from ltm.critic import Critic, label_transitions
-from ltm.data import split_records
 from ltm.model import LTM
-from ltm.pvq import iter_records, world
+from ltm.pvq import world
+from ltm.train import critic_records
 
 TRAIN, EPISODES, EPOCHS, EPISODES_NEXT = 40_000, 300, 16, 200
 
 
 def draw(model: LTM, data: str, seed: int) -> dict:
     """The labels: ``train`` (the training split) and the world's two sides."""
-    tc = model.config.train
-    records, _ = split_records(list(iter_records(data)), tc.val_fraction, tc.exclude_heldout)
-    out = {"train": label_transitions(model, records, TRAIN, seed=tc.seed, progress=True)}
+    from critic_reach import side_labels
+
+    records = critic_records(model.config, Path(data))
+    out = {"train": label_transitions(model, records, TRAIN, seed=model.config.train.seed,
+                                      progress=True)}
     for side in world.SPLITS:
         episodes = list(world.generate(EPISODES, seed, split=side))
-        d = label_transitions(model, episodes, 10**9, seed=0, progress=True)
-        keep = torch.tensor([side == "train" or world.meaning_split(
-            episodes[e].thoughts[t].frame) == side for e, t in d["where"].tolist()])
-        out[f"world-{side}"] = {k: v[keep] for k, v in d.items()}
+        out[f"world-{side}"] = side_labels(model, episodes, side, 10**9)
     return out
 
 
@@ -88,11 +87,11 @@ def make(kinds: set, model: LTM, seed: int) -> nn.Module:
     f, z = model.config.field, model.config.codec.dim
     torch.manual_seed(model.config.train.seed + seed)
     if not kinds & {"prod", "nats"}:
-        return lambda_critic(Critic(f.width, z, f.critic_width))
+        return Plain(Critic(f.width, z, f.critic_width))
     return Extra(kinds, f.width, z, f.critic_width)
 
 
-class lambda_critic(nn.Module):  # noqa: N801 (a thin adapter)
+class Plain(nn.Module):
     """:class:`Critic` with the ``nats`` argument the others take, ignored."""
 
     def __init__(self, critic: Critic) -> None:
@@ -186,7 +185,7 @@ def main(argv: list[str]) -> None:
         i = specs.index("--next")
         specs, next_seed = specs[:i], int(specs[i + 1])
     if model.critic is not None:
-        shipped = lambda_critic(model.critic)
+        shipped = Plain(model.critic)
         print("model's critic", "  ".join(f"{s} {score(shipped, labels[f'world-{s}'])}"
                                          for s in world.SPLITS), flush=True)
         if next_seed is not None:
@@ -202,7 +201,7 @@ def main(argv: list[str]) -> None:
         critic.eval()
         print(spec, f"({seconds:.0f} s)", "  ".join(
             f"{s} {score(critic, labels[f'world-{s}'])}" for s in world.SPLITS), flush=True)
-        if next_seed is not None and isinstance(critic, lambda_critic):
+        if next_seed is not None and isinstance(critic, Plain):
             own, model.critic = model.critic, critic.critic
             next_thoughts(model, next_seed)
             model.critic = own

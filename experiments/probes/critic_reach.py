@@ -48,6 +48,16 @@ def auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
                  / (len(pos) * len(neg)))
 
 
+def side_labels(model: LTM, episodes: list, side: str, n: int) -> dict:
+    """:func:`label_transitions` on one side's ``episodes``: up to ``n`` transitions, on
+    the held-out side only those whose true next meaning is held out (every transition
+    is labelled first: about a sixth have held-out meanings)."""
+    data = label_transitions(model, episodes, n if side == "train" else 10**9, seed=0)
+    keep = torch.tensor([side == "train" or world.meaning_split(
+        episodes[e].thoughts[t].frame) == side for e, t in data["where"].tolist()])
+    return {k: v[keep][:n] for k, v in data.items()}
+
+
 def main(argv: list[str]) -> None:
     if len(argv) not in (2, 3):
         sys.exit("critic_reach: usage: critic_reach.py MODEL WORLD_SEED [TRANSITIONS]")
@@ -60,11 +70,7 @@ def main(argv: list[str]) -> None:
         start = time.perf_counter()
         episodes = list(world.generate(EPISODES, int(argv[1]), split=side))
         with torch.no_grad():
-            # held-out side: every transition labelled, about a sixth have held-out meanings
-            data = label_transitions(model, episodes, n if side == "train" else 10**9, seed=0)
-            keep = torch.tensor([side == "train" or world.meaning_split(
-                episodes[e].thoughts[t].frame) == side for e, t in data["where"].tolist()])
-            data = {k: v[keep][:n] for k, v in data.items()}
+            data = side_labels(model, episodes, side, n)
             logit = model.critic(data["context"], data["current"], data["hypotheses"],
                                  data["readings"]).float()  # (N, K)
         legal = data["legal"]

@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from critic_offline import lambda_critic, score, train  # noqa: E402
+from critic_offline import Plain, score, train  # noqa: E402
 
 from ltm.critic import Critic  # noqa: E402
-from ltm.data import split_records  # noqa: E402
 from ltm.model import LTM  # noqa: E402
-from ltm.pvq import iter_records, world  # noqa: E402
+from ltm.pvq import world  # noqa: E402
+from ltm.train import critic_records  # noqa: E402
 
 ROLES = ("agent", "recipient", "other", "place", "other_place", "object", "container")
 
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> None:
     torch.set_num_threads(2)
     model = LTM.load(argv[0]).eval()
     tc = model.config.train
-    records, _ = split_records(list(iter_records(argv[1])), tc.val_fraction, tc.exclude_heldout)
+    records = critic_records(model.config, Path(argv[1]))
     labels = torch.load(argv[2])
     real = labels["train"]
     for spec in argv[3:]:
@@ -102,7 +102,7 @@ def main(argv: list[str]) -> None:
         made = time.perf_counter() - start
         torch.manual_seed(tc.seed)
         f = model.config.field
-        critic = lambda_critic(Critic(f.width, model.config.codec.dim, f.critic_width))
+        critic = Plain(Critic(f.width, model.config.codec.dim, f.critic_width))
         seconds = train(critic, d, False, seed=0, epochs=16)
         critic.eval()
         print(spec, f"(candidates {made:.0f} s, train {seconds:.0f} s, legal share "

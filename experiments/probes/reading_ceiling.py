@@ -21,8 +21,8 @@ import sys
 import time
 
 import torch
+from critic_reach import side_labels
 
-from ltm.critic import label_transitions
 from ltm.model import LTM
 from ltm.pvq import world
 from ltm.worldeval import judge_next
@@ -39,10 +39,8 @@ def main(argv: list[str]) -> None:
     for side in world.SPLITS:
         episodes = list(world.generate(EPISODES, int(argv[1]), split=side))
         with torch.no_grad():
-            data = label_transitions(model, episodes, 300 if side == "train" else 10**9, seed=0)
-        keep = torch.tensor([side == "train" or world.meaning_split(
-            episodes[e].thoughts[t].frame) == side for e, t in data["where"].tolist()])
-        where, hyps = data["where"][keep].tolist(), data["hypotheses"][keep]
+            data = side_labels(model, episodes, side, 300 if side == "train" else 10**9)
+        where, hyps = data["where"].tolist(), data["hypotheses"]
         N, K, Z = hyps.shape
         for lang in world.LANGS:
             cells = []

@@ -86,8 +86,10 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     batch, one to eight episodes per batch label about as many transitions a second
     on a CPU (``experiments/LOG.md``, session 22).
     With ``hypotheses`` ``k`` between 1 and ``K - 1``, only a seeded random ``k`` of each
-    transition's ``K`` hypotheses are read and labelled (the reads are the cost, so
-    about ``K / k`` times the transitions in the same time); 0 or ``K`` or more: all.
+    transition's ``K`` hypotheses are read and labelled (more transitions in the same
+    time, though fewer than ``K / k`` times as many: the core's pass and the encoding of
+    each episode cost the same; ``experiments/LOG.md``, session 23); 0 or ``K`` or
+    more: all.
 
     Returns ``context`` (N, C), ``current`` (N, Z), ``hypotheses`` and ``readings``
     (N, k, Z), ``nats`` (N, k) (each reading's nats per byte, as the pick weighs them),
