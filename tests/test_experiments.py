@@ -306,3 +306,38 @@ def test_commit_is_dirty_for_code_changes_not_for_the_reproductions_outputs(tmp_
     assert common.commit() == head
     (tmp_path / files[2]).write_text("1\n")  # the code itself
     assert common.commit() == head + "-dirty"
+
+
+def test_heldout_gap_labels_each_transition_and_shares_by_key():
+    """The probe's rows: one per transition of an episode, booleans for a legal hypothesis,
+    the pick, the past and the current thought read back, and the true act; ``share``
+    counts only the rows it is asked about."""
+    import random
+
+    import torch
+
+    from ltm.model import LTM
+    from ltm.presets import preset
+    from ltm.pvq import world
+
+    probe = _probe("heldout_gap")
+    cfg = preset("tiny")
+    cfg = dataclasses.replace(cfg, field=dataclasses.replace(
+        cfg.field, head="choice", choices=3, critic_width=8))
+    torch.manual_seed(0)
+    model = LTM(cfg).eval()
+    record = next(iter(world.generate(1, 5)))
+    with torch.no_grad():
+        rows = probe.label(model, record, random.Random(0))
+    assert [r["t"] for r in rows] == list(range(1, len(record.thoughts)))
+    for r in rows:
+        assert r["act"] == record.thoughts[r["t"]].frame["act"]
+        assert all(isinstance(r[k], bool) for k in ("any", "pick", "past", "current", "read"))
+        assert r["any"] or not r["pick"]  # the pick is one of the hypotheses
+    rows = [{"any": True, "pick": False, "act": "go"}, {"any": False, "pick": False,
+                                                       "act": "go"},
+            {"any": True, "pick": True, "act": "recap"}]
+    assert probe.share(rows) == "0.667 (3)"
+    assert probe.share(rows, "act", "go") == "0.500 (2)"
+    assert probe.share(rows, "act", "recap", "pick") == "1.000 (1)"
+    assert probe.share(rows, "act", "feel") == "  -   (0)"
