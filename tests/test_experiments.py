@@ -341,3 +341,24 @@ def test_heldout_gap_labels_each_transition_and_shares_by_key():
     assert probe.share(rows, "act", "go") == "0.500 (2)"
     assert probe.share(rows, "act", "recap", "pick") == "1.000 (1)"
     assert probe.share(rows, "act", "feel") == "  -   (0)"
+
+
+def test_misses_by_act_counts_every_unit_once_and_reports_each_act(capsys):
+    """The probe's counts: every unit in ``drawn`` under its act, a miss only where the
+    unit is not said back byte for byte, and one report line per act."""
+    import torch
+
+    from ltm.model import LTM
+    from ltm.presets import preset
+
+    probe = _probe("misses_by_act")
+    torch.manual_seed(0)
+    model = LTM(preset("tiny")).eval()  # untrained: says nothing back
+    items = [("Anna went to the park.", "en", "go"), ("Идёт дождь.", "ru", "weather_is"),
+             ("Ivan went home.", "en", "go")]
+    drawn, missed = probe.misses(model, items)
+    assert drawn == {"go": 2, "weather_is": 1} and missed == drawn
+    probe.report("as they occur", drawn, missed)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "as they occur: exact 0.000 of 3"
+    assert out[1].split()[:3] == ["go", "2", "units,"] and len(out) == 3

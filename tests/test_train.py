@@ -37,7 +37,7 @@ from ltm.data import (
 from ltm.lit import LitLTM
 from ltm.model import LTM
 from ltm.presets import preset
-from ltm.pvq import world
+from ltm.pvq import walk, world
 from ltm.train import fit
 
 torch.set_num_threads(1)  # deterministic, and 4x faster than 2 threads on a busy box
@@ -443,3 +443,44 @@ def test_a_compiled_run_follows_the_eager_golden_curve_and_saves_the_same_names(
     model = LTM.load(out)
     assert model.config.train.compile
     assert sorted(model.state_dict()) == sorted(LTM(short_tiny()).state_dict())
+
+
+def test_codec_occurrence_draws_frequent_groups_more_and_keeps_groups_distinct(tmp_path):
+    """With ``codec_occurrence`` the groups a reader meets often (the world's weather)
+    are drawn in most blocks, a block still never repeats a group, and 0 leaves the
+    uniform draw exactly as it was."""
+    from ltm.data import bucketed_rows, occurrences
+
+    path = tmp_path / "w.pvq.jsonl"
+    world.write_world(path, 120, seed=0)
+    cfg = preset("tiny")
+    uniform = PVQDataModule(path, cfg)
+    uniform.setup()
+    assert uniform.counts is None
+    weighted = PVQDataModule(path, dataclasses.replace(cfg, train=dataclasses.replace(
+        cfg.train, codec_occurrence=0.5)))
+    weighted.setup()
+    counts = weighted.counts
+    assert min(counts) >= 1 and len(counts) == len(weighted.groups)
+    recs = list(world.generate(3, seed=1))
+    groups = thought_groups(recs, cfg.codec.langs)
+    assert occurrences(recs + recs, groups, cfg.codec.langs) == [
+        2 * n for n in occurrences(recs, groups, cfg.codec.langs)]
+    assert sum(occurrences(recs, groups, cfg.codec.langs)) == sum(
+        1 for r in recs for _ in walk(r.thoughts))
+    heavy = max(range(len(counts)), key=counts.__getitem__)
+    G = cfg.train.codec_batch
+
+    def blocks_with_heavy(dm):
+        return sum(any(i == heavy for k in range(b * BUCKET, (b + 1) * BUCKET)
+                       for i in dm.codec_rows(k)) for b in range(20))
+
+    assert blocks_with_heavy(weighted) == 20 > blocks_with_heavy(uniform)
+    block = [i for k in range(BUCKET) for i in weighted.codec_rows(k)]
+    assert len(set(block)) == len(block) == BUCKET * G
+    same = bucketed_rows(uniform.groups, G, "k", 3, counts, 0.0)
+    assert same == bucketed_rows(uniform.groups, G, "k", 3)
+    with pytest.raises(ValueError, match="2 weights for"):
+        bucketed_rows(uniform.groups, G, "k", 3, [1, 2], 0.5)
+    with pytest.raises(ValueError, match="codec_occurrence must be in"):
+        dataclasses.replace(cfg.train, codec_occurrence=1.5)

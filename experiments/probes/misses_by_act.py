@@ -6,10 +6,10 @@ On the train side of the world of ``WORLD_SEED`` (300 episodes), ``UNITS`` units
 2,000) are drawn as they occur in the episodes, repeats included, each in a random
 language and phrasing; each is encoded and said back greedily in its language. Printed:
 the share said back exactly, then per act of the unit's frame the units drawn and the
-misses. Then the same over distinct quotes (each quote of the drawn episodes once, at
-most ``UNITS``), which weighs the frames with many fillers (the recaps) as
-``experiments/tab_reference.py``'s distinct rows do. A codec whose misses sit in a few
-acts was starved of them in training, not short of capacity.
+misses. Then the same over distinct quotes (every phrasing met in those episodes once, at
+most ``UNITS`` of them; unlike ``experiments/tab_reference.py``'s distinct rows, which
+take every frame of the world once and so are mostly recaps). A codec whose misses sit
+in a few acts was starved of them in training, not short of capacity.
 """
 
 from __future__ import annotations

@@ -283,6 +283,13 @@ class TrainConfig:
 
     codec_batch: int = 16
     """Thought groups per codec batch (each gives one quote per language)."""
+    codec_occurrence: float = 0.0
+    """Share of the codec's thought groups drawn in proportion to how often each occurs
+    in the training records, as a reader meets them; the rest are drawn uniformly over
+    distinct groups (0, the default: all uniformly). On the PVQ world a uniform draw
+    gives the four weather groups, a tenth of the units as they occur, a few draws each
+    in a whole run (:func:`ltm.data.bucketed_rows`; ``experiments/LOG.md``, session
+    24)."""
     core_batch: int = 8
     """Episodes per core batch."""
     max_thoughts: int = 32
@@ -408,6 +415,9 @@ class TrainConfig:
         if not 0.0 <= self.teacher_share < 1.0:
             raise ValueError(f"TrainConfig.teacher_share must be in [0, 1), "
                              f"got {self.teacher_share!r}")
+        if not 0.0 <= self.codec_occurrence <= 1.0:
+            raise ValueError(f"TrainConfig.codec_occurrence must be in [0, 1], "
+                             f"got {self.codec_occurrence!r}")
         if not 0.0 <= self.teacher_meanings <= 1.0:
             raise ValueError(f"TrainConfig.teacher_meanings must be in [0, 1], "
                              f"got {self.teacher_meanings!r}")

@@ -6,8 +6,10 @@ DESIGN.md section 3 (training) and section 4 (data). Two views of one PVQ file:
   children, as ``{lang: (quote, ...)}`` with the canonical phrasing first (the world
   lists phrasing 0 first). Groups with the same quotes are one group (the world repeats
   meanings across episodes), so one batch never holds a meaning twice and the
-  alignment loss never meets a false negative. A batch draws ``G`` groups and, for
-  each, one random phrasing per language (two phrasings when the group has one
+  alignment loss never meets a false negative. A batch draws ``G`` groups (uniformly
+  over the distinct groups, or a share of them by how often each occurs,
+  :attr:`~ltm.config.TrainConfig.codec_occurrence`) and, for each, one random phrasing
+  per language (two phrasings when the group has one
   language only, so it still has a partner to align with); every row also carries the
   canonical quote of the group's *next* language, the target of cross-language
   decoding from the meaning part.
@@ -42,7 +44,7 @@ from ltm.pvq import Record, iter_records, walk
 from ltm.roles import RoleVocab, build_vocab, role_targets
 
 __all__ = ["BUCKET", "Group", "is_validation", "split_records", "framed_groups",
-           "thought_groups", "episodes", "bucketed_rows", "world_meanings",
+           "thought_groups", "occurrences", "episodes", "bucketed_rows", "world_meanings",
            "collate_groups", "collate_episodes", "StepBatches", "PVQDataModule"]
 
 BUCKET = 16
@@ -87,10 +89,28 @@ def framed_groups(records: Sequence[Record],
     for r in records:
         for t in walk(r.thoughts):
             g = _group(t.quotes, langs)
-            key = tuple(sorted(g.items()))
+            key = _key(g)
             if g and key not in seen:
                 seen[key] = (g, t.frame)
     return list(seen.values())
+
+
+def _key(g: Group) -> tuple:
+    return tuple(sorted(g.items()))
+
+
+def occurrences(records: Sequence[Record], groups: Sequence[Group],
+                langs: Sequence[str]) -> list[int]:
+    """How often each of ``groups`` (from :func:`framed_groups` of the same records)
+    occurs in ``records``, children included: the count a reader meets it."""
+    index = {_key(g): i for i, g in enumerate(groups)}
+    counts = [0] * len(groups)
+    for r in records:
+        for t in walk(r.thoughts):
+            i = index.get(_key(_group(t.quotes, langs)))
+            if i is not None:
+                counts[i] += 1
+    return counts
 
 
 def thought_groups(records: Sequence[Record], langs: Sequence[str]) -> list[Group]:
@@ -110,19 +130,41 @@ def episodes(records: Sequence[Record], langs: Sequence[str],
     return out
 
 
-def bucketed_rows(groups: Sequence[Group], size: int, key: str, step: int) -> list[int]:
+def _draw(rng: random.Random, n: int, k: int, weights: Sequence[float] | None,
+          share: float) -> list[int]:
+    """``k`` distinct indices of ``range(n)``: ``round(share * k)`` of them drawn with
+    probability in proportion to ``weights`` (without replacement, by the keys
+    ``u ** (1 / w)`` of Efraimidis and Spirakis, 2006), the rest uniformly from the
+    others. Without weights or share, exactly ``rng.sample(range(n), k)``."""
+    m = round(share * k) if weights is not None else 0
+    if m == 0:
+        return rng.sample(range(n), k)
+    keys = [rng.random() ** (1.0 / w) if w > 0 else 0.0 for w in weights]
+    heavy = sorted(range(n), key=keys.__getitem__, reverse=True)[:m]
+    taken = set(heavy)
+    rest = [i for i in range(n) if i not in taken]
+    return heavy + rng.sample(rest, k - m)
+
+
+def bucketed_rows(groups: Sequence[Group], size: int, key: str, step: int,
+                  weights: Sequence[float] | None = None, share: float = 0.0) -> list[int]:
     """``size`` distinct indices into ``groups`` for step ``step``, bucketed by length.
 
     Steps come in blocks of :data:`BUCKET`: a block draws ``BUCKET * size`` groups
     (seeded by ``key`` and the block), sorts them by their longest quote and cuts them
     into batches taken in a shuffled order, so short units are not padded to the longest
-    of the block. With fewer than ``BUCKET * size`` groups, one plain draw per step."""
+    of the block. With fewer than ``BUCKET * size`` groups, one plain draw per step.
+    With ``weights`` (one per group) and a ``share`` > 0, that share of each draw is
+    taken in proportion to the weights, the rest uniformly (:attr:`~ltm.config.
+    TrainConfig.codec_occurrence`); the groups of a draw stay distinct."""
     block, k = divmod(step, BUCKET)
     G, n = min(size, len(groups)), len(groups)
+    if weights is not None and len(weights) != n:
+        raise ValueError(f"got {len(weights)} weights for {n} groups")
     if n < BUCKET * G:  # too few groups to bucket: one draw per step
-        return random.Random(f"{key}:{step}").sample(range(n), G)
+        return _draw(random.Random(f"{key}:{step}"), n, G, weights, share)
     rng = random.Random(f"{key}:{block}")
-    drawn = rng.sample(range(n), BUCKET * G)  # distinct groups: no false negatives
+    drawn = _draw(rng, n, BUCKET * G, weights, share)  # distinct: no false negatives
     drawn.sort(key=lambda i: max(len(q) for qs in groups[i].values() for q in qs))
     order = list(range(BUCKET))
     rng.shuffle(order)
@@ -249,6 +291,9 @@ class PVQDataModule(L.LightningDataModule):
         self.phrasings = 0
         """Most quotes any training group has in one language (the teacher's surface
         codes, :mod:`ltm.teacher`)."""
+        self.counts: list[int] | None = None
+        """How often each of :attr:`groups` occurs in the training records (only with
+        :attr:`~ltm.config.TrainConfig.codec_occurrence`)."""
         self.episodes: list[list[Group]] = []
         self.meanings: list[tuple[Group, dict[str, str]]] = []
         """With :attr:`~ltm.config.TrainConfig.teacher_meanings`: every train-side meaning
@@ -267,6 +312,7 @@ class PVQDataModule(L.LightningDataModule):
             val = train[: max(1, len(train) // 10)]
         framed = framed_groups(train, langs)
         self.groups, self.frames = [g for g, _ in framed], [f for _, f in framed]
+        self.counts = occurrences(train, self.groups, langs) if tc.codec_occurrence else None
         if tc.uses_teacher and tc.teacher_meanings > 0:
             self.meanings = world_meanings(self.frames, langs, self.path)
         self.roles = build_vocab([*self.frames, *(f for _, f in self.meanings)])
@@ -292,7 +338,8 @@ class PVQDataModule(L.LightningDataModule):
         (:func:`bucketed_rows`: about twice the bytes per second on world data,
         experiments/LOG.md). A pure function of ``(seed, step)``."""
         tc = self.config.train
-        return bucketed_rows(self.groups, tc.codec_batch, f"ltm-groups:{tc.seed}", step)
+        return bucketed_rows(self.groups, tc.codec_batch, f"ltm-groups:{tc.seed}", step,
+                             self.counts, tc.codec_occurrence)
 
     def teacher_rows(self, step: int) -> tuple[list[int], list[int]]:
         """The teacher stage's groups of step ``step`` with
