@@ -287,7 +287,7 @@ class TrainConfig:
     """Share of the codec's thought groups drawn in proportion to how often each occurs
     in the training records, as a reader meets them; the rest are drawn uniformly over
     distinct groups (0, the default: all uniformly). On the PVQ world a uniform draw
-    gives the four weather groups, a tenth of the units as they occur, a few draws each
+    gives the four weather groups, a tenth of the units as they occur, a few dozen draws each
     in a whole run (:func:`ltm.data.bucketed_rows`; ``experiments/LOG.md``, session
     24)."""
     core_batch: int = 8
