@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections import Counter
 
 import torch
 
@@ -80,12 +81,12 @@ def main(argv: list[str]) -> None:
                 got = label(model, record, rng)
             rows += [r for r in got if side == "train"
                      or world.meaning_split(record.thoughts[r["t"]].frame) == side]
-        print(f"{side}: any {share(rows)}  pick {share(rows, what='pick')}  past read {share(rows, 'past')} / not "
-              f"{share(rows, 'past', False)}  current read {share(rows, 'current')} / not "
+        print(f"{side}: any {share(rows)}  pick {share(rows, what='pick')}  "
+              f"past read {share(rows, 'past')} / not {share(rows, 'past', False)}  "
+              f"current read {share(rows, 'current')} / not "
               f"{share(rows, 'current', False)}  ({time.perf_counter() - start:.0f} s)",
               flush=True)
-        for act in sorted({r["act"] for r in rows}, key=lambda a: -sum(r["act"] == a
-                                                                          for r in rows)):
+        for act, _ in Counter(r["act"] for r in rows).most_common():
             print(f"  {act:10s} any {share(rows, 'act', act)}  "
                   f"pick {share(rows, 'act', act, 'pick')}  "
                   f"read {share(rows, 'act', act, 'read')}")

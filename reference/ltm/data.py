@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -80,37 +81,34 @@ def _group(quotes: dict[str, tuple[str, ...]], langs: Sequence[str]) -> Group:
     return {lang: tuple(quotes[lang]) for lang in langs if quotes.get(lang)}
 
 
+def _quoted(records: Sequence[Record],
+            langs: Sequence[str]) -> Iterator[tuple[tuple, Group, dict[str, str] | None]]:
+    """``(key, group, frame)`` of every thought of ``records`` with a quote in ``langs``,
+    children included, in order; equal quotes give equal keys."""
+    for r in records:
+        for t in walk(r.thoughts):
+            g = _group(t.quotes, langs)
+            if g:
+                yield tuple(sorted(g.items())), g, t.frame
+
+
 def framed_groups(records: Sequence[Record],
                   langs: Sequence[str]) -> list[tuple[Group, dict[str, str] | None]]:
     """Distinct thought groups (in order of first appearance) of every thought, children
     included, restricted to the codec's languages, each with the frame of its first
     thought (``None`` where the data give none); thoughts with no quote are skipped."""
     seen: dict[tuple, tuple[Group, dict[str, str] | None]] = {}
-    for r in records:
-        for t in walk(r.thoughts):
-            g = _group(t.quotes, langs)
-            key = _key(g)
-            if g and key not in seen:
-                seen[key] = (g, t.frame)
+    for key, g, frame in _quoted(records, langs):
+        seen.setdefault(key, (g, frame))
     return list(seen.values())
-
-
-def _key(g: Group) -> tuple:
-    return tuple(sorted(g.items()))
 
 
 def occurrences(records: Sequence[Record], groups: Sequence[Group],
                 langs: Sequence[str]) -> list[int]:
     """How often each of ``groups`` (from :func:`framed_groups` of the same records)
     occurs in ``records``, children included: the count a reader meets it."""
-    index = {_key(g): i for i, g in enumerate(groups)}
-    counts = [0] * len(groups)
-    for r in records:
-        for t in walk(r.thoughts):
-            i = index.get(_key(_group(t.quotes, langs)))
-            if i is not None:
-                counts[i] += 1
-    return counts
+    counts = Counter(key for key, _, _ in _quoted(records, langs))
+    return [counts[tuple(sorted(g.items()))] for g in groups]
 
 
 def thought_groups(records: Sequence[Record], langs: Sequence[str]) -> list[Group]:
