@@ -381,7 +381,8 @@ def ltm_run(preset: str) -> Path:
     """The reference LTM of a preset, which E1 (noise), E2, E6 and E8 measure and whose
     frozen codec the core variants of E4 and E5 share. At ``paper`` it is the shipped
     ``checkpoints/paper`` (44 minutes of training on 2 cores, ``ltm fit --preset paper
-    --head choice`` at half the preset's peak rates; its model card gives the command),
+    --head choice`` at half the preset's peak rates with a quarter of the codec's draws
+    weighted by occurrence; its model card gives the command),
     measured and not retrained, so that the reproduction fits its 90 minutes; elsewhere
     it is E3's LTM of seed 0."""
     if preset in SHIPPED:
@@ -656,6 +657,8 @@ def protocol_macros() -> dict[str, str]:
     return {"shippedMinutes": "-" if minutes is None else f"{minutes:.0f}",
             "shippedLrEncoder": f"{train['lr_encoder']:g}" if train else "-",
             "shippedLrDecoder": f"{train['lr_decoder']:g}" if train else "-",
+            "shippedCodecOccurrence": (f"{train.get('codec_occurrence', 0.0):g}"
+                                       if train else "-"),
             "shippedCriticWidth": str(field.get("critic_width", 0)) if field else "-",
             "shippedCriticShare": (f"{100 * train.get('critic_share', 0.0):g}\\%"
                                    if train else "-"),

@@ -203,6 +203,7 @@ def test_the_papers_protocol_macros_read_the_shipped_models_rates_and_time():
     macros = common.protocol_macros()
     assert float(macros["shippedLrEncoder"]) == cfg["train"]["lr_encoder"]
     assert float(macros["shippedLrDecoder"]) == cfg["train"]["lr_decoder"]
+    assert float(macros["shippedCodecOccurrence"]) == cfg["train"]["codec_occurrence"]
     assert macros["shippedMinutes"] == f"{seconds / 60:.0f}"
     assert macros["shippedCriticWidth"] == str(cfg["field"]["critic_width"])
 
@@ -283,6 +284,18 @@ def test_reference_table_has_critic_off_rows_only_for_a_model_with_a_critic(tmp_
         numbers = json.loads((out / "tab_reference.json").read_text())["numbers"]
         assert "| next thoughts that parse |" in table and "≥ 0.95" in table
         assert ("no critic" in table) == (name == "judged") == numbers["critic"]
+
+
+def test_reference_prose_names_exactly_the_missed_targets():
+    tab = _load("tab_reference")
+    side = {"codec": {"exact_en": 0.9496, "exact_ru": 0.93}, "retrieval": {"recall1_en_ru": 1.0},
+            "prediction": {"parse": 0.97, "legal": 0.5, "exact_determined": 0.1}}
+    assert tab.missed(side) == ("exact reconstruction of distinct Russian quotes (0.930) and "
+                                "legal next thoughts (0.500)")  # 0.9496 shows as 0.950: met
+    side["codec"]["exact_ru"] = side["prediction"]["legal"] = 0.99
+    assert tab.missed(side) == "none"
+    side["prediction"]["parse"] = 0.2
+    assert tab.missed(side) == "next thoughts that parse (0.200)"
 
 
 def test_commit_is_dirty_for_code_changes_not_for_the_reproductions_outputs(tmp_path,
