@@ -296,6 +296,8 @@ def test_reference_prose_names_exactly_the_missed_targets():
     assert tab.missed(side) == "none"
     side["prediction"]["parse"] = 0.2
     assert tab.missed(side) == "next thoughts that parse (0.200)"
+    assert set(tab.PROSE) == {name for *_, t, name in tab.ROWS if t}  # every target named
+    assert not any(c in text for text in tab.PROSE.values() for c in "_%&#$^~{}\\")  # LaTeX
 
 
 def test_commit_is_dirty_for_code_changes_not_for_the_reproductions_outputs(tmp_path,
@@ -354,6 +356,44 @@ def test_heldout_gap_labels_each_transition_and_shares_by_key():
     assert probe.share(rows, "act", "go") == "0.500 (2)"
     assert probe.share(rows, "act", "recap", "pick") == "1.000 (1)"
     assert probe.share(rows, "act", "feel") == "  -   (0)"
+
+
+def test_state_probe_targets_every_place_and_reads_a_decodable_state_exactly():
+    """``collect`` gives one row per thought with the value of each ``.at`` key of the
+    state after it, and each true recap's two agents; a probe on features that carry the
+    state reads every key back, and one on constant features cannot."""
+    import torch
+
+    from ltm.model import LTM
+    from ltm.presets import preset
+    from ltm.pvq import world
+
+    probe = _probe("state_probe")
+    torch.manual_seed(0)
+    model = LTM(preset("tiny")).eval()
+    records = list(world.generate(40, 3))
+    keys, values = {}, {}
+    data = probe.collect(model, records, keys, values, grow=True)
+    thoughts = [t for r in records for t in r.thoughts]
+    assert data["target"].shape == (len(thoughts), len(keys))
+    assert len(data["context"]) == len(data["current"]) == len(thoughts)
+    for n, t in enumerate(thoughts):
+        at = {k: v for k, v in t.state.items() if k.endswith(".at")}
+        assert {k: values[v] for k, v in at.items()} == {
+            k: int(data["target"][n, i]) for k, i in keys.items() if data["target"][n, i] >= 0}
+    nexts = [r.thoughts[i + 1].frame["act"] if i + 1 < len(r.thoughts) else None
+             for r in records for i in range(len(r.thoughts))]
+    assert [p is not None for p in data["recap"]] == [a == "recap" for a in nexts]
+    assert any(p is not None for p in data["recap"])
+    target = data["target"]
+    onehot = torch.nn.functional.one_hot(target + 1, len(values) + 1).flatten(1).float()
+    data["oracle"], data["blank"] = onehot, torch.zeros(len(target), 3)
+    keys_ok, recap_ok, n = probe.scores(probe.fit_probe(onehot, target, len(values)),
+                                        data, "oracle")
+    assert keys_ok == 1.0 and recap_ok == 1.0 and n == sum(p is not None for p in data["recap"])
+    blank, _, _ = probe.scores(probe.fit_probe(data["blank"], target, len(values)), data,
+                               "blank")
+    assert blank < 0.5
 
 
 def test_misses_by_act_counts_every_unit_once_and_reports_each_act(capsys):
