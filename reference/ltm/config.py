@@ -343,6 +343,11 @@ class TrainConfig:
     w_roles: float = 0.0
     """Weight of the role supervision (:mod:`ltm.roles`): linear classifiers read each
     role's filler from the meaning part, where the training thoughts carry frames."""
+    w_state: float = 0.0
+    """Weight of the state supervision of the core stage: linear classifiers (the same
+    :class:`ltm.roles.RoleProbe`, one per state key) read the value of every key of the
+    world state after each thought (PVQ ``state``, e.g. ``anna.at``) from the core's
+    context, where the training thoughts carry states; a training aid, not shipped."""
     teacher_share: float = 0.0
     """Share of the codec stage (of its steps, or of its minutes) given to the teacher
     stage before it (:mod:`ltm.teacher`): the decoder learns to write each framed quote
@@ -396,7 +401,7 @@ class TrainConfig:
                   "val_groups", "val_episodes", "ckpt_every")
         _non_negative(self, "lr_encoder", "lr_decoder", "lr_core", "weight_decay",
                       "grad_clip", "minutes", "w_rec", "w_align", "w_cross", "w_noise",
-                      "w_roles", "w_distill", "noise_sigma", "w_head", "w_next")
+                      "w_roles", "w_state", "w_distill", "noise_sigma", "w_head", "w_next")
         for name in ("warmup_steps", "codec_steps", "core_steps", "critic_transitions",
                      "critic_epochs", "critic_hypotheses"):
             value = getattr(self, name)

@@ -45,7 +45,8 @@ from ltm.pvq import Record, iter_records, walk
 from ltm.roles import RoleVocab, build_vocab, role_targets
 
 __all__ = ["BUCKET", "Group", "is_validation", "split_records", "framed_groups",
-           "thought_groups", "occurrences", "episodes", "bucketed_rows", "world_meanings",
+           "thought_groups", "occurrences", "kept_episodes", "episodes",
+           "episode_states", "bucketed_rows", "world_meanings",
            "collate_groups", "collate_episodes", "StepBatches", "PVQDataModule"]
 
 BUCKET = 16
@@ -116,16 +117,30 @@ def thought_groups(records: Sequence[Record], langs: Sequence[str]) -> list[Grou
     return [g for g, _ in framed_groups(records, langs)]
 
 
-def episodes(records: Sequence[Record], langs: Sequence[str],
-             max_thoughts: int) -> list[list[Group]]:
-    """Each record's top-level thoughts (at most ``max_thoughts``) as groups; an episode
-    is kept when at least one language quotes every one of its thoughts."""
+def kept_episodes(records: Sequence[Record], langs: Sequence[str],
+                  max_thoughts: int) -> list[tuple[Record, list[Group]]]:
+    """Each record's top-level thoughts (at most ``max_thoughts``) as groups, beside its
+    record; an episode is kept when at least one language quotes every one of its
+    thoughts."""
     out = []
     for r in records:
         ep = [_group(t.quotes, langs) for t in r.thoughts[:max_thoughts]]
         if ep and set.intersection(*(set(g) for g in ep)):
-            out.append(ep)
+            out.append((r, ep))
     return out
+
+
+def episodes(records: Sequence[Record], langs: Sequence[str],
+             max_thoughts: int) -> list[list[Group]]:
+    """The groups of :func:`kept_episodes`."""
+    return [ep for _, ep in kept_episodes(records, langs, max_thoughts)]
+
+
+def episode_states(record: Record, n: int) -> list[dict[str, str] | None]:
+    """The world state after each of the first ``n`` thoughts of ``record`` (``None``
+    where the data give none): the targets of the state supervision
+    (:attr:`~ltm.config.TrainConfig.w_state`)."""
+    return [t.state for t in record.thoughts[:n]]
 
 
 def _draw(rng: random.Random, n: int, k: int, weights: Sequence[float] | None,
@@ -235,12 +250,16 @@ def collate_groups(groups: Sequence[Group], cfg: LTMConfig, rng: random.Random |
 
 
 def collate_episodes(eps: Sequence[list[Group]], cfg: LTMConfig,
-                     rng: random.Random | None) -> dict[str, torch.Tensor]:
+                     rng: random.Random | None,
+                     states: Sequence[list[dict[str, str] | None]] | None = None,
+                     vocab: RoleVocab | None = None) -> dict[str, torch.Tensor]:
     """One core batch. ``rng`` picks each episode's language and each thought's
     phrasing; ``None`` takes the first language and the canonical phrasings.
 
     Returns ``ids`` (N, L) and ``lengths`` (N,) of the real units in row-major order of
-    ``mask`` (B, T), and ``lang`` (B,) start ids."""
+    ``mask`` (B, T), and ``lang`` (B,) start ids. With ``states`` (one per episode, one
+    per thought: :func:`episode_states`) and their key ``vocab``, also ``state`` (N, K):
+    :func:`ltm.roles.role_targets` of each unit's state, in the same order."""
     codec = cfg.codec
     T = max(len(ep) for ep in eps)
     mask = torch.zeros(len(eps), T, dtype=torch.bool)
@@ -252,7 +271,10 @@ def collate_episodes(eps: Sequence[list[Group]], cfg: LTMConfig,
         mask[b, : len(ep)] = True
         lang.append(codec.lang_id(x))
     ids, lengths = pack(texts, codec.max_bytes)
-    return {"ids": ids, "lengths": lengths, "mask": mask, "lang": torch.tensor(lang)}
+    out = {"ids": ids, "lengths": lengths, "mask": mask, "lang": torch.tensor(lang)}
+    if states is not None and vocab:
+        out["state"] = role_targets([s for st in states for s in st], vocab)
+    return out
 
 
 class StepBatches(IterableDataset):
@@ -293,6 +315,12 @@ class PVQDataModule(L.LightningDataModule):
         """How often each of :attr:`groups` occurs in the training records (only with
         :attr:`~ltm.config.TrainConfig.codec_occurrence`)."""
         self.episodes: list[list[Group]] = []
+        self.states: list[list[dict[str, str] | None]] = []
+        """With :attr:`~ltm.config.TrainConfig.w_state`: the state after each thought of
+        each of :attr:`episodes` (:func:`episode_states`); else empty."""
+        self.state_vocab: RoleVocab = {}
+        """Key vocabulary of :attr:`states` (:func:`ltm.roles.build_vocab`); empty
+        without."""
         self.meanings: list[tuple[Group, dict[str, str]]] = []
         """With :attr:`~ltm.config.TrainConfig.teacher_meanings`: every train-side meaning
         of the world as ``(group, frame)`` (:func:`world_meanings`); else empty."""
@@ -315,17 +343,27 @@ class PVQDataModule(L.LightningDataModule):
             self.meanings = world_meanings(self.frames, langs, self.path)
         self.roles = build_vocab([*self.frames, *(f for _, f in self.meanings)])
         self.phrasings = max((len(q) for g in self.groups for q in g.values()), default=0)
-        self.episodes = [ep for ep in episodes(train, langs, tc.max_thoughts) if len(ep) > 1]
+        kept = [(r, ep) for r, ep in kept_episodes(train, langs, tc.max_thoughts)
+                if len(ep) > 1]
+        self.episodes = [ep for _, ep in kept]
         val_framed = framed_groups(val, langs)[: tc.val_groups]
         val_groups = [g for g, _ in val_framed]
-        val_eps = [ep for ep in episodes(val, langs, tc.max_thoughts) if len(ep) > 1]
+        val_kept = [(r, ep) for r, ep in kept_episodes(val, langs, tc.max_thoughts)
+                    if len(ep) > 1][: tc.val_episodes]
+        val_eps = [ep for _, ep in val_kept]
+        val_states = None
+        if tc.w_state:
+            self.states = [episode_states(r, len(ep)) for r, ep in kept]
+            self.state_vocab = build_vocab(s for st in self.states for s in st)
+            val_states = [episode_states(r, len(ep)) for r, ep in val_kept]
         if not self.groups or not self.episodes or not val_groups or not val_eps:
             raise ValueError(f"{self.path}: too little data to train on (train: "
                              f"{len(self.groups)} thought groups, {len(self.episodes)} "
                              f"episodes of 2+ thoughts in languages {', '.join(langs)})")
         self.val_batch = {"codec": collate_groups(val_groups, cfg, None,
                                                   [f for _, f in val_framed], self.roles),
-                          "core": collate_episodes(val_eps[: tc.val_episodes], cfg, None)}
+                          "core": collate_episodes(val_eps, cfg, None, val_states,
+                                                   self.state_vocab)}
 
     def codec_groups(self, step: int) -> list[Group]:
         """The thought groups of codec step ``step`` (see :meth:`codec_rows`)."""
@@ -364,12 +402,13 @@ class PVQDataModule(L.LightningDataModule):
         cfg, tc = self.config, self.config.train
         rng = random.Random(f"ltm-batch:{tc.seed}:{step}")
         rows = self.shard(self.codec_rows(step))
-        eps = self.shard([self.episodes[rng.randrange(len(self.episodes))]
-                          for _ in range(tc.core_batch)])
+        picked = self.shard([rng.randrange(len(self.episodes)) for _ in range(tc.core_batch)])
+        eps = [self.episodes[i] for i in picked]
+        states = [self.states[i] for i in picked] if self.states else None
         frames = [self.frames[i] for i in rows] if tc.w_roles or tc.uses_teacher else None
         out = {"codec": collate_groups([self.groups[i] for i in rows], cfg, rng, frames,
                                        self.roles),
-               "core": collate_episodes(eps, cfg, rng)}
+               "core": collate_episodes(eps, cfg, rng, states, self.state_vocab)}
         if self.meanings and step < round(tc.codec_steps * tc.teacher_share):
             drawn, own = self.teacher_rows(step)
             pairs = self.shard([self.meanings[i] for i in drawn] +

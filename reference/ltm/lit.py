@@ -29,6 +29,7 @@ on thought groups (:mod:`ltm.data`):
 **Stage core** (the encoder and decoder frozen), on episodes:
 
     L = w_head head.loss(c_t, z_t -> z_{t+1}) + w_next CE(dec(head.fit_prediction(...)), u_{t+1})
+      + w_state mean_k CE(W_k unit(c_t), state_k(t))          where the data give states
 
 where the next-unit term back-propagates through the frozen decoder into the head's
 prediction, a one-step sample (for ``choice``, the hypothesis nearest the truth):
@@ -55,6 +56,7 @@ import time
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ltm import schedule
@@ -92,7 +94,7 @@ class LitLTM(L.LightningModule):
     :attr:`~ltm.data.PVQDataModule.phrasings`)."""
 
     def __init__(self, config: LTMConfig, roles: RoleVocab | None = None,
-                 phrasings: int = 1) -> None:
+                 phrasings: int = 1, states: RoleVocab | None = None) -> None:
         super().__init__()
         self.config, self.tc = config, config.train
         self.minutes = config.stage_minutes  # the critic stage, if any, runs after
@@ -104,6 +106,11 @@ class LitLTM(L.LightningModule):
                            if roles and config.train.w_roles else None)
         """The role classifiers (training only, not part of the shipped model), built
         when ``w_roles > 0`` and the data's frames give a role vocabulary ``roles``."""
+        self.state_probe = (RoleProbe(config.field.width, states)
+                            if states and config.train.w_state else None)
+        """The state classifiers over the core's context (training only, not shipped),
+        built when ``w_state > 0`` and the data's states give a key vocabulary
+        ``states`` (:attr:`ltm.data.PVQDataModule.state_vocab`)."""
         if config.train.uses_teacher and not roles:
             raise ValueError("teacher_share > 0 needs the role vocabulary of framed "
                              "training data (roles)")
@@ -227,6 +234,9 @@ class LitLTM(L.LightningModule):
             ids, lengths = b["ids"][rows], b["lengths"][rows]
             out["next"] = reconstruction_loss(m.decoder(pred, ids, lang),
                                               decoder_targets(ids, lengths))
+        if self.state_probe is not None and "state" in b:
+            out["state"] = self.state_probe.loss(F.normalize(context[mask], dim=-1),
+                                                 b["state"])
         return out
 
     # ------------------------------------------------------------------ stages
@@ -291,16 +301,17 @@ class LitLTM(L.LightningModule):
                        "noise": tc.w_noise, "roles": tc.w_roles, "distill": tc.w_distill}
         else:
             terms = self.core_losses(batch["core"], g)
-            weights = {"head": tc.w_head, "next": tc.w_next}
+            weights = {"head": tc.w_head, "next": tc.w_next, "state": tc.w_state}
         loss = sum(weights[k] * v for k, v in terms.items())
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {self.global_step} "
                                      f"({self.stage} stage); the last checkpoint is kept")
         nan = torch.tensor(float("nan"))  # terms of the other stage: not computed
-        optional = {"roles": self.role_probe is not None, "distill": self.teacher is not None}
+        optional = {"roles": self.role_probe is not None, "distill": self.teacher is not None,
+                    "state": self.state_probe is not None}
         self.log_dict({f"train/{k}": terms[k].detach() if k in terms else nan
                        for k in ("rec", "align", "cross", "noise", "roles", "distill", "head",
-                                 "next") if optional.get(k, True)})
+                                 "next", "state") if optional.get(k, True)})
         self.log("train/loss", loss.detach(), prog_bar=True)
         self.log("train/stage", STAGE_CODE[self.stage])
         if self._last_step():
@@ -348,6 +359,9 @@ class LitLTM(L.LightningModule):
         pred = m.head.sample(c, cur, generator=self._generator(0, salt=7))  # (N, Z)
         metrics["next_cos"] = (pred * nxt).sum(-1).mean()
         metrics["head"] = m.head.loss(c, cur, nxt, self._generator(0, salt=7))
+        if self.state_probe is not None and "state" in e:
+            metrics["state_acc"] = self.state_probe.accuracy(
+                F.normalize(context[e["mask"]], dim=-1), e["state"])
         self.log_dict({f"val/{k}": v for k, v in metrics.items()}, prog_bar=False)
 
     # ------------------------------------------------------------------ optimiser
@@ -386,14 +400,15 @@ class LitLTM(L.LightningModule):
 
     def configure_optimizers(self) -> dict:
         """AdamW over six groups (encoder, decoder with the role probe and the teacher
-        code, core + head; decayed or not) and a linear warm-up of each from the stage
+        code, core + head with the state probe; decayed or not) and a linear warm-up of each from the stage
         where it starts, stepped every step."""
         tc, m = self.tc, self.model
         aids = [x for x in (self.role_probe, self.teacher) if x is not None]
         teacher_or_codec = "codec" if self.teacher is None else "teacher"
         parts = {"encoder": ([m.encoder], tc.lr_encoder),
                  "decoder": ([m.decoder, *aids], tc.lr_decoder),
-                 "core": ([m.core, m.head], tc.lr_core)}
+                 "core": ([m.core, m.head, *([self.state_probe] if self.state_probe
+                                             else [])], tc.lr_core)}
         groups, lambdas = [], []
         for name, (mods, lr) in parts.items():
             params = [p for mod in mods for p in mod.parameters()]

@@ -215,7 +215,17 @@ def _build(config: LTMConfig | BaselineConfig, data: Path, ltm: str | Path | Non
             if tc.uses_teacher and not roles:
                 raise FitError(f"{data}: teacher_share needs thoughts with frames (world "
                                f"data), and this file has none; set teacher_share to 0")
-        lit = LitLTM(config, roles, phrasings)
+        states = None
+        if tc.w_state:  # the state classifiers are sized by the data's states
+            try:
+                datamodule.setup()
+            except ValueError as e:
+                raise FitError(str(e)) from None
+            states = datamodule.state_vocab
+            if not states:
+                raise FitError(f"{data}: w_state needs thoughts with a state (world data), "
+                               f"and this file has none; set w_state to 0")
+        lit = LitLTM(config, roles, phrasings, states)
         if codec is not None:
             lit.model.load_state_dict(_trained_codec(config, Path(codec)), strict=False)
         return lit, datamodule, config.to_dict()
