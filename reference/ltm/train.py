@@ -205,22 +205,18 @@ def _build(config: LTMConfig | BaselineConfig, data: Path, ltm: str | Path | Non
         if ltm is not None:
             raise FitError("--ltm applies to --model hybrid only")
         datamodule = PVQDataModule(data, config)
-        roles, phrasings, tc = None, 0, config.train
-        if tc.w_roles or tc.uses_teacher:  # the role classifiers and the teacher code
-            try:                          # are sized by the data's frames
-                datamodule.setup()
+        roles, phrasings, states, tc = None, 0, None, config.train
+        if tc.w_roles or tc.uses_teacher or tc.w_state:  # the training aids (role and
+            try:                          # state classifiers, teacher code) are sized by
+                datamodule.setup()        # the data's frames and states
             except ValueError as e:  # too little data, or no world frames to draw from
                 raise FitError(str(e)) from None
+        if tc.w_roles or tc.uses_teacher:
             roles, phrasings = datamodule.roles, datamodule.phrasings
             if tc.uses_teacher and not roles:
                 raise FitError(f"{data}: teacher_share needs thoughts with frames (world "
                                f"data), and this file has none; set teacher_share to 0")
-        states = None
-        if tc.w_state:  # the state classifiers are sized by the data's states
-            try:
-                datamodule.setup()
-            except ValueError as e:
-                raise FitError(str(e)) from None
+        if tc.w_state:
             states = datamodule.state_vocab
             if not states:
                 raise FitError(f"{data}: w_state needs thoughts with a state (world data), "
