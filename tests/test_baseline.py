@@ -15,7 +15,6 @@ from ltm.config import BOS, CodecConfig
 from ltm.hybrid import HybridLM
 from ltm.model import LTM
 from ltm.presets import preset
-from ltm.pvq import world
 
 torch.set_num_threads(1)
 SMALL = BaselineConfig(width=32, heads=2, layers=2)
@@ -196,12 +195,6 @@ def test_layout_puts_each_thought_after_its_separator():
     assert b["slot"][0].tolist() == [-1, -1, -1, -1, 0, -1]  # unit 0's thought
     assert b["owner"][0].tolist() == [0, 0, 0, -1, 1, 1]
 
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("world") / "w.pvq.jsonl"
-    world.write_world(path, 40, 0)
-    return path
 
 
 STEPS = ["--preset", "tiny", "--codec-steps", "2", "--core-steps", "1"]

@@ -1,10 +1,18 @@
 """Configs: validation names the bad field; presets state their parameter counts."""
 
+import dataclasses
 import re
 
 import pytest
 
-from ltm.config import CodecConfig, FieldConfig, LTMConfig, config_overrides, train_overrides
+from ltm.config import (
+    CodecConfig,
+    FieldConfig,
+    LTMConfig,
+    config_overrides,
+    train_overrides,
+    with_overrides,
+)
 from ltm.presets import PRESETS, preset
 
 
@@ -82,3 +90,29 @@ def test_config_overrides_type_each_value_as_its_field_and_name_the_option():
             (train, "teacher_share", "--set", "with a TrainConfig field")]:
         with pytest.raises(ValueError, match=re.escape(says)):
             config_overrides(cfg, [pair], option)
+
+
+def test_with_overrides_sends_plain_fields_to_train_and_dotted_ones_to_their_part():
+    cfg = preset("paper")
+    got = with_overrides(cfg, ["byte_dropout=0.1", "field.head_width=384", "codec.width=192",
+                               "codec.heads=6"])
+    assert got.train.byte_dropout == 0.1 and got.field.head_width == 384
+    assert (got.codec.width, got.codec.heads) == (192, 6)
+    assert dataclasses.replace(got.train, byte_dropout=0.0) == cfg.train
+    assert dataclasses.replace(got.field, head_width=cfg.field.head_width) == cfg.field
+    assert dataclasses.replace(got.codec, width=cfg.codec.width, heads=cfg.codec.heads) == cfg.codec
+    assert with_overrides(cfg, []) == cfg
+    assert with_overrides(cfg, ["train.lr_final=0.5", "seed=3"]).train == dataclasses.replace(
+        cfg.train, lr_final=0.5, seed=3)
+    for pair, says in [
+            ("model.width=3", "--set 'model.width=3': 'model' is not a part of LTMConfig, "
+                              "one of codec, field, train"),
+            ("field.nope=1", "--set 'field.nope=1': expected field.FIELD=VALUE with a "
+                             "FieldConfig field"),
+            ("field.choices=many", "--set 'field.choices=many': 'many' is not a int"),
+            ("codec.langs=en", "--set 'codec.langs=en': langs is a tuple, which --set "
+                               "cannot give"),
+            ("train.nope=1", "--set 'train.nope=1': expected train.FIELD=VALUE"),
+            ("field.head=bogus", "FieldConfig.head must be one of")]:
+        with pytest.raises(ValueError, match=re.escape(says)):
+            with_overrides(cfg, [pair])

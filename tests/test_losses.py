@@ -1,13 +1,15 @@
 """The training losses: masks respected, gradients where they should be."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 from ltm.codec import ThoughtDecoder, decoder_targets, pack, to_sphere
-from ltm.config import FieldConfig
+from ltm.config import PAD, FieldConfig
 from ltm.heads import build_head
 from ltm.losses import (
     alignment_loss,
+    drop_bytes,
     head_loss,
     next_pairs,
     next_unit_loss,
@@ -34,6 +36,24 @@ def test_reconstruction_loss_ignores_padding():
     manual = torch.cat([F.cross_entropy(logits[0], targets[0], reduction="none"),
                         F.cross_entropy(logits[1, :2], targets[1, :2], reduction="none")])
     torch.testing.assert_close(reconstruction_loss(logits, targets), manual.mean())
+
+
+def test_drop_bytes_hides_bytes_as_pad_only_when_asked():
+    """``p == 0`` gives the input itself and draws nothing; otherwise about ``p`` of the
+    bytes become PAD, nothing else changes, and one seed gives one mask."""
+    ids, _ = pack([b"Anna is in the garden.", b"Ivan left.", b"It rains."] * 32, 32)
+    g = torch.Generator().manual_seed(0)
+    assert drop_bytes(ids, 0.0, g) is ids
+    assert torch.equal(g.get_state(), torch.Generator().manual_seed(0).get_state())
+    out = drop_bytes(ids, 0.25, torch.Generator().manual_seed(1))
+    hidden = out != ids
+    assert (out[hidden] == PAD).all()
+    real = ids != PAD
+    assert (out[~real] == PAD).all() and (~real).any()  # padding stays padding
+    assert 0.2 < hidden[real].float().mean().item() < 0.3
+    assert torch.equal(out, drop_bytes(ids, 0.25, torch.Generator().manual_seed(1)))
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\), got 1.0"):
+        drop_bytes(ids, 1.0)
 
 
 def test_alignment_prefers_aligned_quotes():

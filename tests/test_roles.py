@@ -10,7 +10,6 @@ import torch
 from ltm.data import PVQDataModule
 from ltm.lit import LitLTM
 from ltm.presets import preset
-from ltm.pvq import world
 from ltm.roles import ABSENT, IGNORE, RoleProbe, build_vocab, role_targets
 from ltm.train import fit
 
@@ -59,12 +58,6 @@ def test_probe_learns_separable_roles_and_ignores_frameless_rows():
     with pytest.raises(ValueError, match="at least one role"):
         RoleProbe(8, {})
 
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("world") / "w.pvq.jsonl"
-    world.write_world(path, 40, seed=0)
-    return path
 
 
 def roles_tiny(w_roles: float):

@@ -20,12 +20,6 @@ from ltm.train import FitError, fit
 torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("world") / "w.pvq.jsonl"
-    world.write_world(path, 40, seed=0)
-    return path
-
 
 def state_tiny(w_state: float):
     cfg = preset("tiny")

@@ -36,12 +36,6 @@ def teacher_tiny(share: float = 0.5, codec_steps: int = 8, core_steps: int = 2):
         warmup_steps=2, ckpt_every=2))
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("world") / "w.pvq.jsonl"
-    world.write_world(path, 40, seed=0)
-    return path
-
 
 def test_the_code_is_on_the_field_and_binds_who_did_what_to_whom():
     cfg = preset("tiny").codec

@@ -23,6 +23,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ltm import lit as lit_module
 from ltm.cli import main
 from ltm.codec import meaning_only
 from ltm.config import TrainConfig
@@ -60,12 +61,6 @@ def losses(run: Path) -> dict[int, float]:
                 out[int(row["step"])] = float(row["train/loss"])
     return out
 
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("world") / "w.pvq.jsonl"
-    world.write_world(path, 40, seed=0)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -243,6 +238,8 @@ def test_generate_and_encode(run, tmp_path, capsys):
     (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--set",
       "teacher_share=half"], "'half' is not a float"),
     (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--set",
+      "field.bogus=1"], "expected field.FIELD=VALUE"),
+    (["fit", "--preset", "tiny", "--data", "{data}", "--out", "{tmp}/o", "--set",
       "teacher_share=1"], "teacher_share must be in [0, 1)"),
     (["generate", "--model", "{tmp}", "Hi."], "no model"),
 ])
@@ -359,6 +356,41 @@ def test_train_config_validation():
         TrainConfig(codec_share=2.0)
     with pytest.raises(ValueError, match="codec_steps"):
         TrainConfig(codec_steps=0, core_steps=0)
+    with pytest.raises(ValueError, match=r"byte_dropout must be in \[0, 1\)"):
+        TrainConfig(byte_dropout=1.0)
+
+
+def test_byte_dropout_hides_decoder_input_bytes_in_the_codec_terms(data, monkeypatch):
+    """With ``byte_dropout`` the codec's byte terms read hidden bytes (so their losses
+    move) and score the whole targets, while alignment, which never meets the decoder,
+    stays the same."""
+    cfg = preset("tiny")
+    dm = PVQDataModule(data, cfg)
+    dm.setup()
+    batch = collate_groups(dm.groups[:8], cfg, None)
+
+    def terms(p):
+        torch.manual_seed(0)
+        lit = LitLTM(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train,
+                                                                         byte_dropout=p)))
+        with torch.no_grad():
+            return lit.codec_losses(batch, torch.Generator().manual_seed(0))
+
+    whole, hidden = terms(0.0), terms(0.5)
+    assert set(whole) == set(hidden) >= {"rec", "cross", "align"}
+    for name in ("rec", "cross"):
+        assert hidden[name].item() != whole[name].item(), name
+    torch.testing.assert_close(hidden["align"], whole["align"])
+    seen = []  # the targets each byte term is scored on
+    monkeypatch.setattr(lit_module, "reconstruction_loss",
+                        lambda logits, targets: seen.append(targets) or logits.sum() * 0)
+    terms(0.5)
+    with_hidden = list(seen)
+    seen.clear()
+    terms(0.0)
+    assert len(seen) == len(with_hidden) >= 2
+    for a, b in zip(seen, with_hidden, strict=True):
+        assert torch.equal(a, b)  # the targets stay whole
 
 
 class _Poison(__import__("lightning").Callback):

@@ -25,7 +25,7 @@ def _fit_config(args: argparse.Namespace):
     import dataclasses
 
     from ltm.baseline_config import baseline_preset
-    from ltm.config import train_overrides
+    from ltm.config import with_overrides
     from ltm.presets import preset
 
     kind = args.model
@@ -45,14 +45,14 @@ def _fit_config(args: argparse.Namespace):
                                                                         args.match or "params")
         changes = {"seed": args.seed, "minutes": args.max_minutes,
                    "codec_steps": args.codec_steps, "core_steps": args.core_steps}
-        changes = {**{k: v for k, v in changes.items() if v is not None},
-                   **train_overrides(cfg.train, args.set)}
-        train = dataclasses.replace(cfg.train, **changes)
+        train = dataclasses.replace(cfg.train, **{k: v for k, v in changes.items()
+                                                  if v is not None})
         cfg = dataclasses.replace(cfg, train=train)
         field = {k: v for k, v in (("head", args.head), ("critic_width", args.critic))
                  if v is not None}
         if field:
             cfg = dataclasses.replace(cfg, field=dataclasses.replace(cfg.field, **field))
+        cfg = with_overrides(cfg, args.set)
     except ValueError as e:
         raise UserError(str(e)) from None
     return cfg
@@ -236,9 +236,11 @@ def add_commands(sub) -> None:
                         "and the hybrid train for codec + core steps")
     p.add_argument("--core-steps", type=positive, default=None,
                    help="steps of the core stage (default: the preset's)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="change one training field of the preset, e.g. teacher_share=0.4 "
-                        "(repeatable; applied after the flags above)")
+    p.add_argument("--set", action="append", default=[], metavar="[PART.]FIELD=VALUE",
+                   help="change one field of the preset: a training field, e.g. "
+                        "teacher_share=0.4, or PART.FIELD of another part, e.g. "
+                        "field.head_width=384 (--model ltm; repeatable; applied after the "
+                        "flags above, and checked after them)")
     p.add_argument("--accelerator", default="cpu", choices=("cpu", "gpu", "cuda", "mps", "auto"),
                    help="Lightning accelerator (default cpu)")
     p.add_argument("--devices", type=at_least_one, default=1,

@@ -19,7 +19,8 @@ from typing import Any, Literal
 from ltm.langs import ISO_639_1
 
 __all__ = ["N_BYTES", "PAD", "BOS", "EOS", "ByteVocab", "CodecConfig", "FieldConfig", "TrainConfig",
-           "LTMConfig", "CONFIG_IGNORED_ON_RESUME", "config_overrides", "train_overrides"]
+           "LTMConfig", "CONFIG_IGNORED_ON_RESUME", "config_overrides", "train_overrides",
+           "with_overrides"]
 
 N_BYTES = 256
 """Byte values 0..255 are their own token ids."""
@@ -340,6 +341,12 @@ class TrainConfig:
     from the meaning part alone (surface zeroed, see :func:`ltm.codec.meaning_only`)."""
     w_noise: float = 0.25
     """Weight of the byte cross-entropy of each quote decoded from its noised thought."""
+    byte_dropout: float = 0.0
+    """Chance that each byte of the decoder's teacher-forced input is hidden (replaced
+    by PAD; the targets stay whole) in the byte terms of the teacher and codec stages
+    (reconstruction, noised and cross-language decoding), so that the decoder reads more of each unit from its
+    thought and less from the bytes before (:func:`ltm.losses.drop_bytes`). 0, the
+    default: no byte hidden and no draw made."""
     w_roles: float = 0.0
     """Weight of the role supervision (:mod:`ltm.roles`): linear classifiers read each
     role's filler from the meaning part, where the training thoughts carry frames."""
@@ -420,6 +427,9 @@ class TrainConfig:
         if not 0.0 <= self.teacher_share < 1.0:
             raise ValueError(f"TrainConfig.teacher_share must be in [0, 1), "
                              f"got {self.teacher_share!r}")
+        if not 0.0 <= self.byte_dropout < 1.0:
+            raise ValueError(f"TrainConfig.byte_dropout must be in [0, 1), "
+                             f"got {self.byte_dropout!r}")
         if not 0.0 <= self.codec_occurrence <= 1.0:
             raise ValueError(f"TrainConfig.codec_occurrence must be in [0, 1], "
                              f"got {self.codec_occurrence!r}")
@@ -504,31 +514,65 @@ given a new time budget)."""
 
 
 def config_overrides(config: Any, pairs: list[str] | tuple[str, ...],
-                     option: str = "--set") -> dict[str, Any]:
+                     option: str = "--set", prefix: str = "") -> dict[str, Any]:
     """``["teacher_share=0.4", "exclude_heldout=false"]`` -> the fields of the config
     dataclass ``config`` to change, each value typed as its field is (a bool from
-    true/false/1/0); ``ValueError`` names the first pair, as given to ``option``, that
-    is not ``FIELD=VALUE`` of a known field with a value of its type."""
+    true/false/1/0); ``ValueError`` names the first pair, as given to ``option`` (with
+    ``prefix`` before it), that is not ``FIELD=VALUE`` of a known field with a value of
+    its type."""
     fields = {f.name: type(getattr(config, f.name)) for f in dataclasses.fields(config)}
     what = type(config).__name__
     out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         name = name.strip()
+        shown = f"{option} {prefix + pair!r}"
         if not sep or name not in fields:
-            raise ValueError(f"{option} {pair!r}: expected FIELD=VALUE with a {what} field, "
+            raise ValueError(f"{shown}: expected {prefix}FIELD=VALUE with a {what} field, "
                              f"one of {', '.join(sorted(fields))}")
         kind = fields[name]
+        if kind in (tuple, list, dict):
+            raise ValueError(f"{shown}: {name} is a {kind.__name__}, which {option} cannot "
+                             f"give; change it in a preset")
         if kind is bool:  # bool("false") is True
             if value.lower() not in ("1", "0", "true", "false"):
-                raise ValueError(f"{option} {pair!r}: {value!r} is not true/false/1/0")
+                raise ValueError(f"{shown}: {value!r} is not true/false/1/0")
             out[name] = value.lower() in ("1", "true")
             continue
         try:
             out[name] = kind(value)
         except (TypeError, ValueError):  # TypeError: a field whose default is None
-            raise ValueError(f"{option} {pair!r}: {value!r} is not a {kind.__name__}") from None
+            raise ValueError(f"{shown}: {value!r} is not a {kind.__name__}") from None
     return out
+
+
+def with_overrides(config: Any, pairs: list[str] | tuple[str, ...],
+                   option: str = "--set") -> Any:
+    """``config`` (an :class:`LTMConfig`, or any config with a ``train`` part) with
+    ``FIELD=VALUE`` changes (``ltm fit --set``): a plain ``FIELD`` is a field of its
+    :class:`TrainConfig`, ``PART.FIELD`` a field of another dataclass part (for an
+    :class:`LTMConfig`, ``codec.width=192`` or ``field.head_width=384``). Each part is
+    checked again by its own ``__post_init__``; ``ValueError`` names the first bad pair
+    (or, for a value its part refuses, the part's own check)."""
+    parts = {f.name for f in dataclasses.fields(config)
+             if dataclasses.is_dataclass(getattr(config, f.name))}
+    grouped: dict[str, list[str]] = {}
+    for pair in pairs:
+        part, dot, _ = pair.partition("=")[0].partition(".")
+        if not dot:
+            grouped.setdefault("", []).append(pair)  # plain FIELD: a training field
+        elif part.strip() in parts:
+            grouped.setdefault(part.strip(), []).append(pair.split(".", 1)[1])
+        else:
+            raise ValueError(f"{option} {pair!r}: {part.strip()!r} is not a part of "
+                             f"{type(config).__name__}, one of {', '.join(sorted(parts))}")
+    changes: dict[str, Any] = {}
+    for part, keys in grouped.items():
+        name = part or "train"
+        base = changes.get(name, getattr(config, name))
+        prefix = part and part + "."
+        changes[name] = dataclasses.replace(base, **config_overrides(base, keys, option, prefix))
+    return dataclasses.replace(config, **changes)
 
 
 def train_overrides(train: TrainConfig, pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:

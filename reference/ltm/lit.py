@@ -26,6 +26,9 @@ on thought groups (:mod:`ltm.data`):
                                                               decoder is then frozen
                                                               (:func:`ltm.teacher.distill_loss`)
 
+and with ``byte_dropout`` every ``dec`` of these two stages reads its teacher-forced
+input with that share of the bytes hidden (:func:`ltm.losses.drop_bytes`).
+
 **Stage core** (the encoder and decoder frozen), on episodes:
 
     L = w_head head.loss(c_t, z_t -> z_{t+1}) + w_next CE(dec(head.fit_prediction(...)), u_{t+1})
@@ -62,7 +65,7 @@ from torch import Tensor
 from ltm import schedule
 from ltm.codec import decoder_targets, meaning_only, meaning_part
 from ltm.config import PAD, LTMConfig
-from ltm.losses import alignment_loss, next_pairs, noise_thoughts, reconstruction_loss
+from ltm.losses import alignment_loss, drop_bytes, next_pairs, noise_thoughts, reconstruction_loss
 from ltm.model import LTM
 from ltm.roles import RoleProbe, RoleVocab
 from ltm.teacher import TeacherCode, distill_loss, framed
@@ -154,15 +157,17 @@ class LitLTM(L.LightningModule):
                 noisy[0] = ~noisy[0]
         zin = torch.where(noisy[:, None], noise_thoughts(z, tc.noise_sigma, cfg.meaning_dim,
                                                          cfg.surface_norm, g), z)  # (B, Z)
-        logits = dec(zin, ids, lang)  # (B, L+1, V)
+        logits = dec(zin, drop_bytes(ids, tc.byte_dropout, g), lang)  # (B, L+1, V)
         out = {"rec": reconstruction_loss(logits, targets.masked_fill(noisy[:, None], PAD))}
         if noisy.any():
             out["noise"] = reconstruction_loss(logits, targets.masked_fill(~noisy[:, None], PAD))
         return out
 
-    def cross_term(self, z: Tensor, ids: Tensor, lengths: Tensor, lang: Tensor) -> Tensor:
+    def cross_term(self, z: Tensor, ids: Tensor, lengths: Tensor, lang: Tensor,
+                   g: torch.Generator) -> Tensor:
         """The quotes ``ids`` (C, L') decoded from the meaning-only thoughts of ``z``."""
-        logits = self.model.decoder(meaning_only(z, self.config.codec), ids, lang)
+        logits = self.model.decoder(meaning_only(z, self.config.codec),
+                                    drop_bytes(ids, self.tc.byte_dropout, g), lang)
         return reconstruction_loss(logits, decoder_targets(ids, lengths))  # over (C, L'+1)
 
     def teacher_losses(self, b: dict[str, Tensor], g: torch.Generator) -> dict[str, Tensor]:
@@ -184,7 +189,7 @@ class LitLTM(L.LightningModule):
             at = torch.full((len(keep),), -1, dtype=torch.long)
             at[rows] = torch.arange(len(rows))
             out["cross"] = self.cross_term(t[at[cross[pick]]], b["cross_ids"][pick],
-                                           b["cross_lengths"][pick], b["cross_lang"][pick])
+                                           b["cross_lengths"][pick], b["cross_lang"][pick], g)
         return out
 
     def codec_losses(self, b: dict[str, Tensor], g: torch.Generator) -> dict[str, Tensor]:
@@ -204,7 +209,7 @@ class LitLTM(L.LightningModule):
             out["roles"] = self.role_probe.loss(meaning_part(z, cfg.meaning_dim), b["roles"])
         if tc.w_cross and len(b["cross_rows"]):
             out["cross"] = self.cross_term(z[b["cross_rows"]], b["cross_ids"],
-                                           b["cross_lengths"], b["cross_lang"])
+                                           b["cross_lengths"], b["cross_lang"], g)
         return out
 
     def episode_thoughts(self, b: dict[str, Tensor]) -> Tensor:

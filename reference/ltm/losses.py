@@ -23,7 +23,7 @@ from ltm.codec import ThoughtDecoder, decoder_targets, meaning_part, to_sphere
 from ltm.config import PAD
 from ltm.heads import TensionHead
 
-__all__ = ["reconstruction_loss", "alignment_loss", "noise_thoughts",
+__all__ = ["reconstruction_loss", "alignment_loss", "drop_bytes", "noise_thoughts",
            "noised_decoding_loss", "next_pairs", "head_loss", "next_unit_loss"]
 
 
@@ -57,6 +57,22 @@ def alignment_loss(thoughts: Tensor, groups: Tensor, meaning_dim: int,
         return thoughts.sum() * 0.0
     per_anchor = -(logp * pos).sum(-1)[has] / n_pos[has]
     return per_anchor.mean()
+
+
+def drop_bytes(ids: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
+    """The decoder's teacher-forced input ``ids`` (B, L) with each byte replaced by PAD
+    with probability ``p`` (the targets stay whole). PAD is never an input before a real
+    byte otherwise (padding comes only after a unit's last byte), so it reads as "a byte
+    you cannot see":
+    the decoder must take more of each unit from its thought and less from the bytes it
+    has written, Bowman et al.'s (2016) word dropout at the byte level. ``p == 0``
+    returns ``ids`` itself and draws nothing from ``generator``."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"drop_bytes: p must be in [0, 1), got {p!r}")
+    if p == 0.0:
+        return ids
+    drop = torch.rand(ids.shape, generator=generator) < p  # (B, L), drawn on the CPU
+    return ids.masked_fill(drop.to(ids.device), PAD)
 
 
 def noise_thoughts(thoughts: Tensor, sigma: float, meaning_dim: int, surface_norm: float,
