@@ -116,3 +116,20 @@ def test_with_overrides_sends_plain_fields_to_train_and_dotted_ones_to_their_par
             ("field.head=bogus", "FieldConfig.head must be one of")]:
         with pytest.raises(ValueError, match=re.escape(says)):
             with_overrides(cfg, [pair])
+
+
+def test_ltm_fit_set_reaches_every_part_of_the_config():
+    """``ltm fit --set`` goes through the same parser and flags as a run: ``--head`` and
+    ``--critic`` first, then plain fields to training and ``PART.FIELD`` to its part."""
+    from ltm.cli import build_parser
+    from ltm.cli_model import _fit_config
+
+    args = build_parser().parse_args([
+        "fit", "--preset", "tiny", "--data", "w.pvq.jsonl", "--out", "o", "--head", "choice",
+        "--critic", "16", "--seed", "3", "--set", "field.head_width=40", "--set",
+        "codec.surface_norm=0.5", "--set", "lr_final=0.5"])
+    cfg = _fit_config(args)
+    tiny = preset("tiny")
+    assert (cfg.field.head, cfg.field.critic_width, cfg.field.head_width) == ("choice", 16, 40)
+    assert cfg.codec == dataclasses.replace(tiny.codec, surface_norm=0.5)
+    assert cfg.train == dataclasses.replace(tiny.train, seed=3, lr_final=0.5)
