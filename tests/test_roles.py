@@ -2,7 +2,6 @@
 training (a training aid only: never in the shipped weights)."""
 
 import dataclasses
-import json
 
 import pytest
 import torch
@@ -83,15 +82,9 @@ def test_world_batches_carry_role_targets_of_their_own_groups(data):
     assert "roles" not in off.train_batch(3)["codec"]
 
 
-def test_fit_with_roles_logs_the_term_and_ships_no_probe(data, tmp_path):
+def test_fit_with_roles_logs_the_term_and_ships_no_probe(data, tmp_path,
+                                                         trains_but_ships_no_aid):
     model, metrics = fit(roles_tiny(1.0), data, tmp_path / "run", progress=False)
-    assert 0.0 <= metrics["val/roles_acc"] <= 1.0
-    log = next(tmp_path.glob("run/logs/version_*/metrics.csv")).read_text()
-    assert "train/roles" in log.splitlines()[0]
-    from safetensors.torch import load_file
-
-    names = load_file(tmp_path / "run" / "model.safetensors").keys()
-    assert not any("role" in n for n in names)
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["w_roles"] == 1.0
+    trains_but_ships_no_aid(tmp_path / "run", metrics, "roles", "w_roles", "role")
     # without w_roles no probe exists and no term is logged
     assert LitLTM(roles_tiny(0.0), {"act": (ABSENT, "x")}).role_probe is None

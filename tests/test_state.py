@@ -3,7 +3,6 @@ targets of the core stage, read from the core's context by one linear classifier
 state key (:class:`ltm.roles.RoleProbe`); a training aid only, never shipped."""
 
 import dataclasses
-import json
 import random
 
 import pytest
@@ -65,16 +64,10 @@ def test_collate_episodes_orders_state_targets_as_the_units():
     assert "state" not in collate_episodes(eps, cfg, None)
 
 
-def test_fit_with_state_logs_the_term_and_ships_no_probe(data, tmp_path):
+def test_fit_with_state_logs_the_term_and_ships_no_probe(data, tmp_path,
+                                                         trains_but_ships_no_aid):
     model, metrics = fit(state_tiny(1.0), data, tmp_path / "run", progress=False)
-    assert 0.0 <= metrics["val/state_acc"] <= 1.0
-    log = next(tmp_path.glob("run/logs/version_*/metrics.csv")).read_text()
-    assert "train/state" in log.splitlines()[0]
-    from safetensors.torch import load_file
-
-    names = load_file(tmp_path / "run" / "model.safetensors").keys()
-    assert not any("state" in n for n in names)
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["train"]["w_state"] == 1.0
+    trains_but_ships_no_aid(tmp_path / "run", metrics, "state", "w_state", "state")
     assert LitLTM(state_tiny(0.0), states={"a.at": (ABSENT, "x")}).state_probe is None
     lit = LitLTM(state_tiny(1.0), states={"a.at": (ABSENT, "x")})
     core = next(g for g in lit.configure_optimizers()["optimizer"].param_groups
