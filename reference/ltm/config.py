@@ -344,9 +344,9 @@ class TrainConfig:
     byte_dropout: float = 0.0
     """Chance that each byte of the decoder's teacher-forced input is hidden (replaced
     by PAD; the targets stay whole) in the byte terms of the teacher and codec stages
-    (reconstruction, noised and cross-language decoding), so that the decoder reads more of each unit from its
-    thought and less from the bytes before (:func:`ltm.losses.drop_bytes`). 0, the
-    default: no byte hidden and no draw made."""
+    (reconstruction, noised and cross-language decoding), so that the decoder reads more
+    of each unit from its thought and less from the bytes before
+    (:func:`ltm.losses.drop_bytes`). 0, the default: no byte hidden and no draw made."""
     w_roles: float = 0.0
     """Weight of the role supervision (:mod:`ltm.roles`): linear classifiers read each
     role's filler from the meaning part, where the training thoughts carry frames."""
