@@ -415,3 +415,25 @@ def test_misses_by_act_counts_every_unit_once_and_reports_each_act(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "as they occur: exact 0.000 of 3"
     assert out[1].split()[:3] == ["go", "2", "units,"] and len(out) == 3
+
+
+def test_cross_misses_counts_slots_and_swaps_and_refuses_bad_arguments_in_one_line():
+    probe = _probe("cross_misses")
+    want = {"act": "recap", "agent": "Olga", "place": "library", "other": "Vera",
+            "other_place": "shop"}
+    swapped = dict(want, place="shop", other_place="library")
+    assert probe.slots(want, swapped) == ["other_place", "place"]
+    assert probe.swapped(want, swapped, probe.slots(want, swapped))
+    both = dict(want, other_place="library")  # "both in the library": one slot wrong
+    assert probe.slots(want, both) == ["other_place"]
+    assert not probe.swapped(want, both, ["other_place"])
+    moved = dict(want, place="park", other_place="garden")  # two slots wrong, not exchanged
+    assert not probe.swapped(want, moved, probe.slots(want, moved))
+    assert probe.slots(want, {"act": "recap"}) == ["agent", "other", "other_place", "place"]
+    assert probe.arguments(["m"]) == ("m", 1000, 10_000)  # eval_world.py's draw
+    assert probe.arguments(["m", "7"]) == ("m", 7, 10_000)
+    assert probe.arguments(["m", "7", "50"]) == ("m", 7, 50)
+    for argv in ([], ["m", "1", "2", "3"], ["m", "seed"], ["m", "1", "many"]):
+        with pytest.raises(SystemExit) as e:
+            probe.arguments(argv)
+        assert "cross_misses:" in str(e.value.code) and "\n" not in str(e.value.code)
