@@ -22,7 +22,7 @@ import torch
 
 from ltm.model import LTM
 from ltm.pvq import world
-from ltm.worldeval import LANGS, _decode, _encode, _meaning, distinct_frames, sample_ordered
+from ltm.worldeval import LANGS, _cap, _decode, _encode, _meaning, cross_language_draw
 
 EXAMPLES = 4
 DEFAULTS = ("1000", "10000")  # WORLD_SEED, UNIT_EPISODES
@@ -94,9 +94,8 @@ def main(argv: list[str]) -> None:
     langs = list(LANGS)
     for split in world.SPLITS:
         units = list(world.generate(episodes, world_seed, split=split))
-        thoughts = sample_ordered(distinct_frames(units, split, langs), 1000, "cross:0")
-        cap = max(len(q.encode("utf-8")) for t in thoughts for x in langs
-                  for q in t.quotes[x]) + 16
+        thoughts = cross_language_draw(units, 1000, split=split, langs=langs)
+        cap = _cap([q for t in thoughts for x in langs for q in t.quotes[x]], None)
         with torch.no_grad():
             for a in langs:
                 vec = _meaning(model, _encode(model, [t.quotes[a][0] for t in thoughts],

@@ -41,7 +41,8 @@ from ltm.codec import meaning_only
 from ltm.metrics import byte_accuracy, recall_at_k, rouge_l
 from ltm.pvq import Record, Thought, world
 
-__all__ = ["codec_metrics", "retrieval_metrics", "cross_language_metrics", "unit_metrics",
+__all__ = ["codec_metrics", "retrieval_metrics", "cross_language_draw",
+           "cross_language_metrics", "unit_metrics",
            "judge_next", "prediction_metrics", "evaluate_world", "frame_records",
            "distinct_frames", "sample_ordered"]
 
@@ -208,6 +209,14 @@ def retrieval_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: 
     return out
 
 
+def cross_language_draw(records: Sequence[Record], n: int = 1000, *, seed: int = 0,
+                        split: str | None = None,
+                        langs: Sequence[str] = LANGS) -> list[Thought]:
+    """The thoughts :func:`cross_language_metrics` says in the other language: ``n``
+    distinct frames of ``split`` quoted in every one of ``langs``, drawn with ``seed``."""
+    return sample_ordered(distinct_frames(records, split, langs), n, f"cross:{seed}")
+
+
 def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
                            seed: int = 0, split: str | None = None,
                            langs: Sequence[str] = LANGS, batch_size: int = 64,
@@ -218,7 +227,7 @@ def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
     (``readings`` as in :func:`codec_metrics`).
     Keys: ``<a>_to_<b>`` (the text parses in ``b`` to the same frame),
     ``<a>_to_<b>_parses`` (it parses at all), ``n``."""
-    thoughts = sample_ordered(distinct_frames(records, split, langs), n, f"cross:{seed}")
+    thoughts = cross_language_draw(records, n, seed=seed, split=split, langs=langs)
     out: dict[str, float] = {"n": len(thoughts)}
     if not thoughts:
         return out
