@@ -23,7 +23,7 @@ import torch
 
 from ltm import weights
 from ltm.config import LTMConfig
-from ltm.model import CONFIG, LTM, READING_SAMPLING, WEIGHTS
+from ltm.model import CONFIG, LTM, READING_SEARCH, WEIGHTS
 
 
 def _params(model: torch.nn.Module, part: str | None = None) -> int:
@@ -204,13 +204,15 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
                   f"compositional split; evaluated in {ev['seconds']:.0f} s.", "",
                   *_eval_table(ev["results"], readings)]
         if readings > 1:
-            lines += ["", f"With {readings} readings, each thought is said "
-                      f"greedily and {readings - 1} times by nucleus sampling (top-p "
-                      f"{READING_SAMPLING['top_p']}, temperature "
-                      f"{READING_SAMPLING['temperature']}), and the reading whose encoding "
-                      "lies nearest the thought "
-                      "is kept (`LTM.decode(..., readings=N)`); next thoughts are said "
-                      "greedily either way."]
+            lines += ["", f"With {readings} readings, each thought is said greedily, then "
+                      f"in {READING_SEARCH['rounds']} rounds the nearest reading so far is "
+                      "said again with another byte at up to "
+                      f"{(readings - 1) // READING_SEARCH['rounds']} of its least sure places "
+                      "(where the other byte has log-probability at least "
+                      f"{READING_SEARCH['min_logp']:g}) and greedily after it, and the "
+                      "reading whose encoding lies nearest the thought is kept "
+                      "(`LTM.decode(..., readings=N)`); next thoughts are said greedily "
+                      "either way."]
     lines += ["", "## Limits",
               "Trained on a small synthetic world only; it knows 12 agents, 14 places and "
               "16 objects, and nothing of real text. See `experiments/LOG.md` for what was "

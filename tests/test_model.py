@@ -1,11 +1,13 @@
 """The composed LTM: text in and out, padded episodes, save/load, no Lightning."""
 
 import pathlib
+from collections import Counter
 
 import pytest
 import torch
 
-from ltm.model import LTM
+from ltm.codec import decoder_targets, pack
+from ltm.model import LTM, READING_SEARCH
 from ltm.presets import preset
 
 torch.set_num_threads(1)
@@ -48,28 +50,50 @@ def test_decode_gives_text_per_vector(model):
         model.decode(z, lang="xx")
 
 
-def test_decode_with_readings_keeps_the_reading_the_encoder_puts_nearest(model):
+def test_branch_says_a_unit_again_with_another_token_at_its_least_sure_places(model):
     with torch.no_grad():
         z = model.encode(["A cat.", "Кот.", "The sky is clear.", "x"])
         ids = model.lang_ids(["en", "ru", "en", "ru"], 4)
+        units = model.decoder.generate(z, ids, max_bytes=10)
+        rows, more = model.decoder.branch(z, ids, units, 3, -30.0, max_bytes=10)
+        assert rows and rows == sorted(rows) and max(Counter(rows).values()) <= 3
+        assert (rows, more) == model.decoder.branch(z, ids, units, 3, -30.0, max_bytes=10)
+        for b, text in zip(rows, more, strict=True):
+            x, n = pack([text], 10)
+            logits = model.decoder(z[b:b + 1], x, ids[b:b + 1])[0]
+            best = logits.masked_fill(~model.decoder.writable, float("-inf")).argmax(-1)
+            target = decoder_targets(x, n)[0][: min(len(text) + 1, 10)]
+            p = next((i for i, (u, t) in enumerate(zip(units[b], text, strict=False)) if u != t),
+                     min(len(units[b]), len(text)))  # the place it branched
+            assert text != units[b] and text[:p] == units[b][:p]  # the same up to place p
+            assert best[p] != target[p]  # there, another token than the decoder's best
+            assert bool((best[p + 1: len(target)] == target[p + 1:]).all())  # greedy after
+        # no other token is sure (log-probability 0): nothing branches
+        assert model.decoder.branch(z, ids, units, 3, 0.0, max_bytes=10) == ([], [])
+
+
+def test_decode_with_readings_keeps_the_reading_the_encoder_puts_nearest(model):
+    with torch.no_grad():
+        z = model.encode(["A cat.", "Кот.", "The sky is clear.", "x"])
+        langs = ["en", "ru", "en", "ru"]
+        ids = model.lang_ids(langs, 4)
         greedy = model.decoder.generate(z, ids, max_bytes=10)
-        assert model.decode_bytes(z, ["en", "ru", "en", "ru"], readings=1,
-                                  max_bytes=10) == greedy
-        gen = torch.Generator().manual_seed(0)  # the documented default
-        samples = model.decoder.generate(z.repeat(3, 1), ids.repeat(3), method="nucleus",
-                                         generator=gen, max_bytes=10, temperature=2.0)
-        options = greedy + samples  # reading k of thought i is options[k * 4 + i]
-        near = (model.encode(options).view(4, 4, -1) * z).sum(-1)  # (readings, B)
-        want = [options[k * 4 + i] for i, k in enumerate(near.argmax(0).tolist())]
+        assert model.decode_bytes(z, langs, readings=1, max_bytes=10) == greedy
+        # two readings: one round of one branch each (READING_SEARCH), done by hand
+        rows, more = model.decoder.branch(z, ids, greedy, 1, READING_SEARCH["min_logp"],
+                                          max_bytes=10)
+        want = list(greedy)
+        near = (model.encode(greedy) * z).sum(-1)
+        for b, text in zip(rows, more, strict=True):
+            if float((model.encode([text])[0] * z[b]).sum()) > float(near[b]):
+                want[b] = text
         assert any(w != g for w, g in zip(want, greedy, strict=True))  # the test can fail
-        got = model.decode_bytes(z, ["en", "ru", "en", "ru"], readings=4, max_bytes=10,
-                                 temperature=2.0)
-        assert got == want
-        assert got == model.decode_bytes(z, ["en", "ru", "en", "ru"], readings=4,
-                                         max_bytes=10, temperature=2.0)  # repeats
-        hot = model.decode_bytes(z, "en", readings=4, max_bytes=10)  # READING_SAMPLING
-        assert hot == model.decode_bytes(z, "en", readings=4, max_bytes=10, top_p=0.9,
-                                         temperature=1.5)
+        got = model.decode_bytes(z, langs, readings=2, max_bytes=10)
+        assert got == want and got == model.decode_bytes(z, langs, readings=2, max_bytes=10)
+        # more readings never keep one farther from the thought than the greedy one
+        for r in (4, 16):
+            kept = model.encode(model.decode_bytes(z, langs, readings=r, max_bytes=10))
+            assert bool(((kept * z).sum(-1) >= near - 1e-6).all())
         with pytest.raises(ValueError, match="readings must be at least 1, got 0"):
             model.decode(z, "en", readings=0)
 

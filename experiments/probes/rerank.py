@@ -1,6 +1,7 @@
 """Probe: say a thought by reranking several readings with the encoder, without training.
 
-    python experiments/probes/rerank.py checkpoints/paper 2000 greedy rerank:4:1.0
+    python experiments/probes/rerank.py checkpoints/paper 2000 greedy rerank:4:1.0 \
+        search:16:2:-6
 
 The encoder finds the same thought among 1,000 by its vector (recall@1 1.000), so it
 can tell which of several readings of a thought is the one meant even where the
@@ -10,10 +11,13 @@ every reading again, and keeps the one whose vector has the largest dot product 
 the thought (with a meaning-only thought, whose surface part is zero, only the meaning
 part counts). ``greedy`` is the shipped way of saying a thought.
 
-The rule chosen here is in the library as ``LTM.decode(..., readings=N)`` (``N``
-counts the greedy reading, so ``rerank:15:T`` asks for as many; the library draws all
-samples in one call, so its draws, and the last digits of its rates, differ from this
-probe's). The probe keeps its own version so that the research log's rows remake.
+Session 19 chose ``rerank:15:1.5`` here, and the library said ``LTM.decode(...,
+readings=16)`` that way until session 28 replaced the samples by a search, the rule
+``search:R:ROUNDS:MIN_LOGP``: the library's ``LTM.decode(..., readings=R)`` with
+``ltm.model.READING_SEARCH`` set to ``ROUNDS`` rounds of branching the nearest reading
+so far at its least sure places whose other byte has log-probability at least
+``MIN_LOGP`` (``ltm.codec.ThoughtDecoder.branch``). The probe keeps its own version of
+the sampling rule so that the research log's rows remake.
 
 Arguments: a saved LTM, the seed of the world scored (2000 to choose, 1000, the
 evaluation world, only to read a chosen rule off), then rules. Each rule replaces the
@@ -83,6 +87,25 @@ def reranking(model: LTM, samples: int, temperature: float, weight: float = 0.0)
     return decode
 
 
+def searching(model: LTM, readings: int, rounds: int, min_logp: float):
+    """A ``decode`` that is the library's with ``readings`` readings, found by
+    ``rounds`` rounds of branching at places whose other byte has log-probability at
+    least ``min_logp`` (``ltm.model.READING_SEARCH`` is set for the call)."""
+    from ltm import model as library
+
+    plain = LTM.decode.__get__(model)
+
+    def decode(vectors, lang=None, **sampling):
+        kept = dict(library.READING_SEARCH)
+        library.READING_SEARCH.update(rounds=rounds, min_logp=min_logp)
+        try:
+            return plain(vectors, lang, readings=readings, **sampling)
+        finally:
+            library.READING_SEARCH.update(kept)
+
+    return decode
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 3:
         sys.exit("rerank: usage: rerank.py MODEL WORLD_SEED RULE [RULE ...]")
@@ -99,8 +122,11 @@ def main(argv: list[str]) -> None:
         elif parts[0] == "rerank" and len(parts) in (3, 4):
             model.decode = reranking(model, int(parts[1]), float(parts[2]),
                                      float(parts[3]) if len(parts) == 4 else 0.0)
+        elif parts[0] == "search" and len(parts) == 4:
+            model.decode = searching(model, int(parts[1]), int(parts[2]), float(parts[3]))
         else:
-            sys.exit(f"rerank: rule {spec!r}: expected greedy or rerank:S:T[:W]")
+            sys.exit(f"rerank: rule {spec!r}: expected greedy, rerank:S:T[:W] or "
+                     "search:R:ROUNDS:MIN_LOGP")
         for s in world.SPLITS:
             start = time.perf_counter()
             kw = dict(split=s, progress=False)

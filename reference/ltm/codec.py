@@ -294,11 +294,50 @@ class ThoughtDecoder(nn.Module):
         tokens = (out != PAD).sum(1).clamp(min=1)  # (B,)
         return _units(out), nats / tokens
 
+    @torch.no_grad()
+    def branch(self, thoughts: Tensor, lang: Tensor | None, units: Sequence[bytes], k: int,
+               min_logp: float, max_bytes: int | None = None) -> tuple[list[int], list[bytes]]:
+        """Other readings of written units: for each unit (one per thought (B, Z)), at up
+        to ``k`` of its least sure places (the smallest gap in log-probability between
+        the token written there and the decoder's best other token), that other token,
+        then greedy to the end. Only places where the other token has log-probability at
+        least ``min_logp`` branch (a wildly unlikely byte makes a misspelling, which the
+        encoder may still put near the thought). Returns the unit index of each new
+        reading and its bytes; a pure function of its inputs."""
+        limit = self.cfg.max_bytes if max_bytes is None else max_bytes
+        ids, lengths = pack(units, limit, thoughts.device)
+        targets = decoder_targets(ids, lengths)  # (B, L+1): the written tokens, EOS last
+        logp = self(thoughts, ids, lang).float().masked_fill(~self.writable, float("-inf"))
+        logp = logp.log_softmax(-1)  # (B, L+1, V)
+        written = logp.gather(-1, targets[..., None])[..., 0]  # (B, L+1)
+        other = logp.scatter(-1, targets[..., None], float("-inf")).max(-1)  # best other
+        place = torch.arange(targets.shape[1], device=ids.device)[None]  # (1, L+1)
+        gap = (written - other.values).masked_fill(
+            (place > lengths[:, None]) | (place >= limit) | (other.values < min_logp),
+            float("inf"))
+        gaps, where = gap.topk(min(k, gap.shape[1]), dim=-1, largest=False)  # (B, k)
+        rows, forced = [], []
+        for b, j in torch.nonzero(gaps.isfinite()).tolist():  # unit b's j-th least sure
+            p = int(where[b, j])
+            row = torch.full((limit,), -1, dtype=torch.long, device=ids.device)
+            row[:p] = targets[b, :p]
+            row[p] = other.indices[b, p]
+            rows.append(b)
+            forced.append(row)
+        if not rows:
+            return [], []
+        at = torch.tensor(rows, device=ids.device)
+        out, _ = self._write(thoughts[at], None if lang is None else lang[at], "greedy", 1.0,
+                             1.0, limit, None, score=False, forced=torch.stack(forced))
+        return rows, _units(out)
+
     def _write(self, thoughts: Tensor, lang: Tensor | None, method: str, top_p: float,
                temperature: float, max_bytes: int | None, generator: torch.Generator | None,
-               score: bool) -> tuple[Tensor, Tensor]:
+               score: bool, forced: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Tokens (B, max_bytes), PAD after EOS, and the nats (B,) of those written
-        (zeros unless ``score``: generation need not pay for a log-softmax per step)."""
+        (zeros unless ``score``: generation need not pay for a log-softmax per step).
+        ``forced`` (B, max_bytes) holds a token to write at each place, or -1 where the
+        decoder chooses."""
         B = thoughts.shape[0]
         limit = self.cfg.max_bytes if max_bytes is None else max_bytes
         caches = self.stack.new_caches()
@@ -315,6 +354,8 @@ class ThoughtDecoder(nn.Module):
         for i in range(limit):
             logits = self.out(h[:, -1]).masked_fill(~self.writable, float("-inf"))  # (A, V)
             tok = self._next(logits, method, top_p, temperature, generator, rows, B)  # (A,)
+            if forced is not None:
+                tok = torch.where(forced[rows, i] >= 0, forced[rows, i], tok)
             if score:
                 nats[rows] -= torch.log_softmax(logits.float(), -1).gather(-1, tok[:, None])[:, 0]
             out[rows, i] = tok

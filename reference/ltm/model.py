@@ -36,16 +36,17 @@ from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
 from ltm.segment import units as segment_units
 
-__all__ = ["LTM", "WEIGHTS", "CONFIG", "READING_SAMPLING"]
+__all__ = ["LTM", "WEIGHTS", "CONFIG", "READING_SEARCH"]
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 """File names inside a directory written by :meth:`LTM.save`."""
 
-READING_SAMPLING = {"top_p": 0.9, "temperature": 1.5}
-"""How :meth:`LTM.decode_bytes` samples the readings after the first, unless told
-otherwise: hotter than the decoder's default, since the encoder, not the decoder's
-likelihood, chooses among them (chosen on a validation world, ``experiments/LOG.md``,
-session 19)."""
+READING_SEARCH = {"rounds": 2, "min_logp": -6.0}
+"""How :meth:`LTM.decode_bytes` finds the readings after the first: ``rounds`` rounds,
+each branching the nearest reading so far at its least sure places whose other token
+has log-probability at least ``min_logp`` (:meth:`ltm.codec.ThoughtDecoder.branch`).
+Chosen on the seen meanings of a validation world, where it matched 16 nucleus
+readings at a fraction of their cost (``experiments/LOG.md``, session 28)."""
 
 _ENCODE_BYTES = 16384  # rows x bytes of one batch of LTM.encode (a few MB of activations)
 
@@ -106,15 +107,17 @@ class LTM(nn.Module):
         """Thoughts (B, Z) -> raw bytes of one unit each; ``sampling`` goes to
         :meth:`ltm.codec.ThoughtDecoder.generate` (method, top_p, temperature, ...).
 
-        ``readings`` > 1 says each thought that many ways and keeps the one the encoder
-        puts nearest it: the reading ``sampling`` asks for (greedy by default) and
-        ``readings - 1`` nucleus samples (top_p and temperature from ``sampling``, else
-        :data:`READING_SAMPLING`; its ``generator``, else one seeded 0, so a call
-        repeats), ranked by the dot product
-        of their encodings with the thought (of a meaning-only thought, whose surface
-        part is zero, only the meaning part counts; a tie keeps the first reading). The
+        ``readings`` > 1 says each thought up to that many ways and keeps the one the
+        encoder puts nearest it (by the dot product of its encoding with the thought; of
+        a meaning-only thought, whose surface part is zero, only the meaning part
+        counts). The first reading is the one ``sampling`` asks for (greedy by default);
+        then, in each of :data:`READING_SEARCH`'s rounds, the nearest reading so far is
+        said again with another token at up to ``(readings - 1) // rounds`` of its least
+        sure places, greedily after it (:meth:`ltm.codec.ThoughtDecoder.branch`), and a
+        new reading replaces it only if strictly nearer. The greedy reading's errors are
+        a wrong filler or swapped roles, each one unsure choice of a byte, and the
         encoder tells the meant thought from its neighbours more surely than the greedy
-        reading says it (``experiments/LOG.md``, session 19)."""
+        reading says it (``experiments/LOG.md``, sessions 19 and 28)."""
         if readings < 1:
             raise ValueError(f"readings must be at least 1, got {readings}")
         vectors = vectors.reshape(-1, vectors.shape[-1]).to(self.device)
@@ -122,15 +125,19 @@ class LTM(nn.Module):
         said = self.decoder.generate(vectors, ids, **sampling)
         if readings == 1 or not said:
             return said
-        B, more = len(said), readings - 1
-        nucleus = READING_SAMPLING | {k: v for k, v in sampling.items()
-                                      if k not in ("method", "generator")}
-        gen = sampling.get("generator") or torch.Generator(self.device).manual_seed(0)
-        said += self.decoder.generate(vectors.repeat(more, 1), ids.repeat(more),
-                                      method="nucleus", generator=gen, **nucleus)
-        near = (self.encode(said).float().view(readings, B, -1) * vectors.float()).sum(-1)
-        best = near.argmax(0).tolist()  # (B,) which reading, per thought
-        return [said[k * B + i] for i, k in enumerate(best)]
+        rounds = min(READING_SEARCH["rounds"], readings - 1)
+        near = (self.encode(said).float() * vectors.float()).sum(-1)  # (B,)
+        for _ in range(rounds):
+            rows, more = self.decoder.branch(vectors, ids, said, (readings - 1) // rounds,
+                                             READING_SEARCH["min_logp"],
+                                             sampling.get("max_bytes"))
+            if not rows:
+                break
+            scores = (self.encode(more).float() * vectors[rows].float()).sum(-1).tolist()
+            for b, text, score in zip(rows, more, scores, strict=True):
+                if score > near[b]:
+                    said[b], near[b] = text, score
+        return said
 
     def decode(self, vectors: Tensor, lang: str | Sequence[str | None] | None = None,
                **sampling) -> list[str]:
