@@ -632,6 +632,11 @@ def write_result(name: str, preset: str, numbers: dict, header: list[str],
 CANDIDATES = 1000
 """Retrieval candidates of distinct meaning (issue 4: "among 1,000 candidates")."""
 
+READINGS = 16
+"""Readings per thought where a script also says thoughts the encoder's way
+(``LTM.decode(..., readings=READINGS)``; the count chosen on a validation world in
+``experiments/LOG.md``, session 19, the search that finds them in session 28)."""
+
 
 def release() -> dict[str, str]:
     """Version and release date from ``CITATION.cff`` (the paper's title page)."""

@@ -33,9 +33,8 @@ SIGMAS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.8)
 """Expected noise norms, on thoughts of norm 1."""
 N = {"smoke": 24, "paper": 300, "gpu": 1000}
 """Quotes per language."""
-READINGS = 16
-"""Readings per thought in the reranked columns (chosen on the validation world, seed
-2000, with ``experiments/probes/rerank.py``; ``experiments/LOG.md``, session 19)."""
+READINGS = common.READINGS
+"""Readings per thought in the reranked columns (:data:`common.READINGS`)."""
 
 
 def quotes(langs, n: int) -> dict[str, dict[str, dict]]:

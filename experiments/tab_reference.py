@@ -11,9 +11,10 @@ distinct quotes and of units as they occur; English-Russian recall@1 among
 language parsing to the same frame; and next thoughts predicted from the true past and
 said greedily that parse, are legal in the true state and hit the frame where the past
 determines it, with the legality critic (:mod:`ltm.critic`) and, when the model has
-one, without it. Every decoding is greedy, one reading per thought; the model card adds
-the rows with 16 readings (``experiments/eval_world.py --readings 16``). Deterministic:
-the worlds, draws and picks are seeded.
+one, without it. Each decoding row is measured twice: greedily, one reading per
+thought, and with :data:`common.READINGS` readings of which the encoder keeps the
+nearest (``LTM.decode(..., readings=N)``); next thoughts are said greedily either way.
+Deterministic: the worlds, draws and picks are seeded.
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ def missed(side: dict) -> str:
     return ", ".join(out[:-1]) + " and " + out[-1]
 
 
+def read(side: dict) -> dict:
+    """One side's results with each decoding group said with readings
+    (``<group>_reranked``) in place of its greedy one; the other groups as they are."""
+    return {g: side.get(f"{g}_reranked", v) for g, v in side.items()
+            if not g.endswith("_reranked")}
+
+
 def models(preset: str) -> dict[str, Path]:
     """The reference LTM (the shipped checkpoint at ``paper``)."""
     return {"LTM": common.ltm_run(preset)}
@@ -101,24 +109,35 @@ def main(preset: str = "paper") -> str:
     seed = common.EVAL_SEED
     res = common.evaluate_fresh_world(model, seed, PREDICT_EPISODES[preset],
                                       UNIT_EPISODES[preset], n=N[preset], seed=0,
-                                      max_bytes=MAX_BYTES[preset], progress=False)
+                                      max_bytes=MAX_BYTES[preset], progress=False,
+                                      readings=common.READINGS)
     f = common.fmt
     get = lambda side, group, key: res[side].get(group, {}).get(key)  # noqa: E731
-    header = ["metric", "train meanings", "held-out meanings", "target"]
-    rows = [[label, f(get("train", g, k)), f(get("heldout", g, k)), f"≥ {t}" if t else ""]
+    n = common.READINGS
+    header = ["metric", "train meanings", "held-out meanings", f"train, {n} readings",
+              f"held-out, {n} readings", "target"]
+    rows = [[label, f(get("train", g, k)), f(get("heldout", g, k)),
+             f(get("train", f"{g}_reranked", k)), f(get("heldout", f"{g}_reranked", k)),
+             f"≥ {t}" if t else ""]
             for label, g, k, t, _ in ROWS if g in res["train"]]
     macros = {}
     for _, g, k, _, name in ROWS:  # every row's macros, "-" where the model has no critic
         macros[f"ref{name}"] = f(get("train", g, k))
         macros[f"ref{name}Held"] = f(get("heldout", g, k))
+        if f"{g}_reranked" in res["train"]:
+            macros[f"ref{name}Read"] = f(get("train", f"{g}_reranked", k))
+            macros[f"ref{name}HeldRead"] = f(get("heldout", f"{g}_reranked", k))
     macros["refMissed"], macros["refMissedHeld"] = missed(res["train"]), missed(res["heldout"])
+    macros["refMissedRead"] = missed(read(res["train"]))
+    macros["refMissedHeldRead"] = missed(read(res["heldout"]))
     counts = {s: res[s]["prediction"]["n"] for s in world.SPLITS}
     numbers = {"results": res, "critic": model.critic is not None,
                "episodes": PREDICT_EPISODES[preset], "unit_episodes": UNIT_EPISODES[preset]}
     common.write_result(
         "tab_reference", preset, numbers, header, rows,
         f"The reference LTM against its targets on the evaluation world (seed {seed}); "
-        f"train or held-out meanings, greedy decoding; next thoughts: "
+        f"train or held-out meanings, greedy decoding and {n} readings kept by the "
+        f"encoder (next thoughts greedy either way); next thoughts: "
         f"{counts['train']:,} / {counts['heldout']:,}.", macros)
     return (f"next thoughts legal {f(get('train', 'prediction', 'legal'))} / "
             f"{f(get('heldout', 'prediction', 'legal'))}, exact EN "

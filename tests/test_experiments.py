@@ -283,6 +283,9 @@ def test_reference_table_has_critic_off_rows_only_for_a_model_with_a_critic(tmp_
         table = (out / "tab_reference.md").read_text()
         numbers = json.loads((out / "tab_reference.json").read_text())["numbers"]
         assert "| next thoughts that parse |" in table and "≥ 0.95" in table
+        assert "| train, 16 readings | held-out, 16 readings |" in table
+        assert set(numbers["results"]["heldout"]["codec_reranked"]) == \
+            set(numbers["results"]["heldout"]["codec"])  # the decoding rows, said again
         assert ("no critic" in table) == (name == "judged") == numbers["critic"]
 
 
@@ -297,6 +300,11 @@ def test_reference_prose_names_exactly_the_missed_targets():
     side["prediction"]["parse"] = 0.2
     assert tab.missed(side) == "next thoughts that parse (0.200)"
     assert set(tab.PROSE) == {name for *_, t, name in tab.ROWS if t}  # every target named
+    side["codec_reranked"] = {"exact_en": 0.99, "exact_ru": 0.5}
+    assert tab.read(side) == {"codec": side["codec_reranked"], "retrieval": side["retrieval"],
+                              "prediction": side["prediction"]}
+    assert tab.missed(tab.read(side)) == ("exact reconstruction of distinct Russian quotes "
+                                          "(0.500) and next thoughts that parse (0.200)")
     assert not any(c in text for text in tab.PROSE.values() for c in "_%&#$^~{}\\")  # LaTeX
 
 
