@@ -59,7 +59,8 @@ ROWS = (("exact reconstruction, English (distinct quotes)", "codec", "exact_en",
          "exact_determined", "", "ExactAlone"))
 """Table rows: label, group and key of :func:`ltm.worldeval.evaluate_world`'s result,
 the issue's target (at least this much; empty: reported, no target), and the paper
-macros' name: ``\\ref<Name>`` (train meanings) and ``\\ref<Name>Held`` (held out)."""
+macros' name: ``\\ref<Name>`` (train meanings) and ``\\ref<Name>Held`` (held out), and
+for the decoding rows ``\\ref<Name>Read`` and ``\\ref<Name>HeldRead`` (with readings)."""
 PROSE = {"ExactEn": "exact reconstruction of distinct English quotes",
          "ExactRu": "exact reconstruction of distinct Russian quotes",
          "OccurEn": "exact reconstruction of English units as they occur",

@@ -204,11 +204,12 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
                   f"compositional split; evaluated in {ev['seconds']:.0f} s.", "",
                   *_eval_table(ev["results"], readings)]
         if readings > 1:
+            rounds = min(READING_SEARCH["rounds"], readings - 1)
             lines += ["", f"With {readings} readings, each thought is said greedily, then "
-                      f"in {READING_SEARCH['rounds']} rounds the nearest reading so far is "
-                      "said again with another byte at up to "
-                      f"{(readings - 1) // READING_SEARCH['rounds']} of its least sure places "
-                      "(where the other byte has log-probability at least "
+                      f"in up to {rounds} rounds the nearest reading so far is said again "
+                      f"with another token at up to {(readings - 1) // rounds} of its least "
+                      "sure places (where the decoder's other choice has log-probability "
+                      "at least "
                       f"{READING_SEARCH['min_logp']:g}) and greedily after it, and the "
                       "reading whose encoding lies nearest the thought is kept "
                       "(`LTM.decode(..., readings=N)`); next thoughts are said greedily "

@@ -299,11 +299,13 @@ class ThoughtDecoder(nn.Module):
                min_logp: float, max_bytes: int | None = None) -> tuple[list[int], list[bytes]]:
         """Other readings of written units: for each unit (one per thought (B, Z)), at up
         to ``k`` of its least sure places (the smallest gap in log-probability between
-        the token written there and the decoder's best other token), that other token,
-        then greedy to the end. Only places where the other token has log-probability at
+        the token written there and the decoder's best other token; a place is a byte or
+        the end, so a reading may come out shorter or longer), that other token, then
+        greedy to the end. Only places where the other token has log-probability at
         least ``min_logp`` branch (a wildly unlikely byte makes a misspelling, which the
-        encoder may still put near the thought). Returns the unit index of each new
-        reading and its bytes; a pure function of its inputs."""
+        encoder may still put near the thought), and none at or past ``max_bytes``.
+        Returns, unit by unit and least sure place first, the index of the unit each new
+        reading comes from and its bytes; a pure function of its inputs."""
         limit = self.cfg.max_bytes if max_bytes is None else max_bytes
         ids, lengths = pack(units, limit, thoughts.device)
         targets = decoder_targets(ids, lengths)  # (B, L+1): the written tokens, EOS last

@@ -43,10 +43,12 @@ WEIGHTS, CONFIG = "model.safetensors", "config.json"
 
 READING_SEARCH = {"rounds": 2, "min_logp": -6.0}
 """How :meth:`LTM.decode_bytes` finds the readings after the first: ``rounds`` rounds,
-each branching the nearest reading so far at its least sure places whose other token
-has log-probability at least ``min_logp`` (:meth:`ltm.codec.ThoughtDecoder.branch`).
-Chosen on the seen meanings of a validation world, where it matched 16 nucleus
-readings at a fraction of their cost (``experiments/LOG.md``, session 28)."""
+each branching the nearest reading so far at its least sure places where the decoder's
+other choice has log-probability at least ``min_logp``
+(:meth:`ltm.codec.ThoughtDecoder.branch`). Chosen on the seen meanings of a validation
+world, where it was level with or ahead of the greedy reading plus 15 nucleus samples
+(session 19's rule) on all but one row, in a fifth to a seventh of the time
+(``experiments/LOG.md``, session 28)."""
 
 _ENCODE_BYTES = 16384  # rows x bytes of one batch of LTM.encode (a few MB of activations)
 
@@ -110,14 +112,17 @@ class LTM(nn.Module):
         ``readings`` > 1 says each thought up to that many ways and keeps the one the
         encoder puts nearest it (by the dot product of its encoding with the thought; of
         a meaning-only thought, whose surface part is zero, only the meaning part
-        counts). The first reading is the one ``sampling`` asks for (greedy by default);
-        then, in each of :data:`READING_SEARCH`'s rounds, the nearest reading so far is
-        said again with another token at up to ``(readings - 1) // rounds`` of its least
-        sure places, greedily after it (:meth:`ltm.codec.ThoughtDecoder.branch`), and a
-        new reading replaces it only if strictly nearer. The greedy reading's errors are
-        a wrong filler or swapped roles, each one unsure choice of a byte, and the
-        encoder tells the meant thought from its neighbours more surely than the greedy
-        reading says it (``experiments/LOG.md``, sessions 19 and 28)."""
+        counts). The first reading is the one ``sampling`` asks for (greedy by default).
+        Then, for ``min(rounds, readings - 1)`` rounds (:data:`READING_SEARCH`), the
+        nearest reading so far is said again with another token (a byte, or the end) at
+        up to ``(readings - 1) // rounds`` of its least sure places, greedily after it
+        (:meth:`ltm.codec.ThoughtDecoder.branch`); a new reading replaces it only if
+        strictly nearer, and a round after the first branches only the thoughts whose
+        reading the round before replaced (the others would give the same readings
+        again). The greedy reading's misses are mostly a wrong filler or swapped roles,
+        one unsure choice early in a word, and the encoder tells the meant thought from
+        its neighbours more surely than the greedy reading says it (``experiments/
+        LOG.md``, sessions 19 and 28)."""
         if readings < 1:
             raise ValueError(f"readings must be at least 1, got {readings}")
         vectors = vectors.reshape(-1, vectors.shape[-1]).to(self.device)
@@ -126,17 +131,25 @@ class LTM(nn.Module):
         if readings == 1 or not said:
             return said
         rounds = min(READING_SEARCH["rounds"], readings - 1)
-        near = (self.encode(said).float() * vectors.float()).sum(-1)  # (B,)
+        near = (self.encode(said).float() * vectors.float()).sum(-1).tolist()  # (B,)
+        todo = list(range(len(said)))  # the thoughts to branch this round
         for _ in range(rounds):
-            rows, more = self.decoder.branch(vectors, ids, said, (readings - 1) // rounds,
+            at = torch.tensor(todo, device=self.device)
+            rows, more = self.decoder.branch(vectors[at], ids[at], [said[b] for b in todo],
+                                             (readings - 1) // rounds,
                                              READING_SEARCH["min_logp"],
                                              sampling.get("max_bytes"))
             if not rows:
                 break
-            scores = (self.encode(more).float() * vectors[rows].float()).sum(-1).tolist()
-            for b, text, score in zip(rows, more, scores, strict=True):
-                if score > near[b]:
-                    said[b], near[b] = text, score
+            scores = (self.encode(more).float() * vectors[at[rows]].float()).sum(-1)
+            changed = set()
+            for r, text, score in zip(rows, more, scores.tolist(), strict=True):
+                if score > near[todo[r]]:
+                    said[todo[r]], near[todo[r]] = text, score
+                    changed.add(todo[r])
+            todo = sorted(changed)
+            if not todo:
+                break
         return said
 
     def decode(self, vectors: Tensor, lang: str | Sequence[str | None] | None = None,
