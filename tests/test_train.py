@@ -214,6 +214,9 @@ def test_generate_and_encode(run, tmp_path, capsys):
     assert main(["generate", "--model", str(run), "Anna is in the garden. Ivan left.",
                  "--thoughts", "3", "--lang", "ru", "--seed", "1"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+    assert main(["generate", "--model", str(run), "Anna is in the garden.", "--thoughts", "2",
+                 "--readings", "4"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
     text = tmp_path / "t.txt"
     text.write_text("Anna is in the garden. Ivan went home. The cat sleeps.")
     assert main(["encode", "--model", str(run), str(text), "--out", str(tmp_path / "z.npy"),
@@ -273,10 +276,11 @@ def test_generate_and_encode_take_bad_text_in_one_line(run, tmp_path, capsys):
     assert main(["encode", "--model", str(run), str(odd), "--out", str(tmp_path / "o.npy")]) == 0
 
 
-def test_bad_thoughts_is_a_usage_error(run, capsys):
+@pytest.mark.parametrize("flag", ["--thoughts", "--readings"])
+def test_bad_thoughts_or_readings_is_a_usage_error(flag, run, capsys):
     with pytest.raises(SystemExit) as e:
-        main(["generate", "--model", str(run), "Hi.", "--thoughts", "0"])
-    assert e.value.code == 2 and "--thoughts" in capsys.readouterr().err
+        main(["generate", "--model", str(run), "Hi.", flag, "0"])
+    assert e.value.code == 2 and flag in capsys.readouterr().err
 
 
 def test_batches_are_a_function_of_the_step(data):

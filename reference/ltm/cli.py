@@ -17,6 +17,7 @@ with status 1 or 2; they never show a traceback.
     ltm eval --model DIR --data F.pvq.jsonl [--out F.json] [--episodes N] [--split val|all]
              [--n-retrieval N] [--samples N] [--seed S]
     ltm generate --model DIR "Anna is in the garden." [--thoughts 4] [--lang ru] [--seed S]
+                 [--readings N]
     ltm encode --model DIR FILE [--out F.npy] [--k 5]
 """
 

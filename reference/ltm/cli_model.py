@@ -153,7 +153,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     langs, detected = model.config.codec.langs, _rules(args.text)
     lang = args.lang or (detected if detected in langs else langs[0])
     g = torch.Generator().manual_seed(args.seed)
-    for unit in model.generate_units(prompt, args.thoughts, lang=lang, generator=g):
+    for unit in model.generate_units(prompt, args.thoughts, lang=lang, generator=g,
+                                     readings=args.readings):
         print(unit.decode("utf-8", "replace").strip())
     return 0
 
@@ -257,6 +258,9 @@ def add_commands(sub) -> None:
                    help="thoughts to generate (default 4)")
     p.add_argument("--lang", default=None, help="say the thoughts in this language")
     p.add_argument("--seed", type=positive, default=0, help="seed of the head's sampling")
+    p.add_argument("--readings", type=at_least_one, default=1,
+                   help="say each thought up to this many ways and keep the reading the "
+                        "encoder puts nearest it (LTM.decode_bytes; default 1: greedy)")
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("eval", help="evaluate any model (ltm, baseline, hybrid) on a PVQ "

@@ -367,8 +367,8 @@ class LTM(nn.Module):
         thoughts are right-padded into one batch, each predicted thought joins its
         episode's trajectory (the core is causal, so padding never reaches a real
         position), and all ``len(episodes) * n_units`` thoughts are said in one decoder
-        batch; ``method``, ``top_p``, ``temperature`` and ``max_bytes`` go to the
-        decoder. A head that draws noise draws it for all rows at once."""
+        batch; ``method``, ``top_p``, ``temperature``, ``max_bytes`` and ``readings``
+        go to :meth:`decode_bytes`. A head that draws noise draws it for all rows at once."""
         langs = episode_langs(episodes, langs, n_units)
         B = len(episodes)
         if B == 0:
