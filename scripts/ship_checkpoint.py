@@ -23,7 +23,7 @@ import torch
 
 from ltm import weights
 from ltm.config import LTMConfig
-from ltm.model import CONFIG, LTM, READING_SEARCH, WEIGHTS
+from ltm.model import CONFIG, LTM, READING_SEARCH, WEIGHTS, reading_rounds
 
 
 def _params(model: torch.nn.Module, part: str | None = None) -> int:
@@ -204,10 +204,10 @@ def model_card(cfg: dict, metrics: dict, ev: dict | None, weights: Path,
                   f"compositional split; evaluated in {ev['seconds']:.0f} s.", "",
                   *_eval_table(ev["results"], readings)]
         if readings > 1:
-            rounds = min(READING_SEARCH["rounds"], readings - 1)
+            rounds, per_round = reading_rounds(readings)
             lines += ["", f"With {readings} readings, each thought is said greedily, then "
                       f"in up to {rounds} rounds the nearest reading so far is said again "
-                      f"with another token at up to {(readings - 1) // rounds} of its least "
+                      f"with another token at up to {per_round} of its least "
                       "sure places (where the decoder's other choice has log-probability "
                       "at least "
                       f"{READING_SEARCH['min_logp']:g}) and greedily after it, and the "

@@ -7,7 +7,7 @@ import torch
 
 from ltm.codec import decoder_targets, pack
 from ltm.config import EOS
-from ltm.model import LTM, READING_SEARCH
+from ltm.model import LTM, READING_SEARCH, reading_rounds
 from ltm.presets import preset
 
 torch.set_num_threads(1)
@@ -133,6 +133,7 @@ def test_decode_with_readings_keeps_the_reading_the_encoder_puts_nearest(model):
                     out[b], near[b] = text, score
             return out
 
+        assert reading_rounds(2) == (1, 1) and reading_rounds(5) == (2, 2)
         once = nearest(greedy, 1)  # readings=2: one round of one branch
         assert any(w != g for w, g in zip(once, greedy, strict=True))  # the test can fail
         assert model.decode_bytes(z, langs, readings=2, max_bytes=10) == once

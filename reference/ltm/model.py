@@ -36,7 +36,7 @@ from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
 from ltm.segment import units as segment_units
 
-__all__ = ["LTM", "WEIGHTS", "CONFIG", "READING_SEARCH"]
+__all__ = ["LTM", "WEIGHTS", "CONFIG", "READING_SEARCH", "reading_rounds"]
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 """File names inside a directory written by :meth:`LTM.save`."""
@@ -49,6 +49,15 @@ other choice has log-probability at least ``min_logp``
 world, where it was level with or ahead of the greedy reading plus 15 nucleus samples
 (session 19's rule) on all but one row, in a fifth to a seventh of the time
 (``experiments/LOG.md``, session 28)."""
+
+
+
+def reading_rounds(readings: int) -> tuple[int, int]:
+    """How :meth:`LTM.decode_bytes` spends ``readings`` (> 1) readings per thought:
+    ``(rounds, branches per round)``, at most :data:`READING_SEARCH`'s rounds."""
+    rounds = min(READING_SEARCH["rounds"], readings - 1)
+    return rounds, (readings - 1) // rounds
+
 
 _ENCODE_BYTES = 16384  # rows x bytes of one batch of LTM.encode (a few MB of activations)
 
@@ -113,9 +122,9 @@ class LTM(nn.Module):
         encoder puts nearest it (by the dot product of its encoding with the thought; of
         a meaning-only thought, whose surface part is zero, only the meaning part
         counts). The first reading is the one ``sampling`` asks for (greedy by default).
-        Then, for ``min(rounds, readings - 1)`` rounds (:data:`READING_SEARCH`), the
-        nearest reading so far is said again with another token (a byte, or the end) at
-        up to ``(readings - 1) // rounds`` of its least sure places, greedily after it
+        Then, in each round :func:`reading_rounds` plans, the nearest reading so far is
+        said again with another token (a byte, or the end) at as many of its least sure
+        places as that plans per round (fewer where fewer qualify), greedily after it
         (:meth:`ltm.codec.ThoughtDecoder.branch`); a new reading replaces it only if
         strictly nearer, and a round after the first branches only the thoughts whose
         reading the round before replaced (the others would give the same readings
@@ -130,14 +139,13 @@ class LTM(nn.Module):
         said = self.decoder.generate(vectors, ids, **sampling)
         if readings == 1 or not said:
             return said
-        rounds = min(READING_SEARCH["rounds"], readings - 1)
+        rounds, per_round = reading_rounds(readings)
         near = (self.encode(said).float() * vectors.float()).sum(-1).tolist()  # (B,)
         todo = list(range(len(said)))  # the thoughts to branch this round
         for _ in range(rounds):
             at = torch.tensor(todo, device=self.device)
             rows, more = self.decoder.branch(vectors[at], ids[at], [said[b] for b in todo],
-                                             (readings - 1) // rounds,
-                                             READING_SEARCH["min_logp"],
+                                             per_round, READING_SEARCH["min_logp"],
                                              sampling.get("max_bytes"))
             if not rows:
                 break
