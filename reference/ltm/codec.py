@@ -318,20 +318,19 @@ class ThoughtDecoder(nn.Module):
             (place > lengths[:, None]) | (place >= limit) | (other.values < min_logp),
             float("inf"))
         gaps, where = gap.topk(min(k, gap.shape[1]), dim=-1, largest=False)  # (B, k)
-        rows, forced = [], []
-        for b, j in torch.nonzero(gaps.isfinite()).tolist():  # unit b's j-th least sure
-            p = int(where[b, j])
-            row = torch.full((limit,), -1, dtype=torch.long, device=ids.device)
-            row[:p] = targets[b, :p]
-            row[p] = other.indices[b, p]
-            rows.append(b)
-            forced.append(row)
-        if not rows:
+        at, j = torch.nonzero(gaps.isfinite(), as_tuple=True)  # unit at's j-th least sure
+        if len(at) == 0:
             return [], []
-        at = torch.tensor(rows, device=ids.device)
+        p = where[at, j]  # (N,) the place each new reading branches at
+        # (B, limit): the written tokens, -1 past them
+        padded = targets.new_full((len(targets), limit), -1)
+        padded[:, : min(limit, targets.shape[1])] = targets[:, :limit]
+        cols = torch.arange(limit, device=ids.device)[None]  # (1, limit)
+        forced = padded[at].masked_fill(cols >= p[:, None], -1)  # the unit before p
+        forced[torch.arange(len(at), device=ids.device), p] = other.indices[at, p]
         out, _ = self._write(thoughts[at], None if lang is None else lang[at], "greedy", 1.0,
-                             1.0, limit, None, score=False, forced=torch.stack(forced))
-        return rows, _units(out)
+                             1.0, limit, None, score=False, forced=forced)
+        return at.tolist(), _units(out)
 
     def _write(self, thoughts: Tensor, lang: Tensor | None, method: str, top_p: float,
                temperature: float, max_bytes: int | None, generator: torch.Generator | None,
