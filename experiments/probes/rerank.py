@@ -13,8 +13,8 @@ part counts). ``greedy`` is the shipped way of saying a thought.
 
 Session 19 chose ``rerank:15:1.5`` here, and the library said ``LTM.decode(...,
 readings=16)`` that way until session 28 replaced the samples by a search, the rule
-``search:R:ROUNDS:MIN_LOGP``: the library's ``LTM.decode(..., readings=R)`` with
-``ltm.model.READING_SEARCH`` set to ``ROUNDS`` rounds of branching the nearest reading
+``search:R:ROUNDS:MIN_LOGP``: the library's ``LTM.decode(..., readings=R)`` with its
+``search`` settings at ``ROUNDS`` rounds of branching the nearest reading
 so far at its least sure places whose other byte has log-probability at least
 ``MIN_LOGP`` (``ltm.codec.ThoughtDecoder.branch``). The probe keeps its own version of
 the sampling rule so that the research log's rows remake.
@@ -90,18 +90,12 @@ def reranking(model: LTM, samples: int, temperature: float, weight: float = 0.0)
 def searching(model: LTM, readings: int, rounds: int, min_logp: float):
     """A ``decode`` that is the library's with ``readings`` readings, found by
     ``rounds`` rounds of branching at places whose other byte has log-probability at
-    least ``min_logp`` (``ltm.model.READING_SEARCH`` is set for the call)."""
-    from ltm import model as library
-
+    least ``min_logp`` (``LTM.decode``'s ``search`` settings)."""
     plain = LTM.decode.__get__(model)
 
     def decode(vectors, lang=None, **sampling):
-        kept = dict(library.READING_SEARCH)
-        library.READING_SEARCH.update(rounds=rounds, min_logp=min_logp)
-        try:
-            return plain(vectors, lang, readings=readings, **sampling)
-        finally:
-            library.READING_SEARCH.update(kept)
+        return plain(vectors, lang, readings=readings,
+                     search={"rounds": rounds, "min_logp": min_logp}, **sampling)
 
     return decode
 

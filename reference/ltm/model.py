@@ -36,7 +36,7 @@ from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
 from ltm.segment import units as segment_units
 
-__all__ = ["LTM", "WEIGHTS", "CONFIG", "READING_SEARCH", "reading_rounds"]
+__all__ = ["LTM", "WEIGHTS", "CONFIG", "READING_SEARCH", "reading_rounds", "search_settings"]
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 """File names inside a directory written by :meth:`LTM.save`."""
@@ -52,11 +52,28 @@ world, where it was level with or ahead of the greedy reading plus 15 nucleus sa
 
 
 
-def reading_rounds(readings: int) -> tuple[int, int]:
+def reading_rounds(readings: int, rounds: int | None = None) -> tuple[int, int]:
     """How :meth:`LTM.decode_bytes` spends ``readings`` (> 1) readings per thought:
-    ``(rounds, branches per round)``, at most :data:`READING_SEARCH`'s rounds."""
-    rounds = min(READING_SEARCH["rounds"], readings - 1)
+    ``(rounds, branches per round)``, at most ``rounds`` rounds (default
+    :data:`READING_SEARCH`'s)."""
+    rounds = min(READING_SEARCH["rounds"] if rounds is None else rounds, readings - 1)
     return rounds, (readings - 1) // rounds
+
+
+def search_settings(search: dict | None) -> dict:
+    """:data:`READING_SEARCH` with the keys of ``search`` replaced; ``ValueError`` on an
+    unknown key, fewer than one round, or a ``min_logp`` that is not a number."""
+    unknown = set(search or {}) - set(READING_SEARCH)
+    if unknown:
+        raise ValueError(f"unknown reading search settings {sorted(unknown)}; known: "
+                         f"{', '.join(READING_SEARCH)}")
+    out = {**READING_SEARCH, **(search or {})}
+    if not isinstance(out["rounds"], int) or out["rounds"] < 1:
+        raise ValueError(f"search rounds must be an integer of at least 1, got "
+                         f"{out['rounds']!r}")
+    if not isinstance(out["min_logp"], int | float) or math.isnan(out["min_logp"]):
+        raise ValueError(f"search min_logp must be a number, got {out['min_logp']!r}")
+    return out
 
 
 _ENCODE_BYTES = 16384  # rows x bytes of one batch of LTM.encode (a few MB of activations)
@@ -114,7 +131,8 @@ class LTM(nn.Module):
 
     @torch.no_grad()
     def decode_bytes(self, vectors: Tensor, lang: str | Sequence[str | None] | None = None,
-                     *, readings: int = 1, **sampling) -> list[bytes]:
+                     *, readings: int = 1, search: dict | None = None,
+                     **sampling) -> list[bytes]:
         """Thoughts (B, Z) -> raw bytes of one unit each; ``sampling`` goes to
         :meth:`ltm.codec.ThoughtDecoder.generate` (method, top_p, temperature, ...).
 
@@ -131,21 +149,23 @@ class LTM(nn.Module):
         again). The greedy reading's misses are mostly a wrong filler or swapped roles,
         one unsure choice early in a word, and the encoder tells the meant thought from
         its neighbours more surely than the greedy reading says it (``experiments/
-        LOG.md``, sessions 19 and 28)."""
+        LOG.md``, sessions 19 and 28). ``search`` replaces some of
+        :data:`READING_SEARCH`'s settings for this call (:func:`search_settings`)."""
         if readings < 1:
             raise ValueError(f"readings must be at least 1, got {readings}")
+        settings = search_settings(search)
         vectors = vectors.reshape(-1, vectors.shape[-1]).to(self.device)
         ids = self.lang_ids(lang, len(vectors))
         said = self.decoder.generate(vectors, ids, **sampling)
         if readings == 1 or not said:
             return said
-        rounds, per_round = reading_rounds(readings)
+        rounds, per_round = reading_rounds(readings, settings["rounds"])
         near = (self.encode(said).float() * vectors.float()).sum(-1).tolist()  # (B,)
         todo = list(range(len(said)))  # the thoughts to branch this round
         for _ in range(rounds):
             at = torch.tensor(todo, device=self.device)
             rows, more = self.decoder.branch(vectors[at], ids[at], [said[b] for b in todo],
-                                             per_round, READING_SEARCH["min_logp"],
+                                             per_round, settings["min_logp"],
                                              sampling.get("max_bytes"))
             if not rows:
                 break
