@@ -520,3 +520,59 @@ def test_codec_occurrence_draws_frequent_groups_more_and_keeps_groups_distinct(t
         bucketed_rows(uniform.groups, G, "k", 3, [1, 2], 0.5)
     with pytest.raises(ValueError, match="codec_occurrence must be in"):
         dataclasses.replace(cfg.train, codec_occurrence=1.5)
+
+
+def test_codec_twins_bring_each_chosen_groups_twin_into_its_batch(tmp_path):
+    """With ``codec_twins`` a share of a codec batch's groups come with their world
+    twins (train side only), the batch keeps its size with distinct groups, 0 leaves the
+    batch as it was, and data without world frames get a one-line error."""
+    from ltm.data import _key, with_twins
+    from ltm.pvq import write_jsonl
+
+    path = tmp_path / "w.pvq.jsonl"
+    world.write_world(path, 120, seed=0)
+    cfg = preset("tiny")
+    G = cfg.train.codec_batch
+    plain = PVQDataModule(path, cfg)
+    plain.setup()
+    assert plain.twins == []
+    tw = PVQDataModule(path, dataclasses.replace(cfg, train=dataclasses.replace(
+        cfg.train, codec_twins=1.0)))
+    tw.setup()
+    assert len(tw.twins) == len(tw.groups) and any(t is not None for t in tw.twins)
+    for g, t in zip(tw.frames, tw.twins, strict=True):
+        if t is not None:
+            assert t[1] == world.twin(g) and world.meaning_split(t[1]) == "train"
+            assert t[0]["en"] == tuple(world.phrasings(t[1], "en"))
+    paired = 0
+    for step in range(8):
+        rows = tw.codec_rows(step)
+        groups, frames = with_twins(rows, tw.groups, tw.twins, 1.0, tw.frames)
+        assert len(groups) == len(frames) == G and len({_key(g) for g in groups}) == G
+        present = {_key(g) for g in groups}
+        pairs = [f for f in frames if world.twin(f) is not None
+                 and _key({x: tuple(world.phrasings(world.twin(f), x))
+                           for x in cfg.codec.langs}) in present]
+        paired += len(pairs)
+        assert with_twins(rows, tw.groups, tw.twins, 0.0, tw.frames) == (
+            [tw.groups[i] for i in rows], [tw.frames[i] for i in rows])
+        half = with_twins(rows, tw.groups, tw.twins, 0.5, tw.frames)[0]
+        assert len(half) == G and sum(g not in tw.groups for g in half) <= round(G / 4)
+    assert paired >= 8  # the test can fail: twins do meet their frames in a batch
+    step = next(k for k in range(4 * BUCKET) if with_twins(
+        tw.codec_rows(k), tw.groups, tw.twins, 1.0, tw.frames)[0] != tw.codec_groups(k))
+    b = tw.train_batch(step)["codec"]
+    assert int(b["group"].max()) == G - 1
+    joined = with_twins(tw.codec_rows(step), tw.groups, tw.twins, 1.0, tw.frames)[0]
+    twin_quotes = {q for g in joined if g not in tw.codec_groups(step)
+                   for qs in g.values() for q in qs}
+    said = [bytes(r[:n].tolist()).decode() for r, n in zip(b["ids"], b["lengths"], strict=True)]
+    assert any(q in twin_quotes for q in said)  # train_batch takes the twins too
+    bare = tmp_path / "bare.pvq.jsonl"
+    write_jsonl(bare, [dataclasses.replace(r, thoughts=tuple(
+        dataclasses.replace(t, frame=None, state=None, determined=False) for t in r.thoughts))
+        for r in world.generate(20, seed=0)])
+    with pytest.raises(ValueError, match="bare.pvq.jsonl: codec_twins .*none has a frame"):
+        PVQDataModule(bare, tw.config).setup()
+    with pytest.raises(ValueError, match="codec_twins must be in"):
+        dataclasses.replace(cfg.train, codec_twins=1.5)

@@ -317,6 +317,38 @@ def test_meaning_split_examples():
     assert 0 < held < 0.25 * sum(1 for _ in world.all_frames())
 
 
+def test_twin_exchanges_two_fillers_of_one_kind_and_names_another_fact():
+    def fact(f):  # a recap names one fact in either order of its agents
+        if f["act"] != "recap":
+            return tuple(sorted(f.items()))
+        return frozenset({(f["agent"], f["place"]), (f["other"], f["other_place"])})
+
+    twins = 0
+    for f in world.all_frames():
+        t = world.twin(f)
+        if t is None:
+            kinds = [world.ROLE_KINDS[r] for r in world.ACTS[f["act"]]]
+            assert len(set(kinds)) == len(kinds) or (
+                f["act"] == "recap" and f["place"] == f["other_place"]), f
+            continue
+        twins += 1
+        assert world.check_frame(t) is None and t.keys() == f.keys() and fact(t) != fact(f)
+        differ = [r for r in f if f[r] != t[r]]
+        assert len(differ) == 2 and {f[r] for r in differ} == {t[r] for r in differ}
+        # in English a twin says the same words in another order: a bag of words is blind
+        for a, b in zip(world.phrasings(f, "en"), world.phrasings(t, "en"), strict=True):
+            assert a != b and sorted(a.strip(".").split()) == sorted(b.strip(".").split())
+    assert twins > 0
+    give = {"act": "give", "agent": "anna", "object": "map", "recipient": "oleg"}
+    assert world.twin(give) == {**give, "agent": "oleg", "recipient": "anna"}
+    recap = {"act": "recap", "agent": "anna", "place": "school", "other": "oleg",
+             "other_place": "shop"}
+    assert world.render(world.twin(recap), "en", 0) == (
+        "Now Oleg is in the school and Anna is in the shop.")
+    assert world.twin({**recap, "other_place": "school"}) is None  # both in one place
+    assert world.twin({"act": "go", "agent": "anna", "place": "garden"}) is None
+
+
 def test_generate_split_partitions_the_stream():
     train = list(world.generate(40, 5, split="train"))
     held = list(world.generate(40, 5, split="heldout"))

@@ -291,6 +291,14 @@ class TrainConfig:
     gives the four weather groups, a tenth of the units as they occur, a few dozen draws each
     in a whole run (:func:`ltm.data.bucketed_rows`; ``experiments/LOG.md``, session
     24)."""
+    codec_twins: float = 0.0
+    """Share of each codec batch given to *twins*: for up to half that share of the
+    batch's groups, the world meaning with two fillers of one kind exchanged
+    (:func:`ltm.pvq.world.twin`, train side of the meaning split only) joins the batch
+    in place of a drawn group, so the alignment meets "A is in P and B is in Q" beside
+    "B is in P and A is in Q" as a negative (hard negatives for binding, as NegCLIP's
+    word-order swaps; Yuksekgonul et al., 2023). 0, the default: no twin and the draw
+    unchanged. Needs world data (:func:`ltm.data.with_twins`)."""
     core_batch: int = 8
     """Episodes per core batch."""
     max_thoughts: int = 32
@@ -433,6 +441,9 @@ class TrainConfig:
         if not 0.0 <= self.codec_occurrence <= 1.0:
             raise ValueError(f"TrainConfig.codec_occurrence must be in [0, 1], "
                              f"got {self.codec_occurrence!r}")
+        if not 0.0 <= self.codec_twins <= 1.0:
+            raise ValueError(f"TrainConfig.codec_twins must be in [0, 1], "
+                             f"got {self.codec_twins!r}")
         if not 0.0 <= self.teacher_meanings <= 1.0:
             raise ValueError(f"TrainConfig.teacher_meanings must be in [0, 1], "
                              f"got {self.teacher_meanings!r}")

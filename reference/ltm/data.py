@@ -46,7 +46,7 @@ from ltm.roles import RoleVocab, build_vocab, role_targets
 
 __all__ = ["BUCKET", "Group", "is_validation", "split_records", "framed_groups",
            "thought_groups", "occurrences", "kept_episodes", "episodes",
-           "episode_states", "bucketed_rows", "world_meanings",
+           "episode_states", "bucketed_rows", "world_meanings", "world_twins", "with_twins",
            "collate_groups", "collate_episodes", "StepBatches", "PVQDataModule"]
 
 BUCKET = 16
@@ -78,6 +78,11 @@ def split_records(records: Sequence[Record], val_fraction: float,
     return train, val
 
 
+def _key(g: Group) -> tuple:
+    """A hashable key of a group: equal quotes, equal keys."""
+    return tuple(sorted(g.items()))
+
+
 def _group(quotes: dict[str, tuple[str, ...]], langs: Sequence[str]) -> Group:
     return {lang: tuple(quotes[lang]) for lang in langs if quotes.get(lang)}
 
@@ -90,7 +95,7 @@ def _quoted(records: Sequence[Record],
         for t in walk(r.thoughts):
             g = _group(t.quotes, langs)
             if g:
-                yield tuple(sorted(g.items())), g, t.frame
+                yield _key(g), g, t.frame
 
 
 def framed_groups(records: Sequence[Record],
@@ -109,7 +114,7 @@ def occurrences(records: Sequence[Record], groups: Sequence[Group],
     """How often each of ``groups`` (from :func:`framed_groups` of the same records)
     occurs in ``records``, children included: the count a reader meets it."""
     counts = Counter(key for key, _, _ in _quoted(records, langs))
-    return [counts[tuple(sorted(g.items()))] for g in groups]
+    return [counts[_key(g)] for g in groups]
 
 
 def thought_groups(records: Sequence[Record], langs: Sequence[str]) -> list[Group]:
@@ -200,6 +205,53 @@ def world_meanings(frames: Sequence[dict[str, str] | None], langs: Sequence[str]
                          f"({bad or 'none has a frame'}); set teacher_meanings to 0")
     return [({x: tuple(world.phrasings(f, x)) for x in langs}, f)
             for f in world.all_frames() if world.meaning_split(f) == "train"]
+
+
+def world_twins(frames: Sequence[dict[str, str] | None], langs: Sequence[str],
+                path: str | Path = "data") -> list[tuple[Group, dict[str, str]] | None]:
+    """For each of ``frames`` (the training groups' frames, which must be frames of the
+    PVQ world: ``ValueError`` naming ``path`` otherwise), its twin
+    (:func:`ltm.pvq.world.twin`) as ``(group, frame)``, every phrasing in each of
+    ``langs``; ``None`` where it has none or the twin is a held-out meaning."""
+    from ltm.pvq import world
+
+    known = [f for f in frames if f is not None]
+    bad = next((why for f in known if (why := world.check_frame(f)) is not None), None)
+    if not known or bad is not None:
+        raise ValueError(f"{path}: codec_twins exchanges the fillers of PVQ world frames, "
+                         f"but the training thoughts are not world frames "
+                         f"({bad or 'none has a frame'}); set codec_twins to 0")
+    out: list[tuple[Group, dict[str, str]] | None] = []
+    for f in frames:
+        t = world.twin(f) if f is not None else None
+        keep = t is not None and world.meaning_split(t) == "train"
+        out.append(({x: tuple(world.phrasings(t, x)) for x in langs}, t) if keep else None)
+    return out
+
+
+def with_twins(rows: Sequence[int], groups: Sequence[Group],
+               twins: Sequence[tuple[Group, dict[str, str]] | None], share: float,
+               frames: Sequence[dict[str, str] | None]
+               ) -> tuple[list[Group], list[dict[str, str] | None]]:
+    """The groups and frames of one codec batch of ``rows`` (indices into ``groups``),
+    with twins: the first ``round(share * len(rows) / 2)`` rows that have a twin not
+    already in the batch keep their place and bring it along, and as many rows from the
+    end without one make room, so the batch keeps its size and its groups stay distinct.
+    ``share`` 0 gives the rows' own groups and frames."""
+    want = round(share * len(rows) / 2)
+    keys = {_key(groups[i]) for i in rows}
+    chosen: list[int] = []
+    for i in rows:
+        if len(chosen) == want:
+            break
+        if twins[i] is not None and _key(twins[i][0]) not in keys:
+            chosen.append(i)
+            keys.add(_key(twins[i][0]))
+    taken = set(chosen)
+    rest = [i for i in rows if i not in taken][: len(rows) - 2 * len(chosen)]
+    kept = chosen + rest
+    return ([groups[i] for i in kept] + [twins[i][0] for i in chosen],
+            [frames[i] for i in kept] + [twins[i][1] for i in chosen])
 
 
 def _pick(quotes: tuple[str, ...], rng: random.Random | None) -> str:
@@ -324,6 +376,9 @@ class PVQDataModule(L.LightningDataModule):
         self.meanings: list[tuple[Group, dict[str, str]]] = []
         """With :attr:`~ltm.config.TrainConfig.teacher_meanings`: every train-side meaning
         of the world as ``(group, frame)`` (:func:`world_meanings`); else empty."""
+        self.twins: list[tuple[Group, dict[str, str]] | None] = []
+        """With :attr:`~ltm.config.TrainConfig.codec_twins`: each of :attr:`groups`'
+        twin as ``(group, frame)``, or ``None`` (:func:`world_twins`); else empty."""
         self.val_batch: dict[str, dict] | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -341,6 +396,8 @@ class PVQDataModule(L.LightningDataModule):
         self.counts = occurrences(train, self.groups, langs) if tc.codec_occurrence else None
         if tc.uses_teacher and tc.teacher_meanings > 0:
             self.meanings = world_meanings(self.frames, langs, self.path)
+        if tc.codec_twins:
+            self.twins = world_twins(self.frames, langs, self.path)
         self.roles = build_vocab([*self.frames, *(f for _, f in self.meanings)])
         self.phrasings = max((len(q) for g in self.groups for q in g.values()), default=0)
         kept = [(r, ep) for r, ep in kept_episodes(train, langs, tc.max_thoughts)
@@ -401,12 +458,15 @@ class PVQDataModule(L.LightningDataModule):
         process's :meth:`shard` of it)."""
         cfg, tc = self.config, self.config.train
         rng = random.Random(f"ltm-batch:{tc.seed}:{step}")
-        rows = self.shard(self.codec_rows(step))
+        rows = self.shard(self.codec_rows(step))  # twins join after the shard: pairs stay
+        groups, frames = (with_twins(rows, self.groups, self.twins, tc.codec_twins,
+                                     self.frames) if self.twins else
+                          ([self.groups[i] for i in rows], [self.frames[i] for i in rows]))
         picked = self.shard([rng.randrange(len(self.episodes)) for _ in range(tc.core_batch)])
         eps = [self.episodes[i] for i in picked]
         states = [self.states[i] for i in picked] if self.states else None
-        frames = [self.frames[i] for i in rows] if tc.w_roles or tc.uses_teacher else None
-        out = {"codec": collate_groups([self.groups[i] for i in rows], cfg, rng, frames,
+        out = {"codec": collate_groups(groups, cfg, rng,
+                                       frames if tc.w_roles or tc.uses_teacher else None,
                                        self.roles),
                "core": collate_episodes(eps, cfg, rng, states, self.state_vocab)}
         if self.meanings and step < round(tc.codec_steps * tc.teacher_share):

@@ -36,7 +36,7 @@ from itertools import product
 from ltm.pvq.world.lexicon import KINDS
 
 __all__ = ["ROLE_KINDS", "ACTS", "STATEMENTS", "EVENTS", "check_frame", "all_frames",
-           "meaning_split", "HELDOUT_OBJECT", "HELDOUT_PLACE"]
+           "twin", "meaning_split", "HELDOUT_OBJECT", "HELDOUT_PLACE"]
 
 ROLE_KINDS: dict[str, str] = {
     "agent": "agent", "recipient": "agent", "other": "agent",
@@ -130,6 +130,36 @@ def all_frames(acts: tuple[str, ...] | None = None) -> Iterator[dict[str, str]]:
             frame = {"act": act, **dict(zip(roles, values, strict=True))}
             if check_frame(frame) is None:
                 yield frame
+
+
+def twin(frame: dict[str, str]) -> dict[str, str] | None:
+    """The frame with two fillers of one kind exchanged, when that names another fact.
+
+    The twin uses the same words in another binding ("Oleg gave Anna the map." for
+    "Anna gave Oleg the map."; "Now Oleg is in the school and Anna is in the shop." for
+    "Now Anna is in the school and Oleg is in the shop."): a meaning a pooled thought
+    vector can confuse with the frame itself, and so a hard negative for its
+    alignment. Roles are exchanged in the act's role order, the first pair of one kind
+    whose exchange changes the fact wins. A recap names its two agents in either order
+    for one fact, so its agents' exchange counts only where their places differ, and a
+    recap of two agents in one place has no twin.
+
+    Args:
+        frame: A frame of this world (not re-validated).
+
+    Returns:
+        The twin frame, or ``None`` for acts without two roles of one kind and for
+        frames whose exchange would name the same fact.
+    """
+    roles = ACTS[frame["act"]]
+    for i, a in enumerate(roles):
+        for b in roles[i + 1:]:
+            if ROLE_KINDS[a] != ROLE_KINDS[b] or frame[a] == frame[b]:
+                continue
+            if frame["act"] == "recap" and frame["place"] == frame["other_place"]:
+                continue  # "Now A and B are both in P.": either order, one fact
+            return {**frame, a: frame[b], b: frame[a]}
+    return None
 
 
 # --------------------------------------------------------------------------- split
