@@ -189,6 +189,20 @@ def bucketed_rows(groups: Sequence[Group], size: int, key: str, step: int,
     return drawn[order[k] * G: (order[k] + 1) * G]
 
 
+def _need_world_frames(frames: Sequence[dict[str, str] | None], path: str | Path,
+                       why: str) -> None:
+    """``ValueError`` naming ``path`` unless ``frames`` hold frames and all are frames of
+    the PVQ world; ``why`` (starting with the option's name) says what needs them."""
+    from ltm.pvq import world
+
+    known = [f for f in frames if f is not None]
+    bad = next((w for f in known if (w := world.check_frame(f)) is not None), None)
+    if not known or bad is not None:
+        option = why.split()[0]
+        raise ValueError(f"{path}: {why}, but the training thoughts are not world frames "
+                         f"({bad or 'none has a frame'}); set {option} to 0")
+
+
 def world_meanings(frames: Sequence[dict[str, str] | None], langs: Sequence[str],
                    path: str | Path = "data") -> list[tuple[Group, dict[str, str]]]:
     """Every train-side meaning of the PVQ world (:func:`ltm.pvq.world.all_frames`, the
@@ -197,12 +211,7 @@ def world_meanings(frames: Sequence[dict[str, str] | None], langs: Sequence[str]
     data's: ``ValueError`` (naming ``path``) unless they are frames of the world."""
     from ltm.pvq import world
 
-    known = [f for f in frames if f is not None]
-    bad = next((why for f in known if (why := world.check_frame(f)) is not None), None)
-    if not known or bad is not None:
-        raise ValueError(f"{path}: teacher_meanings draws from the PVQ world's meanings, "
-                         f"but the training thoughts are not world frames "
-                         f"({bad or 'none has a frame'}); set teacher_meanings to 0")
+    _need_world_frames(frames, path, "teacher_meanings draws from the PVQ world's meanings")
     return [({x: tuple(world.phrasings(f, x)) for x in langs}, f)
             for f in world.all_frames() if world.meaning_split(f) == "train"]
 
@@ -215,12 +224,7 @@ def world_twins(frames: Sequence[dict[str, str] | None], langs: Sequence[str],
     ``langs``; ``None`` where it has none or the twin is a held-out meaning."""
     from ltm.pvq import world
 
-    known = [f for f in frames if f is not None]
-    bad = next((why for f in known if (why := world.check_frame(f)) is not None), None)
-    if not known or bad is not None:
-        raise ValueError(f"{path}: codec_twins exchanges the fillers of PVQ world frames, "
-                         f"but the training thoughts are not world frames "
-                         f"({bad or 'none has a frame'}); set codec_twins to 0")
+    _need_world_frames(frames, path, "codec_twins exchanges the fillers of PVQ world frames")
     out: list[tuple[Group, dict[str, str]] | None] = []
     for f in frames:
         t = world.twin(f) if f is not None else None
