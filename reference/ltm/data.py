@@ -239,9 +239,9 @@ def with_twins(rows: Sequence[int], groups: Sequence[Group],
                ) -> tuple[list[Group], list[dict[str, str] | None]]:
     """The groups and frames of one codec batch of ``rows`` (indices into ``groups``),
     with twins: the first ``round(share * len(rows) / 2)`` rows that have a twin not
-    already in the batch keep their place and bring it along, and as many rows from the
-    end without one make room, so the batch keeps its size and its groups stay distinct.
-    ``share`` 0 gives the rows' own groups and frames."""
+    already in the batch come first, their twins last, and as many rows from the end
+    without one make room, so the batch keeps its size and its groups stay distinct.
+    ``share`` 0 gives the rows' own groups and frames, in order."""
     want = round(share * len(rows) / 2)
     keys = {_key(groups[i]) for i in rows}
     chosen: list[int] = []
