@@ -15,7 +15,7 @@ frame (the meaning survived even where the words did not). Thoughts have unit no
 Each noised thought is also said with :data:`READINGS` readings reranked by the encoder
 (``LTM.decode(..., readings=N)``: the greedy reading and up to ``N - 1`` more, each
 the nearest reading so far with another token at one of its least sure places, found
-as ``ltm.model.READING_SEARCH`` says, keeping the one whose encoding lies nearest the
+as ``ltm.readings.READING_SEARCH`` says, keeping the one whose encoding lies nearest the
 noised thought): exact match and same
 frame again, beside the greedy ones.
 """

@@ -23,7 +23,8 @@ import torch
 
 from ltm import weights
 from ltm.config import LTMConfig
-from ltm.model import CONFIG, LTM, READING_SEARCH, WEIGHTS, reading_rounds
+from ltm.model import CONFIG, LTM, WEIGHTS
+from ltm.readings import READING_SEARCH, reading_rounds
 
 
 def _params(model: torch.nn.Module, part: str | None = None) -> int:

@@ -7,8 +7,9 @@ import torch
 
 from ltm.codec import decoder_targets, pack
 from ltm.config import EOS
-from ltm.model import LTM, READING_SEARCH, reading_rounds
+from ltm.model import LTM
 from ltm.presets import preset
+from ltm.readings import READING_SEARCH, reading_rounds
 
 torch.set_num_threads(1)
 

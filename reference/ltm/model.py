@@ -34,47 +34,13 @@ from ltm.critic import Critic
 from ltm.field import FieldCore
 from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
+from ltm.readings import nearest_readings, search_settings
 from ltm.segment import units as segment_units
 
-__all__ = ["LTM", "WEIGHTS", "CONFIG", "READING_SEARCH", "reading_rounds", "search_settings"]
+__all__ = ["LTM", "WEIGHTS", "CONFIG"]
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 """File names inside a directory written by :meth:`LTM.save`."""
-
-READING_SEARCH = {"rounds": 2, "min_logp": -6.0}
-"""How :meth:`LTM.decode_bytes` finds the readings after the first: ``rounds`` rounds,
-each branching the nearest reading so far at its least sure places where the decoder's
-other choice has log-probability at least ``min_logp``
-(:meth:`ltm.codec.ThoughtDecoder.branch`). Chosen on the seen meanings of a validation
-world, where it was level with or ahead of the greedy reading plus 15 nucleus samples
-(session 19's rule) on all but one row, in a fifth to a seventh of the time
-(``experiments/LOG.md``, session 28)."""
-
-
-
-def reading_rounds(readings: int, rounds: int | None = None) -> tuple[int, int]:
-    """How :meth:`LTM.decode_bytes` spends ``readings`` (> 1) readings per thought:
-    ``(rounds, branches per round)``, at most ``rounds`` rounds (default
-    :data:`READING_SEARCH`'s)."""
-    rounds = min(READING_SEARCH["rounds"] if rounds is None else rounds, readings - 1)
-    return rounds, (readings - 1) // rounds
-
-
-def search_settings(search: dict | None) -> dict:
-    """:data:`READING_SEARCH` with the keys of ``search`` replaced; ``ValueError`` on an
-    unknown key, fewer than one round, or a ``min_logp`` that is not a number."""
-    unknown = set(search or {}) - set(READING_SEARCH)
-    if unknown:
-        raise ValueError(f"unknown reading search settings {sorted(unknown)}; known: "
-                         f"{', '.join(READING_SEARCH)}")
-    out = {**READING_SEARCH, **(search or {})}
-    if not isinstance(out["rounds"], int) or out["rounds"] < 1:
-        raise ValueError(f"search rounds must be an integer of at least 1, got "
-                         f"{out['rounds']!r}")
-    if not isinstance(out["min_logp"], int | float) or math.isnan(out["min_logp"]):
-        raise ValueError(f"search min_logp must be a number, got {out['min_logp']!r}")
-    return out
-
 
 _ENCODE_BYTES = 16384  # rows x bytes of one batch of LTM.encode (a few MB of activations)
 
@@ -140,17 +106,9 @@ class LTM(nn.Module):
         encoder puts nearest it (by the dot product of its encoding with the thought; of
         a meaning-only thought, whose surface part is zero, only the meaning part
         counts). The first reading is the one ``sampling`` asks for (greedy by default).
-        Then, in each round :func:`reading_rounds` plans, the nearest reading so far is
-        said again with another token (a byte, or the end) at as many of its least sure
-        places as that plans per round (fewer where fewer qualify), greedily after it
-        (:meth:`ltm.codec.ThoughtDecoder.branch`); a new reading replaces it only if
-        strictly nearer, and a round after the first branches only the thoughts whose
-        reading the round before replaced (the others would give the same readings
-        again). The greedy reading's misses are mostly a wrong filler or swapped roles,
-        one unsure choice early in a word, and the encoder tells the meant thought from
-        its neighbours more surely than the greedy reading says it (``experiments/
-        LOG.md``, sessions 19 and 28). ``search`` replaces some of
-        :data:`READING_SEARCH`'s settings for this call (:func:`search_settings`)."""
+        Then a search branches it at its least sure places
+        (:func:`ltm.readings.nearest_readings`). ``search`` replaces some of
+        :data:`ltm.readings.READING_SEARCH`'s settings for this call."""
         if readings < 1:
             raise ValueError(f"readings must be at least 1, got {readings}")
         settings = search_settings(search)
@@ -159,26 +117,8 @@ class LTM(nn.Module):
         said = self.decoder.generate(vectors, ids, **sampling)
         if readings == 1 or not said:
             return said
-        rounds, per_round = reading_rounds(readings, settings["rounds"])
-        near = (self.encode(said).float() * vectors.float()).sum(-1).tolist()  # (B,)
-        todo = list(range(len(said)))  # the thoughts to branch this round
-        for _ in range(rounds):
-            at = torch.tensor(todo, device=self.device)
-            rows, more = self.decoder.branch(vectors[at], ids[at], [said[b] for b in todo],
-                                             per_round, settings["min_logp"],
-                                             sampling.get("max_bytes"))
-            if not rows:
-                break
-            scores = (self.encode(more).float() * vectors[at[rows]].float()).sum(-1)
-            changed = set()
-            for r, text, score in zip(rows, more, scores.tolist(), strict=True):
-                if score > near[todo[r]]:
-                    said[todo[r]], near[todo[r]] = text, score
-                    changed.add(todo[r])
-            todo = sorted(changed)
-            if not todo:
-                break
-        return said
+        return nearest_readings(self, vectors, ids, said, readings, settings,
+                                sampling.get("max_bytes"))
 
     def decode(self, vectors: Tensor, lang: str | Sequence[str | None] | None = None,
                **sampling) -> list[str]:
