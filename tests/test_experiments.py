@@ -225,6 +225,17 @@ def test_sample_steps_reads_integrations_and_choice_picks_and_refuses_the_rest()
         assert "\n" not in str(e.value.code)
 
 
+def test_judge_margin_fills_defaults_and_refuses_bad_counts_in_one_line():
+    probe = _probe("judge_margin")
+    assert probe.arguments(["m"]) == ("m", 2000, 400, 16)
+    assert probe.arguments(["m", "1000", "50", "4"]) == ("m", 1000, 50, 4)
+    for bad, says in ((["m", "x"], "must be integers"), (["m", "1", "1"], "at least 2"),
+                      (["m", "1", "9", "0"], "READINGS at least 1"), ([], "usage")):
+        with pytest.raises(SystemExit, match=says) as e:
+            probe.arguments(bad)
+        assert "\n" not in str(e.value.code)
+
+
 def test_recipe_ab_field_types_values_and_refuses_bad_ones_in_one_line(tmp_path, monkeypatch):
     """``--field`` types a value as the FieldConfig field is (str fields as given, bools
     from true/false, not ``bool("false")``); a bad pair, or a value the config refuses,

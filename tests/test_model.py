@@ -152,13 +152,14 @@ def test_decode_with_readings_keeps_the_reading_the_encoder_puts_nearest(model):
         defaults = dict(READING_SEARCH)
         assert reading_rounds(5, 1) == (1, 4)
         one = model.decode_bytes(z, langs, readings=5, max_bytes=10, search={"rounds": 1})
-        assert one == nearest(greedy, 4)
+        assert one == nearest(greedy, 4) and one != twice  # not the default search
         # a bound no other byte reaches branches nowhere: the greedy reading stays
         assert model.decode_bytes(z, langs, readings=16, max_bytes=10,
                                   search={"min_logp": 1.0}) == greedy
         assert READING_SEARCH == defaults  # a call's settings leave the defaults alone
         for bad, why in (({"round": 1}, "unknown reading search settings"),
                          ({"rounds": 0}, "search rounds must be an integer of at least 1"),
+                         ({"rounds": True}, "search rounds must be an integer of at least 1"),
                          ({"min_logp": "x"}, "search min_logp must be a number")):
             with pytest.raises(ValueError, match=why):
                 model.decode(z, "en", readings=1, search=bad)

@@ -6,7 +6,8 @@ the right sentence missing from the readings, or does the encoder prefer the wro
 The cross-language draw of ``eval_world.py`` (``FRAMES`` distinct frames of the held-out
 side, default 400, from 3,000 episodes of the world of ``WORLD_SEED``, default 2000, the
 validation world): phrasing 0 in one language is encoded, its surface part dropped, and
-said in the other with ``READINGS`` readings (default 16, as ``LTM.decode`` does). For
+said in the other with ``READINGS`` readings (default 16, the readings of the paper's
+table; ``LTM.decode(..., readings=16)``). For
 each miss, every phrasing of the true frame in the target language is encoded too and
 scored as the readings are (dot product with the thought). Printed per direction: the
 share said as the same frame, the misses, how many of them have a true phrasing that the
@@ -34,7 +35,8 @@ EPISODES = 3000
 
 def arguments(argv: list[str]) -> tuple[str, int, int, int]:
     """``MODEL [WORLD_SEED] [FRAMES] [READINGS]`` -> the four, defaults filled in; a
-    non-integer ends the probe with one line."""
+    non-integer, fewer than 2 frames or fewer than 1 reading ends the probe with one
+    line."""
     if not 1 <= len(argv) <= 4:
         sys.exit("judge_margin: usage: judge_margin.py MODEL [WORLD_SEED] [FRAMES] [READINGS]")
     numbers = argv[1:]
@@ -43,6 +45,9 @@ def arguments(argv: list[str]) -> tuple[str, int, int, int]:
     except ValueError:
         sys.exit(f"judge_margin: WORLD_SEED, FRAMES and READINGS must be integers, "
                  f"got {' '.join(numbers)!r}")
+    if frames < 2 or readings < 1:
+        sys.exit(f"judge_margin: FRAMES must be at least 2 and READINGS at least 1, "
+                 f"got {frames} and {readings}")
     return argv[0], seed, frames, readings
 
 

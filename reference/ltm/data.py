@@ -190,16 +190,15 @@ def bucketed_rows(groups: Sequence[Group], size: int, key: str, step: int,
 
 
 def _need_world_frames(frames: Sequence[dict[str, str] | None], path: str | Path,
-                       why: str) -> None:
+                       option: str, why: str) -> None:
     """``ValueError`` naming ``path`` unless ``frames`` hold frames and all are frames of
-    the PVQ world; ``why`` (starting with the option's name) says what needs them."""
+    the PVQ world; ``why`` says what ``option`` (a training field) needs them for."""
     from ltm.pvq import world
 
     known = [f for f in frames if f is not None]
     bad = next((w for f in known if (w := world.check_frame(f)) is not None), None)
     if not known or bad is not None:
-        option = why.split()[0]
-        raise ValueError(f"{path}: {why}, but the training thoughts are not world frames "
+        raise ValueError(f"{path}: {option} {why}, but the training thoughts are not world frames "
                          f"({bad or 'none has a frame'}); set {option} to 0")
 
 
@@ -211,25 +210,25 @@ def world_meanings(frames: Sequence[dict[str, str] | None], langs: Sequence[str]
     data's: ``ValueError`` (naming ``path``) unless they are frames of the world."""
     from ltm.pvq import world
 
-    _need_world_frames(frames, path, "teacher_meanings draws from the PVQ world's meanings")
+    _need_world_frames(frames, path, "teacher_meanings", "draws from the PVQ world's meanings")
     return [({x: tuple(world.phrasings(f, x)) for x in langs}, f)
             for f in world.all_frames() if world.meaning_split(f) == "train"]
 
 
-def world_twins(frames: Sequence[dict[str, str] | None], langs: Sequence[str],
+def world_twins(groups: Sequence[Group], frames: Sequence[dict[str, str] | None],
                 path: str | Path = "data") -> list[tuple[Group, dict[str, str]] | None]:
-    """For each of ``frames`` (the training groups' frames, which must be frames of the
-    PVQ world: ``ValueError`` naming ``path`` otherwise), its twin
-    (:func:`ltm.pvq.world.twin`) as ``(group, frame)``, every phrasing in each of
-    ``langs``; ``None`` where it has none or the twin is a held-out meaning."""
+    """For each of ``groups`` and its frame (``frames``, which must be frames of the PVQ
+    world: ``ValueError`` naming ``path`` otherwise), its twin
+    (:func:`ltm.pvq.world.twin`) as ``(group, frame)``, every phrasing in each language
+    of the group itself; ``None`` where it has none or the twin is a held-out meaning."""
     from ltm.pvq import world
 
-    _need_world_frames(frames, path, "codec_twins exchanges the fillers of PVQ world frames")
+    _need_world_frames(frames, path, "codec_twins", "exchanges the fillers of PVQ world frames")
     out: list[tuple[Group, dict[str, str]] | None] = []
-    for f in frames:
+    for g, f in zip(groups, frames, strict=True):
         t = world.twin(f) if f is not None else None
         keep = t is not None and world.meaning_split(t) == "train"
-        out.append(({x: tuple(world.phrasings(t, x)) for x in langs}, t) if keep else None)
+        out.append(({x: tuple(world.phrasings(t, x)) for x in g}, t) if keep else None)
     return out
 
 
@@ -239,8 +238,8 @@ def with_twins(rows: Sequence[int], groups: Sequence[Group],
                ) -> tuple[list[Group], list[dict[str, str] | None]]:
     """The groups and frames of one codec batch of ``rows`` (indices into ``groups``),
     with twins: the first ``round(share * len(rows) / 2)`` rows that have a twin not
-    already in the batch come first, their twins last, and as many rows from the end
-    without one make room, so the batch keeps its size and its groups stay distinct.
+    already in the batch come first, their twins last, and the last rows not chosen are
+    dropped to make room, so the batch keeps its size and its groups stay distinct.
     ``share`` 0 gives the rows' own groups and frames, in order."""
     want = round(share * len(rows) / 2)
     keys = {_key(groups[i]) for i in rows}
@@ -401,7 +400,7 @@ class PVQDataModule(L.LightningDataModule):
         if tc.uses_teacher and tc.teacher_meanings > 0:
             self.meanings = world_meanings(self.frames, langs, self.path)
         if tc.codec_twins:
-            self.twins = world_twins(self.frames, langs, self.path)
+            self.twins = world_twins(self.groups, self.frames, self.path)
         self.roles = build_vocab([*self.frames, *(f for _, f in self.meanings)])
         self.phrasings = max((len(q) for g in self.groups for q in g.values()), default=0)
         kept = [(r, ep) for r, ep in kept_episodes(train, langs, tc.max_thoughts)

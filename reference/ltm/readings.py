@@ -4,7 +4,7 @@ The greedy reading of a thought misses mostly by one unsure choice early in a wo
 wrong filler, two roles swapped), and the encoder tells the meant thought from its
 neighbours more surely than the greedy reading says it (``experiments/LOG.md``, sessions
 19 and 28). So :meth:`ltm.model.LTM.decode_bytes` with ``readings`` > 1 says each thought
-greedily, then searches (:func:`nearest_readings`): in each of a few rounds the nearest
+once (greedily unless asked otherwise), then searches (:func:`nearest_readings`): in each of a few rounds the nearest
 reading so far is said again with another token (a byte, or the end) at its least sure
 places (:meth:`ltm.codec.ThoughtDecoder.branch`), greedily after it, and a new reading
 replaces it only if the encoder puts it strictly nearer the thought (by the dot product
@@ -24,19 +24,18 @@ from torch import Tensor
 __all__ = ["READING_SEARCH", "reading_rounds", "search_settings", "nearest_readings"]
 
 READING_SEARCH = {"rounds": 2, "min_logp": -6.0}
-"""How :meth:`ltm.model.LTM.decode_bytes` finds the readings after the first: ``rounds`` rounds,
-each branching the nearest reading so far at its least sure places where the decoder's
-other choice has log-probability at least ``min_logp``
+"""How :meth:`ltm.model.LTM.decode_bytes` finds the readings after the first:
+``rounds`` rounds, each branching the nearest reading so far at its least sure places
+where the decoder's other choice has log-probability at least ``min_logp``
 (:meth:`ltm.codec.ThoughtDecoder.branch`). Chosen on the seen meanings of a validation
 world, where it was level with or ahead of the greedy reading plus 15 nucleus samples
 (session 19's rule) on all but one row, in a fifth to a seventh of the time
 (``experiments/LOG.md``, session 28)."""
 
 
-
 def reading_rounds(readings: int, rounds: int | None = None) -> tuple[int, int]:
-    """How :meth:`ltm.model.LTM.decode_bytes` spends ``readings`` (> 1) readings per thought:
-    ``(rounds, branches per round)``, at most ``rounds`` rounds (default
+    """How :meth:`ltm.model.LTM.decode_bytes` spends ``readings`` (> 1) readings per
+    thought: ``(rounds, branches per round)``, at most ``rounds`` rounds (default
     :data:`READING_SEARCH`'s)."""
     rounds = min(READING_SEARCH["rounds"] if rounds is None else rounds, readings - 1)
     return rounds, (readings - 1) // rounds
@@ -50,11 +49,12 @@ def search_settings(search: dict | None) -> dict:
         raise ValueError(f"unknown reading search settings {sorted(unknown)}; known: "
                          f"{', '.join(READING_SEARCH)}")
     out = {**READING_SEARCH, **(search or {})}
-    if not isinstance(out["rounds"], int) or out["rounds"] < 1:
-        raise ValueError(f"search rounds must be an integer of at least 1, got "
-                         f"{out['rounds']!r}")
-    if not isinstance(out["min_logp"], int | float) or math.isnan(out["min_logp"]):
-        raise ValueError(f"search min_logp must be a number, got {out['min_logp']!r}")
+    rounds = out["rounds"]
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        raise ValueError(f"search rounds must be an integer of at least 1, got {rounds!r}")
+    low = out["min_logp"]
+    if not isinstance(low, int | float) or isinstance(low, bool) or math.isnan(low):
+        raise ValueError(f"search min_logp must be a number, got {low!r}")
     return out
 
 
