@@ -293,9 +293,9 @@ class TrainConfig:
     24)."""
     codec_twins: float = 0.0
     """Share of each codec batch made of (group, twin) pairs, the twins half of it: for
-    up to half that share of the batch's groups, the world meaning with two fillers of one kind exchanged
-    (:func:`ltm.pvq.world.twin`, train side of the meaning split only) joins the batch
-    in place of a drawn group, so the alignment meets "A is in P and B is in Q" beside
+    up to half that share of the batch's groups, the world meaning with two fillers of
+    one kind exchanged (:func:`ltm.pvq.world.twin`, train side of the meaning split
+    only) joins the batch in place of a drawn group, so the alignment meets "A is in P and B is in Q" beside
     "B is in P and A is in Q" as a negative (hard negatives for binding, as NegCLIP's
     word-order swaps; Yuksekgonul et al., 2023). 0, the default: no twin and the draw
     unchanged. Needs world data (:func:`ltm.data.with_twins`)."""

@@ -198,8 +198,8 @@ def _need_world_frames(frames: Sequence[dict[str, str] | None], path: str | Path
     known = [f for f in frames if f is not None]
     bad = next((w for f in known if (w := world.check_frame(f)) is not None), None)
     if not known or bad is not None:
-        raise ValueError(f"{path}: {option} {why}, but the training thoughts are not world frames "
-                         f"({bad or 'none has a frame'}); set {option} to 0")
+        raise ValueError(f"{path}: {option} {why}, but the training thoughts are not "
+                         f"world frames ({bad or 'none has a frame'}); set {option} to 0")
 
 
 def world_meanings(frames: Sequence[dict[str, str] | None], langs: Sequence[str],

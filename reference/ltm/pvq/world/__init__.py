@@ -46,7 +46,7 @@ from ltm.pvq.world.stream import SPLITS, generate, record_split, write_world
 
 __all__ = [
     "ACTS", "EVENTS", "STATEMENTS", "ROLE_KINDS", "KINDS", "ENTITIES", "LANGS", "SCRIPTS",
-    "SPLITS", "HELDOUT_OBJECT", "HELDOUT_PLACE", "all_frames", "check_frame", "meaning_split", "twin",
-    "render", "phrasings", "parse", "legal", "apply", "achiever", "determined_next",
+    "SPLITS", "HELDOUT_OBJECT", "HELDOUT_PLACE", "all_frames", "check_frame", "meaning_split",
+    "twin", "render", "phrasings", "parse", "legal", "apply", "achiever", "determined_next",
     "generate", "write_world", "record_split",
 ]

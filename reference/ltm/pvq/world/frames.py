@@ -151,14 +151,13 @@ def twin(frame: dict[str, str]) -> dict[str, str] | None:
         The twin frame, or ``None`` for acts without two roles of one kind and for
         frames whose exchange would name the same fact.
     """
+    if frame["act"] == "recap" and frame["place"] == frame["other_place"]:
+        return None  # "Now A and B are both in P.": either order, one fact
     roles = ACTS[frame["act"]]
     for i, a in enumerate(roles):
         for b in roles[i + 1:]:
-            if ROLE_KINDS[a] != ROLE_KINDS[b] or frame[a] == frame[b]:
-                continue
-            if frame["act"] == "recap" and frame["place"] == frame["other_place"]:
-                continue  # "Now A and B are both in P.": either order, one fact
-            return {**frame, a: frame[b], b: frame[a]}
+            if ROLE_KINDS[a] == ROLE_KINDS[b] and frame[a] != frame[b]:
+                return {**frame, a: frame[b], b: frame[a]}
     return None
 
 
