@@ -179,6 +179,19 @@ def test_teacher_meanings_draw_train_side_meanings_of_the_whole_world(data):
     assert "teacher" not in dm.train_batch(4)  # the teacher stage is steps 0..3
 
 
+def test_teacher_meanings_speak_only_the_languages_of_the_data(tmp_path):
+    """English-only world data: the world's meanings join training in English only,
+    though the codec knows Russian too."""
+    path = tmp_path / "en.pvq.jsonl"
+    world.write_world(path, 40, seed=0, langs="en")
+    cfg = teacher_tiny()
+    assert "ru" in cfg.codec.langs
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, teacher_meanings=0.5))
+    dm = PVQDataModule(path, cfg)
+    dm.setup()
+    assert dm.meanings and {x for g, _ in dm.meanings for x in g} == {"en"}
+
+
 def test_a_fixed_teacher_stays_put_while_the_encoder_learns_it(data, tmp_path):
     cfg = teacher_tiny()
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, teacher_fixed=True))

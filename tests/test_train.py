@@ -526,8 +526,8 @@ def test_codec_twins_bring_each_chosen_groups_twin_into_its_batch(tmp_path):
     """With ``codec_twins`` a share of a codec batch's groups come with their world
     twins (train side only), the batch keeps its size with distinct groups, 0 leaves the
     batch as it was, and data without world frames get a one-line error."""
-    from ltm.data import _key, with_twins
     from ltm.pvq import write_jsonl
+    from ltm.worldaids import group_key, with_twins
 
     path = tmp_path / "w.pvq.jsonl"
     world.write_world(path, 120, seed=0)
@@ -548,11 +548,11 @@ def test_codec_twins_bring_each_chosen_groups_twin_into_its_batch(tmp_path):
     for step in range(8):
         rows = tw.codec_rows(step)
         groups, frames = with_twins(rows, tw.groups, tw.twins, 1.0, tw.frames)
-        assert len(groups) == len(frames) == G and len({_key(g) for g in groups}) == G
-        present = {_key(g) for g in groups}
+        assert len(groups) == len(frames) == G and len({group_key(g) for g in groups}) == G
+        present = {group_key(g) for g in groups}
         pairs = [f for f in frames if world.twin(f) is not None
-                 and _key({x: tuple(world.phrasings(world.twin(f), x))
-                           for x in cfg.codec.langs}) in present]
+                 and group_key({x: tuple(world.phrasings(world.twin(f), x))
+                                for x in cfg.codec.langs}) in present]
         paired += len(pairs)
         assert with_twins(rows, tw.groups, tw.twins, 0.0, tw.frames) == (
             [tw.groups[i] for i in rows], [tw.frames[i] for i in rows])

@@ -27,7 +27,14 @@ import torch
 
 from ltm.model import LTM
 from ltm.pvq import world
-from ltm.worldeval import LANGS, _cap, _decode, _encode, _meaning, cross_language_draw
+from ltm.worldeval import (
+    LANGS,
+    cross_language_draw,
+    decode_batched,
+    decode_budget,
+    encode_batched,
+    meaning_thoughts,
+)
 
 DEFAULTS = ("2000", "400", "16")  # WORLD_SEED, FRAMES, READINGS
 EPISODES = 3000
@@ -59,16 +66,16 @@ def main(argv: list[str]) -> None:
     split = "heldout"
     units = list(world.generate(EPISODES, world_seed, split=split))
     thoughts = cross_language_draw(units, frames, split=split, langs=list(LANGS))
-    cap = _cap([q for t in thoughts for x in LANGS for q in t.quotes[x]], None)
+    cap = decode_budget([q for t in thoughts for x in LANGS for q in t.quotes[x]], None)
     with torch.no_grad():
         for a in LANGS:
-            vec = _meaning(model, _encode(model, [t.quotes[a][0] for t in thoughts], 64,
-                                          False, ""))
+            vec = meaning_thoughts(model, encode_batched(
+                model, [t.quotes[a][0] for t in thoughts], 64, False, ""))
             for b in (x for x in LANGS if x != a):
-                said = _decode(model, vec, [b] * len(vec), 64, cap, False, "", readings)
-                kept = (_encode(model, said, 64, False, "") * vec).sum(-1)  # (N,)
-                others = vec @ _encode(model, [t.quotes[b][0] for t in thoughts], 64, False,
-                                       "").T  # (N, N): thought i against frame j's quote
+                said = decode_batched(model, vec, [b] * len(vec), 64, cap, False, "", readings)
+                kept = (encode_batched(model, said, 64, False, "") * vec).sum(-1)  # (N,)
+                theirs = encode_batched(model, [t.quotes[b][0] for t in thoughts], 64, False, "")
+                others = vec @ theirs.T  # (N, N): thought i against frame j's quote
                 others.fill_diagonal_(float("-inf"))
                 gaps, nearer, scale = [], 0, []
                 for i, (t, text) in enumerate(zip(thoughts, said, strict=True)):

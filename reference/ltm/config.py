@@ -298,7 +298,7 @@ class TrainConfig:
     only) joins the batch in place of a drawn group, so the alignment meets "A is in P and B is in Q" beside
     "B is in P and A is in Q" as a negative (hard negatives for binding, as NegCLIP's
     word-order swaps; Yuksekgonul et al., 2023). 0, the default: no twin and the draw
-    unchanged. Needs world data (:func:`ltm.data.with_twins`)."""
+    unchanged. Needs world data (:func:`ltm.worldaids.with_twins`)."""
     core_batch: int = 8
     """Episodes per core batch."""
     max_thoughts: int = 32

@@ -43,17 +43,15 @@ from ltm.codec import pack
 from ltm.config import LTMConfig
 from ltm.pvq import Record, iter_records, walk
 from ltm.roles import RoleVocab, build_vocab, role_targets
+from ltm.worldaids import Group, group_key, with_twins, world_meanings, world_twins
 
 __all__ = ["BUCKET", "Group", "is_validation", "split_records", "framed_groups",
            "thought_groups", "occurrences", "kept_episodes", "episodes",
-           "episode_states", "bucketed_rows", "world_meanings", "world_twins", "with_twins",
+           "episode_states", "bucketed_rows",
            "collate_groups", "collate_episodes", "StepBatches", "PVQDataModule"]
 
 BUCKET = 16
 """Codec steps per length bucket block (see :meth:`PVQDataModule.codec_groups`)."""
-
-Group = dict[str, tuple[str, ...]]
-"""The quotes of one thought: language -> phrasings, the canonical one first."""
 
 
 def is_validation(record_id: str, fraction: float) -> bool:
@@ -78,11 +76,6 @@ def split_records(records: Sequence[Record], val_fraction: float,
     return train, val
 
 
-def _key(g: Group) -> tuple:
-    """A hashable key of a group: equal quotes, equal keys."""
-    return tuple(sorted(g.items()))
-
-
 def _group(quotes: dict[str, tuple[str, ...]], langs: Sequence[str]) -> Group:
     return {lang: tuple(quotes[lang]) for lang in langs if quotes.get(lang)}
 
@@ -95,7 +88,7 @@ def _quoted(records: Sequence[Record],
         for t in walk(r.thoughts):
             g = _group(t.quotes, langs)
             if g:
-                yield _key(g), g, t.frame
+                yield group_key(g), g, t.frame
 
 
 def framed_groups(records: Sequence[Record],
@@ -114,7 +107,7 @@ def occurrences(records: Sequence[Record], groups: Sequence[Group],
     """How often each of ``groups`` (from :func:`framed_groups` of the same records)
     occurs in ``records``, children included: the count a reader meets it."""
     counts = Counter(key for key, _, _ in _quoted(records, langs))
-    return [counts[_key(g)] for g in groups]
+    return [counts[group_key(g)] for g in groups]
 
 
 def thought_groups(records: Sequence[Record], langs: Sequence[str]) -> list[Group]:
@@ -187,74 +180,6 @@ def bucketed_rows(groups: Sequence[Group], size: int, key: str, step: int,
     order = list(range(BUCKET))
     rng.shuffle(order)
     return drawn[order[k] * G: (order[k] + 1) * G]
-
-
-def _need_world_frames(frames: Sequence[dict[str, str] | None], path: str | Path,
-                       option: str, why: str) -> None:
-    """``ValueError`` naming ``path`` unless ``frames`` hold frames and all are frames of
-    the PVQ world; ``why`` says what ``option`` (a training field) needs them for."""
-    from ltm.pvq import world
-
-    known = [f for f in frames if f is not None]
-    bad = next((w for f in known if (w := world.check_frame(f)) is not None), None)
-    if not known or bad is not None:
-        raise ValueError(f"{path}: {option} {why}, but the training thoughts are not "
-                         f"world frames ({bad or 'none has a frame'}); set {option} to 0")
-
-
-def world_meanings(frames: Sequence[dict[str, str] | None], langs: Sequence[str],
-                   path: str | Path = "data") -> list[tuple[Group, dict[str, str]]]:
-    """Every train-side meaning of the PVQ world (:func:`ltm.pvq.world.all_frames`, the
-    ``train`` side of :func:`ltm.pvq.world.meaning_split`) as ``(group, frame)``, the
-    group holding every phrasing in each of ``langs``. ``frames`` are the training
-    data's: ``ValueError`` (naming ``path``) unless they are frames of the world."""
-    from ltm.pvq import world
-
-    _need_world_frames(frames, path, "teacher_meanings", "draws from the PVQ world's meanings")
-    return [({x: tuple(world.phrasings(f, x)) for x in langs}, f)
-            for f in world.all_frames() if world.meaning_split(f) == "train"]
-
-
-def world_twins(groups: Sequence[Group], frames: Sequence[dict[str, str] | None],
-                path: str | Path = "data") -> list[tuple[Group, dict[str, str]] | None]:
-    """For each of ``groups`` and its frame (``frames``, which must be frames of the PVQ
-    world: ``ValueError`` naming ``path`` otherwise), its twin
-    (:func:`ltm.pvq.world.twin`) as ``(group, frame)``, every phrasing in each language
-    of the group itself; ``None`` where it has none or the twin is a held-out meaning."""
-    from ltm.pvq import world
-
-    _need_world_frames(frames, path, "codec_twins", "exchanges the fillers of PVQ world frames")
-    out: list[tuple[Group, dict[str, str]] | None] = []
-    for g, f in zip(groups, frames, strict=True):
-        t = world.twin(f) if f is not None else None
-        keep = t is not None and world.meaning_split(t) == "train"
-        out.append(({x: tuple(world.phrasings(t, x)) for x in g}, t) if keep else None)
-    return out
-
-
-def with_twins(rows: Sequence[int], groups: Sequence[Group],
-               twins: Sequence[tuple[Group, dict[str, str]] | None], share: float,
-               frames: Sequence[dict[str, str] | None]
-               ) -> tuple[list[Group], list[dict[str, str] | None]]:
-    """The groups and frames of one codec batch of ``rows`` (indices into ``groups``),
-    with twins: the first ``round(share * len(rows) / 2)`` rows that have a twin not
-    already in the batch come first, their twins last, and the last rows not chosen are
-    dropped to make room, so the batch keeps its size and its groups stay distinct.
-    ``share`` 0 gives the rows' own groups and frames, in order."""
-    want = round(share * len(rows) / 2)
-    keys = {_key(groups[i]) for i in rows}
-    chosen: list[int] = []
-    for i in rows:
-        if len(chosen) == want:
-            break
-        if twins[i] is not None and _key(twins[i][0]) not in keys:
-            chosen.append(i)
-            keys.add(_key(twins[i][0]))
-    taken = set(chosen)
-    rest = [i for i in rows if i not in taken][: len(rows) - 2 * len(chosen)]
-    kept = chosen + rest
-    return ([groups[i] for i in kept] + [twins[i][0] for i in chosen],
-            [frames[i] for i in kept] + [twins[i][1] for i in chosen])
 
 
 def _pick(quotes: tuple[str, ...], rng: random.Random | None) -> str:
@@ -378,10 +303,10 @@ class PVQDataModule(L.LightningDataModule):
         without."""
         self.meanings: list[tuple[Group, dict[str, str]]] = []
         """With :attr:`~ltm.config.TrainConfig.teacher_meanings`: every train-side meaning
-        of the world as ``(group, frame)`` (:func:`world_meanings`); else empty."""
+        of the world as ``(group, frame)`` (:func:`ltm.worldaids.world_meanings`); else empty."""
         self.twins: list[tuple[Group, dict[str, str]] | None] = []
         """With :attr:`~ltm.config.TrainConfig.codec_twins`: each of :attr:`groups`'
-        twin as ``(group, frame)``, or ``None`` (:func:`world_twins`); else empty."""
+        twin as ``(group, frame)``, or ``None`` (:func:`ltm.worldaids.world_twins`); else empty."""
         self.val_batch: dict[str, dict] | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -397,8 +322,9 @@ class PVQDataModule(L.LightningDataModule):
         framed = framed_groups(train, langs)
         self.groups, self.frames = [g for g, _ in framed], [f for _, f in framed]
         self.counts = occurrences(train, self.groups, langs) if tc.codec_occurrence else None
-        if tc.uses_teacher and tc.teacher_meanings > 0:
-            self.meanings = world_meanings(self.frames, langs, self.path)
+        if tc.uses_teacher and tc.teacher_meanings > 0:  # in the languages the data speak
+            spoken = [x for x in langs if any(x in g for g in self.groups)]
+            self.meanings = world_meanings(self.frames, spoken, self.path)
         if tc.codec_twins:
             self.twins = world_twins(self.groups, self.frames, self.path)
         self.roles = build_vocab([*self.frames, *(f for _, f in self.meanings)])

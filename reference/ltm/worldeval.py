@@ -44,7 +44,8 @@ from ltm.pvq import Record, Thought, world
 __all__ = ["codec_metrics", "retrieval_metrics", "cross_language_draw",
            "cross_language_metrics", "unit_metrics",
            "judge_next", "prediction_metrics", "evaluate_world", "frame_records",
-           "distinct_frames", "sample_ordered"]
+           "distinct_frames", "sample_ordered", "decode_budget", "meaning_thoughts",
+           "encode_batched", "decode_batched"]
 
 LANGS: tuple[str, ...] = ("en", "ru")
 """The two languages of the world, the default everywhere."""
@@ -113,7 +114,7 @@ def sample_ordered(items: Sequence, n: int, seed: int | str) -> list:
     return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), n))]
 
 
-def _cap(texts: Sequence[str], max_bytes: int | None) -> int:
+def decode_budget(texts: Sequence[str], max_bytes: int | None) -> int:
     """Decoding budget: ``max_bytes``, else the longest reference plus 16 bytes (a
     longer output cannot equal or parse to any of them)."""
     if max_bytes is not None:
@@ -125,26 +126,30 @@ def _parse_said(model, vectors: Tensor, lang: str, batch: int, max_bytes: int,
                 progress: bool, desc: str, readings: int = 1) -> list[dict[str, str] | None]:
     """Each vector decoded greedily in ``lang`` and read back by the world's parser
     (``None`` where the text is no sentence of the world)."""
-    said = _decode(model, vectors, [lang] * len(vectors), batch, max_bytes, progress, desc,
-                   readings)
+    said = decode_batched(model, vectors, [lang] * len(vectors), batch, max_bytes, progress,
+                          desc, readings)
     return [world.parse(text, lang) for text in said]
 
 
-def _meaning(model, thoughts: Tensor) -> Tensor:
-    """The meaning-only thought: surface part zeroed, meaning part renormalised."""
+def meaning_thoughts(model, thoughts: Tensor) -> Tensor:
+    """The meaning-only thought: surface part zeroed, meaning part renormalised (the
+    thoughts as given for a model without ``config.codec``)."""
     codec = getattr(getattr(model, "config", None), "codec", None)
     return thoughts if codec is None else meaning_only(thoughts, codec)
 
 
-def _encode(model, texts: Sequence[str], batch: int, progress: bool, desc: str) -> Tensor:
+def encode_batched(model, texts: Sequence[str], batch: int, progress: bool, desc: str) -> Tensor:
+    """``model.encode`` over ``texts`` in batches of ``batch``, as float32 on the CPU
+    (``(N, Z)``; ``(0, 0)`` for no texts), with a progress bar named ``desc`` when
+    ``progress``."""
     chunks = range(0, len(texts), batch)
     out = [model.encode(list(texts[i: i + batch])).float().cpu()
            for i in tqdm(chunks, desc=desc, disable=not progress, leave=False)]
     return torch.cat(out) if out else torch.zeros(0, 0)  # (N, Z)
 
 
-def _decode(model, vectors: Tensor, langs: Sequence[str], batch: int, max_bytes: int,
-            progress: bool, desc: str, readings: int = 1) -> list[str]:
+def decode_batched(model, vectors: Tensor, langs: Sequence[str], batch: int, max_bytes: int,
+                   progress: bool, desc: str, readings: int = 1) -> list[str]:
     """Greedy decoding in batches; with ``readings`` > 1, the reading the encoder puts
     nearest each thought (:meth:`ltm.model.LTM.decode_bytes`)."""
     more = {"readings": readings} if readings > 1 else {}  # duck-typed models lack it
@@ -173,9 +178,10 @@ def codec_metrics(model, records: Sequence[Record], langs: Sequence[str] = LANGS
             pool = list(dict.fromkeys(q for t in distinct_frames(records, split, (lang,))
                                       for q in t.quotes[lang]))
             quotes = sample_ordered(pool, n, f"codec:{lang}:{seed}")
-            said = _decode(model, _encode(model, quotes, batch_size, progress, f"encode {lang}"),
-                           [lang] * len(quotes), batch_size, _cap(quotes, max_bytes), progress,
-                           f"decode {lang}", readings)
+            vec = encode_batched(model, quotes, batch_size, progress, f"encode {lang}")
+            said = decode_batched(model, vec, [lang] * len(quotes), batch_size,
+                                  decode_budget(quotes, max_bytes), progress, f"decode {lang}",
+                                  readings)
             out[f"exact_{lang}"] = _share([s == q for s, q in zip(said, quotes, strict=True)])
             out[f"byte_acc_{lang}"] = byte_accuracy(said, quotes) if quotes else float("nan")
             out[f"n_{lang}"] = len(quotes)
@@ -197,8 +203,9 @@ def retrieval_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: 
     if not thoughts:
         return out
     with _inference(model):
-        vec = {(lang, p): _meaning(model, _encode(model, [t.quotes[lang][p] for t in thoughts],
-                                                  batch_size, progress, f"encode {lang}{p}"))
+        vec = {(lang, p): meaning_thoughts(model, encode_batched(
+                   model, [t.quotes[lang][p] for t in thoughts], batch_size, progress,
+                   f"encode {lang}{p}"))
                for lang in langs for p in (0, 1)}  # (N, Z) each
     for k in (1, 5):
         for a in langs:
@@ -231,11 +238,12 @@ def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
     out: dict[str, float] = {"n": len(thoughts)}
     if not thoughts:
         return out
-    cap = _cap([q for t in thoughts for lang in langs for q in t.quotes[lang]], max_bytes)
+    cap = decode_budget([q for t in thoughts for lang in langs for q in t.quotes[lang]],
+                        max_bytes)
     with _inference(model):
         for a in langs:
-            vec = _meaning(model, _encode(model, [t.quotes[a][0] for t in thoughts],
-                                          batch_size, progress, f"encode {a}"))
+            vec = meaning_thoughts(model, encode_batched(
+                model, [t.quotes[a][0] for t in thoughts], batch_size, progress, f"encode {a}"))
             for b in (x for x in langs if x != a):
                 frames = _parse_said(model, vec, b, batch_size, cap, progress, f"{a}->{b}",
                                      readings)
@@ -268,14 +276,14 @@ def unit_metrics(model, records: Sequence[Record], n: int = 1000, *, seed: int =
     rng = random.Random(f"units-phrasing:{seed}")
     quotes = {lang: [rng.choice(t.quotes[lang]) for t in thoughts] for lang in langs}
     # every phrasing, not only those drawn: said in ``b``, a unit may come out in another
-    cap = _cap([q for t in thoughts for lang in langs for q in t.quotes[lang]], max_bytes)
+    cap = decode_budget([q for t in thoughts for lang in langs for q in t.quotes[lang]], max_bytes)
     with _inference(model):
         for a in langs:
-            vec = _encode(model, quotes[a], batch_size, progress, f"encode {a}")  # (N, Z)
-            said = _decode(model, vec, [a] * len(vec), batch_size, cap, progress, f"say {a}",
-                           readings)
+            vec = encode_batched(model, quotes[a], batch_size, progress, f"encode {a}")  # (N, Z)
+            said = decode_batched(model, vec, [a] * len(vec), batch_size, cap, progress,
+                                  f"say {a}", readings)
             out[f"exact_{a}"] = _share([s == q for s, q in zip(said, quotes[a], strict=True)])
-            meaning = _meaning(model, vec)
+            meaning = meaning_thoughts(model, vec)
             for b in (x for x in langs if x != a):
                 frames = _parse_said(model, meaning, b, batch_size, cap, progress,
                                      f"{a}->{b}", readings)
@@ -318,10 +326,10 @@ def prediction_metrics(model, records: Sequence[Record], n_episodes: int = 200,
                                                                           strict=True)]
     items = [(e, t) for e, r in enumerate(episodes) for t in range(1, len(r.thoughts))
              if split is None or world.meaning_split(r.thoughts[t].frame) == split]
-    cap = _cap([q for u in units for q in u], max_bytes)
+    cap = decode_budget([q for u in units for q in u], max_bytes)
     rows: dict[str, list[tuple[bool, bool, bool | None, float]]] = {lang: [] for lang in langs}
     with _inference(model):
-        flat = _encode(model, [q for u in units for q in u], batch_size, progress, "encode")
+        flat = encode_batched(model, [q for u in units for q in u], batch_size, progress, "encode")
         starts = [0]
         for u in units:
             starts.append(starts[-1] + len(u))
