@@ -115,7 +115,8 @@ def fit_command(cfg: dict, preset: str = "paper") -> str:
         if key == "minutes":
             args.append(f"--max-minutes {value:g}")
         else:
-            args.append(f"--set {key}={value}")  # every training field is a number or a bool
+            shown = str(value).lower() if isinstance(value, bool) else value  # as --set reads it
+            args.append(f"--set {key}={shown}")  # every training field is a number or a bool
     return " ".join(args)
 
 

@@ -86,6 +86,8 @@ def test_model_card_fit_command_names_every_training_override():
     assert ship._head({**cfg["field"], "choice_pick": "selector"}).endswith("the head's selector")
     assert ship.fit_command(cfg) == ("ltm fit --preset paper --data DATA --out DIR "
                                      "--head choice --set lr_encoder=0.00015 --max-minutes 44")
+    cfg["train"]["compile"] = True  # a bool as --set reads it back: lower case
+    assert ship.fit_command(cfg).endswith("--max-minutes 44 --set compile=true")
     cfg["field"]["layers"] += 1
     with pytest.raises(SystemExit, match="'field' differs"):
         ship.fit_command(cfg)
