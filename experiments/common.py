@@ -648,7 +648,8 @@ def release() -> dict[str, str]:
 
 def protocol_macros() -> dict[str, str]:
     """The protocol constants the paper's text names, from the code that uses them, and
-    the shipped checkpoint's training time (its critic stage included) and the release
+    the shipped checkpoint's training time (its critic stage included), steps and critic
+    labels, and the release
     from ``CITATION.cff``."""
     shipped = paths.root() / "checkpoints" / SHIPPED["paper"]
     metrics = (json.loads((shipped / "metrics.json").read_text())
@@ -667,6 +668,9 @@ def protocol_macros() -> dict[str, str]:
             "shippedCriticWidth": str(field.get("critic_width", 0)) if field else "-",
             "shippedCriticShare": (f"{100 * train.get('critic_share', 0.0):g}\\%"
                                    if train else "-"),
+            "shippedCriticLabels": (fmt(metrics["critic"]["transitions"])
+                                    if metrics and metrics.get("critic") else "-"),
+            "shippedSteps": fmt(metrics["steps"]) if metrics else "-",
             "releaseVersion": rel["version"], "releaseDate": rel["date-released"],
             "protoCandidates": fmt(CANDIDATES), "protoEvalSeed": str(EVAL_SEED),
             "protoEvalEpisodes": fmt(EVAL_EPISODES),

@@ -206,6 +206,8 @@ def test_the_papers_protocol_macros_read_the_shipped_models_rates_and_time():
     assert float(macros["shippedCodecOccurrence"]) == cfg["train"]["codec_occurrence"]
     assert macros["shippedMinutes"] == f"{seconds / 60:.0f}"
     assert macros["shippedCriticWidth"] == str(cfg["field"]["critic_width"])
+    assert macros["shippedCriticLabels"] == f"{metrics['critic']['transitions']:,}"
+    assert macros["shippedSteps"] == f"{metrics['steps']:,}"
 
 
 def _probe(name: str):
