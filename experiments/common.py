@@ -647,10 +647,9 @@ def release() -> dict[str, str]:
 
 
 def protocol_macros() -> dict[str, str]:
-    """The protocol constants the paper's text names, from the code that uses them, and
-    the shipped checkpoint's training time (its critic stage included), steps and critic
-    labels, and the release
-    from ``CITATION.cff``."""
+    """The protocol constants the paper's text names, from the code that uses them; the
+    shipped checkpoint's training time (its critic stage included), steps and critic
+    labels; and the release from ``CITATION.cff``."""
     shipped = paths.root() / "checkpoints" / SHIPPED["paper"]
     metrics = (json.loads((shipped / "metrics.json").read_text())
                if (shipped / "metrics.json").is_file() else None)
