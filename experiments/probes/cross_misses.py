@@ -22,14 +22,7 @@ import torch
 
 from ltm.model import LTM
 from ltm.pvq import world
-from ltm.worldeval import (
-    LANGS,
-    cross_language_draw,
-    decode_batched,
-    decode_budget,
-    encode_batched,
-    meaning_thoughts,
-)
+from ltm.worldeval import LANGS, cross_language_draw, said_across
 
 EXAMPLES = 4
 DEFAULTS = ("1000", "10000")  # WORLD_SEED, UNIT_EPISODES
@@ -102,14 +95,9 @@ def main(argv: list[str]) -> None:
     for split in world.SPLITS:
         units = list(world.generate(episodes, world_seed, split=split))
         thoughts = cross_language_draw(units, 1000, split=split, langs=langs)
-        cap = decode_budget([q for t in thoughts for x in langs for q in t.quotes[x]], None)
         with torch.no_grad():
-            for a in langs:
-                vec = meaning_thoughts(model, encode_batched(
-                    model, [t.quotes[a][0] for t in thoughts], 64, False, ""))
-                for b in (x for x in langs if x != a):
-                    said = decode_batched(model, vec, [b] * len(vec), 64, cap, False, "")
-                    report(f"{split} {a}->{b}", thoughts, said, b)
+            for a, b, _, said in said_across(model, thoughts, langs):
+                report(f"{split} {a}->{b}", thoughts, said, b)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,7 @@ import torch
 
 from ltm.model import LTM
 from ltm.pvq import world
-from ltm.worldeval import (
-    LANGS,
-    cross_language_draw,
-    decode_batched,
-    decode_budget,
-    encode_batched,
-    meaning_thoughts,
-)
+from ltm.worldeval import LANGS, cross_language_draw, encode_batched, said_across
 
 DEFAULTS = ("2000", "400", "16")  # WORLD_SEED, FRAMES, READINGS
 EPISODES = 3000
@@ -66,38 +59,33 @@ def main(argv: list[str]) -> None:
     split = "heldout"
     units = list(world.generate(EPISODES, world_seed, split=split))
     thoughts = cross_language_draw(units, frames, split=split, langs=list(LANGS))
-    cap = decode_budget([q for t in thoughts for x in LANGS for q in t.quotes[x]], None)
     with torch.no_grad():
-        for a in LANGS:
-            vec = meaning_thoughts(model, encode_batched(
-                model, [t.quotes[a][0] for t in thoughts], 64, False, ""))
-            for b in (x for x in LANGS if x != a):
-                said = decode_batched(model, vec, [b] * len(vec), 64, cap, False, "", readings)
-                kept = (encode_batched(model, said, 64, False, "") * vec).sum(-1)  # (N,)
-                theirs = encode_batched(model, [t.quotes[b][0] for t in thoughts], 64, False, "")
-                others = vec @ theirs.T  # (N, N): thought i against frame j's quote
-                others.fill_diagonal_(float("-inf"))
-                gaps, nearer, scale = [], 0, []
-                for i, (t, text) in enumerate(zip(thoughts, said, strict=True)):
-                    if world.parse(text, b) == t.frame:
-                        scale.append(float(kept[i] - others[i].max()))
-                        continue
-                    scores = (model.encode([text, *t.quotes[b]]).float()
-                              * vec[i][None].float()).sum(-1)
-                    gap = float(scores[1:].max() - scores[0])
-                    gaps.append(gap)
-                    nearer += gap > 0
-                n = len(thoughts)
-                line = (f"{split} {a}->{b}: same frame {1 - len(gaps) / n:.3f} of {n}; "
-                        f"misses {len(gaps)}, a true phrasing nearer than the kept reading "
-                        f"{nearer}")
-                if gaps:
-                    line += (f"; gap (true - kept) median {statistics.median(gaps):+.4f}, "
-                             f"largest {max(gaps):+.4f}")
-                if scale:
-                    line += (f"; hits, kept - nearest other frame median "
-                             f"{statistics.median(scale):+.4f}")
-                print(line)
+        for a, b, vec, said in said_across(model, thoughts, readings=readings):
+            kept = (encode_batched(model, said, 64, False, "") * vec).sum(-1)  # (N,)
+            theirs = encode_batched(model, [t.quotes[b][0] for t in thoughts], 64, False, "")
+            others = vec @ theirs.T  # (N, N): thought i against frame j's quote
+            others.fill_diagonal_(float("-inf"))
+            gaps, nearer, scale = [], 0, []
+            for i, (t, text) in enumerate(zip(thoughts, said, strict=True)):
+                if world.parse(text, b) == t.frame:
+                    scale.append(float(kept[i] - others[i].max()))
+                    continue
+                scores = (model.encode([text, *t.quotes[b]]).float()
+                          * vec[i][None].float()).sum(-1)
+                gap = float(scores[1:].max() - scores[0])
+                gaps.append(gap)
+                nearer += gap > 0
+            n = len(thoughts)
+            line = (f"{split} {a}->{b}: same frame {1 - len(gaps) / n:.3f} of {n}; "
+                    f"misses {len(gaps)}, a true phrasing nearer than the kept reading "
+                    f"{nearer}")
+            if gaps:
+                line += (f"; gap (true - kept) median {statistics.median(gaps):+.4f}, "
+                         f"largest {max(gaps):+.4f}")
+            if scale:
+                line += (f"; hits, kept - nearest other frame median "
+                         f"{statistics.median(scale):+.4f}")
+            print(line)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ __all__ = ["codec_metrics", "retrieval_metrics", "cross_language_draw",
            "cross_language_metrics", "unit_metrics",
            "judge_next", "prediction_metrics", "evaluate_world", "frame_records",
            "distinct_frames", "sample_ordered", "decode_budget", "meaning_thoughts",
-           "encode_batched", "decode_batched"]
+           "encode_batched", "decode_batched", "said_across"]
 
 LANGS: tuple[str, ...] = ("en", "ru")
 """The two languages of the world, the default everywhere."""
@@ -224,32 +224,43 @@ def cross_language_draw(records: Sequence[Record], n: int = 1000, *, seed: int =
     return sample_ordered(distinct_frames(records, split, langs), n, f"cross:{seed}")
 
 
+def said_across(model, thoughts: Sequence[Thought], langs: Sequence[str] = LANGS,
+                batch_size: int = 64, max_bytes: int | None = None, progress: bool = False,
+                readings: int = 1) -> Iterator[tuple[str, str, Tensor, list[str]]]:
+    """Each of ``thoughts`` said in the other language, for every ordered pair of
+    ``langs``: phrasing 0 in ``a`` encoded, its surface part dropped
+    (:func:`meaning_thoughts`), and decoded with the tag of ``b`` (``readings`` as in
+    :func:`codec_metrics`; budget :func:`decode_budget` over every quote of ``langs``).
+    Yields ``(a, b, vectors (N, Z), said)``; run it under ``no_grad``."""
+    cap = decode_budget([q for t in thoughts for lang in langs for q in t.quotes[lang]],
+                        max_bytes)
+    for a in langs:
+        vec = meaning_thoughts(model, encode_batched(
+            model, [t.quotes[a][0] for t in thoughts], batch_size, progress, f"encode {a}"))
+        for b in (x for x in langs if x != a):
+            yield a, b, vec, decode_batched(model, vec, [b] * len(vec), batch_size, cap,
+                                            progress, f"{a}->{b}", readings)
+
+
 def cross_language_metrics(model, records: Sequence[Record], n: int = 1000, *,
                            seed: int = 0, split: str | None = None,
                            langs: Sequence[str] = LANGS, batch_size: int = 64,
                            max_bytes: int | None = None, progress: bool = True,
                            readings: int = 1) -> dict[str, float]:
-    """Said in the other language: phrasing 0 in ``a`` is encoded, its surface part
-    dropped (:func:`ltm.codec.meaning_only`), and decoded with the tag of ``b``
-    (``readings`` as in :func:`codec_metrics`).
+    """Said in the other language (:func:`said_across`), read back by the world's parser.
     Keys: ``<a>_to_<b>`` (the text parses in ``b`` to the same frame),
     ``<a>_to_<b>_parses`` (it parses at all), ``n``."""
     thoughts = cross_language_draw(records, n, seed=seed, split=split, langs=langs)
     out: dict[str, float] = {"n": len(thoughts)}
     if not thoughts:
         return out
-    cap = decode_budget([q for t in thoughts for lang in langs for q in t.quotes[lang]],
-                        max_bytes)
     with _inference(model):
-        for a in langs:
-            vec = meaning_thoughts(model, encode_batched(
-                model, [t.quotes[a][0] for t in thoughts], batch_size, progress, f"encode {a}"))
-            for b in (x for x in langs if x != a):
-                frames = _parse_said(model, vec, b, batch_size, cap, progress, f"{a}->{b}",
-                                     readings)
-                out[f"{a}_to_{b}"] = _share([f == t.frame for f, t in
-                                             zip(frames, thoughts, strict=True)])
-                out[f"{a}_to_{b}_parses"] = _share([f is not None for f in frames])
+        for a, b, _, said in said_across(model, thoughts, langs, batch_size, max_bytes,
+                                         progress, readings):
+            frames = [world.parse(text, b) for text in said]
+            out[f"{a}_to_{b}"] = _share([f == t.frame for f, t in
+                                         zip(frames, thoughts, strict=True)])
+            out[f"{a}_to_{b}_parses"] = _share([f is not None for f in frames])
     return out
 
 
