@@ -9,7 +9,7 @@
 
 Trains the ``paper`` preset through :func:`ltm.train.fit` for ``--codec-steps`` codec
 steps and ``--core-steps`` core steps (or, with ``--codec DIR``, only the core, on that
-model's frozen codec), on one thread, with the :class:`ltm.config.TrainConfig` fields
+model's frozen codec), on one thread, with the :class:`ltm.train_config.TrainConfig` fields
 given by ``--set`` and the :class:`ltm.config.FieldConfig` fields given by ``--field``
 changed, on the world the experiments train on
 (``data/generated/world.pvq.jsonl``: ``ltm data world --episodes 10000 --seed 0``).

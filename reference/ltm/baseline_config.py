@@ -2,7 +2,7 @@
 
 Issue 4 section 1. :class:`BaselineConfig` sizes the byte mini-LLaMA of
 :mod:`ltm.baseline` (and the language model inside :mod:`ltm.hybrid`); training reuses
-the LTM's :class:`ltm.config.TrainConfig`, of which the baseline reads only: ``core_batch``
+the LTM's :class:`ltm.train_config.TrainConfig`, of which the baseline reads only: ``core_batch``
 (episodes per step), ``max_thoughts``, ``lr_decoder`` (its one learning rate),
 ``weight_decay``, ``warmup_steps``, ``lr_final`` (its rate decays over the whole run),
 ``grad_clip``, ``total_steps`` (codec + core steps: as many optimiser steps as the LTM
@@ -31,7 +31,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ltm.config import ByteVocab, TrainConfig, _check_ngrams, _divides, _positive
+from ltm.checks import check_ngrams, divides, positive
+from ltm.config import ByteVocab, TrainConfig
 from ltm.presets import preset
 
 __all__ = ["BaselineConfig", "baseline_preset", "BASELINE_SIZES"]
@@ -71,9 +72,9 @@ class BaselineConfig(ByteVocab):
     """Training (the fields the baseline reads are listed in the module docstring)."""
 
     def __post_init__(self) -> None:
-        _positive(self, "width", "heads", "layers", "max_bytes", "context")
-        _divides(self, "width", "heads")
-        _check_ngrams(self)
+        positive(self, "width", "heads", "layers", "max_bytes", "context")
+        divides(self, "width", "heads")
+        check_ngrams(self)
         self._check_langs_and_rope()
         if not isinstance(self.train, TrainConfig):
             raise ValueError(f"BaselineConfig.train must be a TrainConfig, got {self.train!r}")
@@ -119,7 +120,7 @@ The hybrid on each adds ``thought_in`` (``Z x width``) and the LTM's frozen enco
 
 def baseline_preset(name: str, match: Match = "params") -> BaselineConfig:
     """The baseline matched to LTM preset ``name`` in ``params`` or training ``flops``,
-    trained with that preset's :class:`~ltm.config.TrainConfig` and languages."""
+    trained with that preset's :class:`~ltm.train_config.TrainConfig` and languages."""
     if match not in ("params", "flops"):
         raise ValueError(f"match must be 'params' or 'flops', got {match!r}")
     ltm = preset(name)  # raises for an unknown name

@@ -2,10 +2,12 @@
 
 DESIGN.md section 3. Four blocks: :class:`CodecConfig` (the thought encoder and
 decoder over bytes), :class:`FieldConfig` (the field core, its scene memory and its
-tension head), :class:`TrainConfig` (batches, learning rates, loss weights and stage
-lengths of ``lit.py``) and :class:`LTMConfig`, which holds one of each. Every field has a
-docstring under it (rendered by mkdocstrings and shown by the CLI); every bad value
-raises ``ValueError`` naming the field. Derived sizes are properties, never fields.
+tension head), :class:`~ltm.train_config.TrainConfig` (batches, learning rates, loss
+weights and stage lengths of ``lit.py``; defined in :mod:`ltm.train_config`, exported
+here too) and :class:`LTMConfig`, which holds one of each. Every field has a docstring
+under it (rendered by mkdocstrings and shown by the CLI); every bad value raises
+``ValueError`` naming the field (the checks are :mod:`ltm.checks`). Derived sizes are
+properties, never fields.
 
 The named presets (``tiny``, ``paper``, ``gpu``) are in :mod:`ltm.presets`.
 """
@@ -16,7 +18,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ltm.checks import check_ngrams, count, divides, fraction, non_negative, positive
 from ltm.langs import ISO_639_1
+from ltm.train_config import TrainConfig
 
 __all__ = ["N_BYTES", "PAD", "BOS", "EOS", "ByteVocab", "CodecConfig", "FieldConfig", "TrainConfig",
            "LTMConfig", "CONFIG_IGNORED_ON_RESUME", "config_overrides", "train_overrides",
@@ -33,38 +37,6 @@ HeadKind = str
 added with
 :func:`ltm.heads.register_head`."""
 SampleMethod = Literal["euler", "heun"]
-
-
-def _positive(obj: Any, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{type(obj).__name__}.{name} must be a positive int, got {value!r}")
-
-
-def _divides(obj: Any, width: str, heads: str) -> None:
-    w, h = getattr(obj, width), getattr(obj, heads)
-    if w % h or (w // h) % 2:
-        raise ValueError(f"{type(obj).__name__}.{heads}={h} must divide {width}={w} into an "
-                         f"even head size (rotary positions rotate pairs)")
-
-
-def _check_ngrams(obj: Any) -> None:
-    """``ngram_max`` is 0 (none) or an int >= 2, and ``ngram_buckets`` is positive."""
-    n = obj.ngram_max
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n == 1:
-        raise ValueError(f"{type(obj).__name__}.ngram_max must be 0 (none) or an int >= 2, "
-                         f"got {n!r}")
-    _positive(obj, "ngram_buckets")
-
-
-def _non_negative(obj: Any, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if (not isinstance(value, int | float) or isinstance(value, bool)
-                or not value >= 0 or value == float("inf")):
-            raise ValueError(f"{type(obj).__name__}.{name} must be a finite number >= 0, "
-                             f"got {value!r}")
 
 
 def _mlp_hidden(width: int) -> int:
@@ -156,19 +128,15 @@ class CodecConfig(ByteVocab):
     """Base of the rotary position frequencies."""
 
     def __post_init__(self) -> None:
-        _positive(self, "width", "heads", "enc_layers", "dec_layers", "max_bytes",
-                  "meaning_dim", "pool_slots", "prefix_len")
-        _divides(self, "width", "heads")
-        _check_ngrams(self)
+        positive(self, "width", "heads", "enc_layers", "dec_layers", "max_bytes",
+                 "meaning_dim", "pool_slots", "prefix_len")
+        divides(self, "width", "heads")
+        check_ngrams(self)
         if self.decoder_ngrams and not self.ngram_max:
             raise ValueError("CodecConfig.decoder_ngrams needs ngram_max >= 2, got "
                              f"ngram_max={self.ngram_max!r}")
-        if not isinstance(self.surface_dim, int) or self.surface_dim < 0:
-            raise ValueError(f"CodecConfig.surface_dim must be an int >= 0, "
-                             f"got {self.surface_dim!r}")
-        if not 0.0 <= self.surface_norm < 1.0:
-            raise ValueError(f"CodecConfig.surface_norm must be in [0, 1), "
-                             f"got {self.surface_norm!r}")
+        count(self, "surface_dim")
+        fraction(self, "surface_norm", below_one=True)
         if self.surface_dim == 0 and self.surface_norm != 0.0:
             raise ValueError("CodecConfig.surface_norm must be 0 when surface_dim is 0, "
                              f"got {self.surface_norm!r}")
@@ -234,18 +202,15 @@ class FieldConfig:
     log-probability that the hypothesis's unit is legal."""
 
     def __post_init__(self) -> None:
-        _positive(self, "width", "heads", "layers", "head_width",
-                  "head_layers", "sample_steps", "energy_samples", "choices")
-        _non_negative(self, "source_noise", "memory_slots", "choice_temperature",
-                      "choice_roundtrip", "critic_weight")
-        for name in ("memory_slots", "critic_width"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                raise ValueError(f"FieldConfig.{name} must be an int >= 0, "
-                                 f"got {getattr(self, name)!r}")
+        positive(self, "width", "heads", "layers", "head_width",
+                 "head_layers", "sample_steps", "energy_samples", "choices")
+        non_negative(self, "source_noise", "memory_slots", "choice_temperature",
+                     "choice_roundtrip", "critic_weight")
+        count(self, "memory_slots", "critic_width")
         if self.critic_width and (self.head != "choice" or self.choice_pick != "decoder"):
             raise ValueError("FieldConfig.critic_width needs the choice head with the "
                              f"decoder's pick, got head {self.head!r}, pick {self.choice_pick!r}")
-        _divides(self, "width", "heads")
+        divides(self, "width", "heads")
         from ltm.heads import HEADS  # here, not at the top: heads.py imports this module
 
         if self.head not in HEADS:
@@ -269,203 +234,6 @@ class FieldConfig:
     def mlp_hidden(self) -> int:
         """Hidden size of the SwiGLU feed-forward."""
         return _mlp_hidden(self.width)
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrainConfig:
-    """Training (``lit.py``): stages in one run, the codec first, then the core.
-
-    Stage ``codec`` trains the encoder and decoder on thought groups; stage ``core``
-    freezes them and trains the field core and head on episodes. With
-    :attr:`teacher_share`, a ``teacher`` stage takes the first part of the codec's steps
-    or time (the decoder alone, from a teacher code; :mod:`ltm.teacher`). A stage ends
-    at its step count or, when :attr:`minutes` is set, at its share of the time,
-    whichever comes first."""
-
-    codec_batch: int = 16
-    """Thought groups per codec batch (each gives one quote per language)."""
-    codec_occurrence: float = 0.0
-    """Share of the codec's thought groups drawn in proportion to how often each occurs
-    in the training records, as a reader meets them; the rest are drawn uniformly over
-    distinct groups (0, the default: all uniformly). On the PVQ world a uniform draw
-    gives the four weather groups, a tenth of the units as they occur, a few dozen draws each
-    in a whole run (:func:`ltm.data.bucketed_rows`; ``experiments/LOG.md``, session
-    24)."""
-    codec_twins: float = 0.0
-    """Share of each codec batch made of (group, twin) pairs, the twins half of it: for
-    up to half that share of the batch's groups, the world meaning with two fillers of
-    one kind exchanged (:func:`ltm.pvq.world.twin`, train side of the meaning split
-    only) joins the batch in place of a drawn group, so the alignment meets "A is in P and B is in Q" beside
-    "B is in P and A is in Q" as a negative (hard negatives for binding, as NegCLIP's
-    word-order swaps; Yuksekgonul et al., 2023). 0, the default: no twin and the draw
-    unchanged. Needs world data (:func:`ltm.worldaids.with_twins`)."""
-    core_batch: int = 8
-    """Episodes per core batch."""
-    max_thoughts: int = 32
-    """Longest episode given to the core, in thoughts; later thoughts are dropped."""
-    lr_encoder: float = 3e-4
-    """AdamW learning rate of the encoder. Keep it about 1/10 of :attr:`lr_decoder`:
-    with one rate the codec collapses every thought onto one line in a few steps."""
-    lr_decoder: float = 3e-3
-    """AdamW learning rate of the decoder."""
-    lr_core: float = 1e-3
-    """AdamW learning rate of the field core and the tension head."""
-    weight_decay: float = 0.01
-    """AdamW weight decay, on matrices and embeddings only (not norms or biases)."""
-    warmup_steps: int = 20
-    """Linear learning-rate warm-up at the start of each stage, in steps (0: none)."""
-    lr_final: float = 1.0
-    """Each stage's rates fall by half a cosine to this fraction of their peak at the
-    stage's end (its steps or its time, whichever it is nearer to); 1: constant."""
-    grad_clip: float = 1.0
-    """Clip the gradient norm to this (0: no clipping)."""
-    codec_steps: int = 60
-    """Steps of the codec stage (at most)."""
-    core_steps: int = 40
-    """Steps of the core stage (at most)."""
-    minutes: float = 0.0
-    """Wall-clock budget of the whole run in minutes (0: none, steps decide);
-    ``ltm fit --max-minutes`` sets it."""
-    codec_share: float = 0.6
-    """Share of :attr:`minutes` given to the codec stage (of what the critic leaves)."""
-    critic_share: float = 0.08
-    """With a critic (``FieldConfig.critic_width``): share of :attr:`minutes` given to
-    the critic stage, last (:func:`ltm.critic.fit_critic`); codec and core share the
-    rest."""
-    critic_transitions: int = 8000
-    """With a critic: transitions of the training episodes it is trained on (at most)."""
-    critic_epochs: int = 16
-    """With a critic: passes over its labelled transitions (at most)."""
-    critic_hypotheses: int = 0
-    """With a critic: how many of each labelled transition's hypotheses, drawn at
-    random, are read and labelled (0: all of them; fewer buy more transitions in the
-    same minutes, :func:`ltm.critic.label_transitions`)."""
-    w_rec: float = 1.0
-    """Weight of the byte cross-entropy of each quote decoded from its own thought."""
-    w_align: float = 0.5
-    """Weight of the InfoNCE alignment of the meaning parts of one thought's quotes."""
-    w_cross: float = 0.5
-    """Weight of the byte cross-entropy of the other language's canonical quote decoded
-    from the meaning part alone (surface zeroed, see :func:`ltm.codec.meaning_only`)."""
-    w_noise: float = 0.25
-    """Weight of the byte cross-entropy of each quote decoded from its noised thought."""
-    byte_dropout: float = 0.0
-    """Chance that each byte of the decoder's teacher-forced input is hidden (replaced
-    by PAD; the targets stay whole) in the byte terms of the teacher and codec stages
-    (reconstruction, noised and cross-language decoding), so that the decoder reads more
-    of each unit from its thought and less from the bytes before
-    (:func:`ltm.losses.drop_bytes`). 0, the default: no byte hidden and no draw made."""
-    w_roles: float = 0.0
-    """Weight of the role supervision (:mod:`ltm.roles`): linear classifiers read each
-    role's filler from the meaning part, where the training thoughts carry frames."""
-    w_state: float = 0.0
-    """Weight of the state supervision of the core stage: linear classifiers (the same
-    :class:`ltm.roles.RoleProbe`, one per state key) read the value of every key of the
-    world state after each thought (PVQ ``state``, e.g. ``anna.at``) from the core's
-    context, where the training thoughts carry states; a training aid, not shipped."""
-    teacher_share: float = 0.0
-    """Share of the codec stage (of its steps, or of its minutes) given to the teacher
-    stage before it (:mod:`ltm.teacher`): the decoder learns to write each framed quote
-    from a code that binds its roles by construction, and the rest of the codec stage
-    trains the encoder onto that code with the decoder frozen. 0: no teacher stage
-    (encoder and decoder trained jointly). Needs training data with frames."""
-    w_distill: float = 1.0
-    """With a teacher stage: weight, in the codec stage after it, of the distance of each
-    framed quote's thought from its teacher code (:func:`ltm.teacher.distill_loss`)."""
-    teacher_meanings: float = 0.0
-    """With a teacher stage: share of its thought groups drawn uniformly from the world's
-    meaning space (the train side of :func:`ltm.pvq.world.meaning_split`, every phrasing
-    rendered) instead of from the data's thoughts. The teacher needs no episode, so it
-    can see combinations the episodes never make. Needs world data."""
-    teacher_fixed: bool = False
-    """With a teacher stage: the teacher code is fixed at its random start (not trained),
-    and, since its target does not move, the encoder learns it (``w_distill``) from the
-    first step, beside the decoder, instead of after the teacher stage."""
-    compile: bool = False
-    """Compile the encoder and the decoder with ``torch.compile`` (in place, dynamic
-    shapes, so the weights keep their names) before training. It costs minutes of
-    compiling at the start, counted in the time budget, and buys faster steps
-    (``nox -s bench``, item ``compile``; experiments/LOG.md, session 14)."""
-    noise_sigma: float = 0.2
-    """Expected norm of the noise added for the noised decoding term."""
-    w_head: float = 1.0
-    """Weight of the tension head's own loss."""
-    w_next: float = 0.1
-    """Weight of the byte cross-entropy of the true next unit decoded (frozen decoder)
-    from the predicted thought."""
-    align_temperature: float = 0.05
-    """Temperature of the alignment InfoNCE."""
-    val_fraction: float = 0.05
-    """Share of records held out for validation, chosen by a hash of the record id."""
-    exclude_heldout: bool = True
-    """Leave out of training every world episode with a meaning of the compositional
-    held-out split (:func:`ltm.pvq.world.meaning_split`)."""
-    val_every: int = 50
-    """Validate every this many training steps (and at the end)."""
-    val_groups: int = 64
-    """Thought groups in the fixed validation set of the codec."""
-    val_episodes: int = 16
-    """Episodes in the fixed validation set of the core."""
-    ckpt_every: int = 25
-    """Write ``checkpoints/last.ckpt`` every this many steps (and at the end)."""
-    seed: int = 0
-    """Seed of the weights, of every batch and of every noise draw."""
-
-    def __post_init__(self) -> None:
-        _positive(self, "codec_batch", "core_batch", "max_thoughts", "val_every",
-                  "val_groups", "val_episodes", "ckpt_every")
-        _non_negative(self, "lr_encoder", "lr_decoder", "lr_core", "weight_decay",
-                      "grad_clip", "minutes", "w_rec", "w_align", "w_cross", "w_noise",
-                      "w_roles", "w_state", "w_distill", "noise_sigma", "w_head", "w_next")
-        for name in ("warmup_steps", "codec_steps", "core_steps", "critic_transitions",
-                     "critic_epochs", "critic_hypotheses"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"TrainConfig.{name} must be an int >= 0, got {value!r}")
-        if self.codec_steps + self.core_steps == 0:
-            raise ValueError("TrainConfig.codec_steps + core_steps must be > 0, got 0")
-        if not 0.0 <= self.codec_share <= 1.0:
-            raise ValueError(f"TrainConfig.codec_share must be in [0, 1], "
-                             f"got {self.codec_share!r}")
-        if not 0.0 <= self.critic_share < 1.0:
-            raise ValueError(f"TrainConfig.critic_share must be in [0, 1), "
-                             f"got {self.critic_share!r}")
-        if not 0.0 <= self.lr_final <= 1.0:
-            raise ValueError(f"TrainConfig.lr_final must be in [0, 1], got {self.lr_final!r}")
-        if not 0.0 <= self.teacher_share < 1.0:
-            raise ValueError(f"TrainConfig.teacher_share must be in [0, 1), "
-                             f"got {self.teacher_share!r}")
-        if not 0.0 <= self.byte_dropout < 1.0:
-            raise ValueError(f"TrainConfig.byte_dropout must be in [0, 1), "
-                             f"got {self.byte_dropout!r}")
-        if not 0.0 <= self.codec_occurrence <= 1.0:
-            raise ValueError(f"TrainConfig.codec_occurrence must be in [0, 1], "
-                             f"got {self.codec_occurrence!r}")
-        if not 0.0 <= self.codec_twins <= 1.0:
-            raise ValueError(f"TrainConfig.codec_twins must be in [0, 1], "
-                             f"got {self.codec_twins!r}")
-        if not 0.0 <= self.teacher_meanings <= 1.0:
-            raise ValueError(f"TrainConfig.teacher_meanings must be in [0, 1], "
-                             f"got {self.teacher_meanings!r}")
-        if not self.align_temperature > 0:
-            raise ValueError(f"TrainConfig.align_temperature must be > 0, "
-                             f"got {self.align_temperature!r}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"TrainConfig.val_fraction must be in [0, 1), "
-                             f"got {self.val_fraction!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"TrainConfig.seed must be an int >= 0, got {self.seed!r}")
-
-    @property
-    def uses_teacher(self) -> bool:
-        """Whether the run has a teacher stage: a :attr:`teacher_share` of a codec stage
-        that exists (a core trained on a given codec has none)."""
-        return self.teacher_share > 0 and self.codec_steps > 0
-
-    @property
-    def total_steps(self) -> int:
-        """Steps of both stages."""
-        return self.codec_steps + self.core_steps
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -561,7 +329,7 @@ def with_overrides(config: Any, pairs: list[str] | tuple[str, ...],
                    option: str = "--set") -> Any:
     """``config`` (an :class:`LTMConfig`, or any config with a ``train`` part) with
     ``FIELD=VALUE`` changes (``ltm fit --set``): a plain ``FIELD`` is a field of its
-    :class:`TrainConfig`, ``PART.FIELD`` a field of another dataclass part (for an
+    :class:`~ltm.train_config.TrainConfig`, ``PART.FIELD`` a field of another dataclass part (for an
     :class:`LTMConfig`, ``codec.width=192`` or ``field.head_width=384``). Each part is
     checked again by its own ``__post_init__``; ``ValueError`` names the first bad pair
     (or, for a value its part refuses, the part's own check)."""
@@ -587,7 +355,7 @@ def with_overrides(config: Any, pairs: list[str] | tuple[str, ...],
 
 
 def train_overrides(train: TrainConfig, pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """``["teacher_share=0.4", "exclude_heldout=false"]`` -> the :class:`TrainConfig`
+    """``["teacher_share=0.4", "exclude_heldout=false"]`` -> the :class:`~ltm.train_config.TrainConfig`
     fields to change, each value typed as ``train``'s field is (``ltm fit --set``);
     ``ValueError`` names the first pair that is not ``FIELD=VALUE`` of a known field."""
     return config_overrides(train, pairs, "--set")

@@ -8,7 +8,7 @@ DESIGN.md section 3 (training) and section 4 (data). Two views of one PVQ file:
   meanings across episodes), so one batch never holds a meaning twice and the
   alignment loss never meets a false negative. A batch draws ``G`` groups (uniformly
   over the distinct groups, or a share of them by how often each occurs,
-  :attr:`~ltm.config.TrainConfig.codec_occurrence`) and, for each, one random phrasing
+  :attr:`~ltm.train_config.TrainConfig.codec_occurrence`) and, for each, one random phrasing
   per language (two phrasings when the group has one
   language only, so it still has a partner to align with); every row also carries the
   canonical quote of the group's *next* language, the target of cross-language
@@ -18,7 +18,7 @@ DESIGN.md section 3 (training) and section 4 (data). Two views of one PVQ file:
   thought, right-padded with a mask.
 
 Split: a record is validation when a hash of its id falls under
-:attr:`~ltm.config.TrainConfig.val_fraction` (stable across runs and machines); world
+:attr:`~ltm.train_config.TrainConfig.val_fraction` (stable across runs and machines); world
 episodes with a held-out meaning (:func:`ltm.pvq.world.meaning_split`) are left out of
 training when asked. Batch ``k`` is a pure function of ``(seed, k)``
 (:class:`StepBatches`), so a run resumed at step ``k`` sees exactly the batches an
@@ -137,7 +137,7 @@ def episodes(records: Sequence[Record], langs: Sequence[str],
 def episode_states(record: Record, n: int) -> list[dict[str, str] | None]:
     """The world state after each of the first ``n`` thoughts of ``record`` (``None``
     where the data give none): the targets of the state supervision
-    (:attr:`~ltm.config.TrainConfig.w_state`)."""
+    (:attr:`~ltm.train_config.TrainConfig.w_state`)."""
     return [t.state for t in record.thoughts[:n]]
 
 
@@ -275,7 +275,7 @@ class StepBatches(IterableDataset):
 class PVQDataModule(L.LightningDataModule):
     """Thought groups and episodes of one PVQ file, split by record id.
 
-    ``exclude_heldout`` overrides :attr:`~ltm.config.TrainConfig.exclude_heldout`."""
+    ``exclude_heldout`` overrides :attr:`~ltm.train_config.TrainConfig.exclude_heldout`."""
 
     def __init__(self, path: str | Path, config: LTMConfig,
                  exclude_heldout: bool | None = None) -> None:
@@ -293,19 +293,19 @@ class PVQDataModule(L.LightningDataModule):
         codes, :mod:`ltm.teacher`)."""
         self.counts: list[int] | None = None
         """How often each of :attr:`groups` occurs in the training records (only with
-        :attr:`~ltm.config.TrainConfig.codec_occurrence`)."""
+        :attr:`~ltm.train_config.TrainConfig.codec_occurrence`)."""
         self.episodes: list[list[Group]] = []
         self.states: list[list[dict[str, str] | None]] = []
-        """With :attr:`~ltm.config.TrainConfig.w_state`: the state after each thought of
+        """With :attr:`~ltm.train_config.TrainConfig.w_state`: the state after each thought of
         each of :attr:`episodes` (:func:`episode_states`); else empty."""
         self.state_vocab: RoleVocab = {}
         """Key vocabulary of :attr:`states` (:func:`ltm.roles.build_vocab`); empty
         without."""
         self.meanings: list[tuple[Group, dict[str, str]]] = []
-        """With :attr:`~ltm.config.TrainConfig.teacher_meanings`: every train-side meaning
+        """With :attr:`~ltm.train_config.TrainConfig.teacher_meanings`: every train-side meaning
         of the world as ``(group, frame)`` (:func:`ltm.worldaids.world_meanings`); else empty."""
         self.twins: list[tuple[Group, dict[str, str]] | None] = []
-        """With :attr:`~ltm.config.TrainConfig.codec_twins`: each of :attr:`groups`'
+        """With :attr:`~ltm.train_config.TrainConfig.codec_twins`: each of :attr:`groups`'
         twin as ``(group, frame)``, or ``None`` (:func:`ltm.worldaids.world_twins`); else empty."""
         self.val_batch: dict[str, dict] | None = None
 
@@ -365,7 +365,7 @@ class PVQDataModule(L.LightningDataModule):
 
     def teacher_rows(self, step: int) -> tuple[list[int], list[int]]:
         """The teacher stage's groups of step ``step`` with
-        :attr:`~ltm.config.TrainConfig.teacher_meanings`: indices into :attr:`meanings`
+        :attr:`~ltm.train_config.TrainConfig.teacher_meanings`: indices into :attr:`meanings`
         (that share of the batch, bucketed by length as :meth:`codec_rows`) and into
         :attr:`groups` (the rest: the first rows of :meth:`codec_rows`)."""
         tc = self.config.train

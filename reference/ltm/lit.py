@@ -2,7 +2,7 @@
 
 DESIGN.md section 3, issue 3 section 2. The model math is in plain modules and the
 losses in :mod:`ltm.losses`; this file only weighs the terms, picks the stage, groups
-the parameters and logs. With ``w_*`` and ``tau`` from :class:`ltm.config.TrainConfig`:
+the parameters and logs. With ``w_*`` and ``tau`` from :class:`ltm.train_config.TrainConfig`:
 
 **Stage teacher** (optional: the first ``teacher_share`` of the codec stage), on the
 framed thought groups: the decoder and a teacher code ``t(frame, p)`` (:mod:`ltm.teacher`)
@@ -121,7 +121,7 @@ class LitLTM(L.LightningModule):
                                     fixed=config.train.teacher_fixed)
                         if config.train.uses_teacher else None)
         """The teacher code (training only, not shipped), when the run has a teacher
-        stage (:attr:`ltm.config.TrainConfig.uses_teacher`)."""
+        stage (:attr:`ltm.train_config.TrainConfig.uses_teacher`)."""
         self.teacher_step: int | None = None
         """Step at which the teacher stage ended (``None``: in it, or there is none)."""
         self.switch_step: int | None = None
@@ -173,7 +173,7 @@ class LitLTM(L.LightningModule):
     def teacher_losses(self, b: dict[str, Tensor], g: torch.Generator) -> dict[str, Tensor]:
         """The teacher-stage terms (unweighted) on the framed rows of one batch of
         :func:`ltm.data.collate_groups` (a batch without any gives a zero loss). With
-        :attr:`~ltm.config.TrainConfig.teacher_fixed`, also the encoder's ``distill``."""
+        :attr:`~ltm.train_config.TrainConfig.teacher_fixed`, also the encoder's ``distill``."""
         keep = framed(b["roles"])  # (B,)
         if not keep.any():
             return {"rec": sum(p.sum() for p in self.model.decoder.parameters()) * 0.0}
@@ -392,7 +392,7 @@ class LitLTM(L.LightningModule):
         return schedule.progress(step, (s0, s1), self.elapsed, self.minutes, (t0, t1))
 
     def _decay(self, stage: str, step: int) -> float:
-        """The cosine factor of :attr:`ltm.config.TrainConfig.lr_final` at ``step``."""
+        """The cosine factor of :attr:`ltm.train_config.TrainConfig.lr_final` at ``step``."""
         return schedule.cosine(self.tc.lr_final, self._progress(stage, step))
 
     def _encoder_start(self, step: int) -> int:

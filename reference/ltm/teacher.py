@@ -48,7 +48,7 @@ class TeacherCode(nn.Module):
 
     ``fixed``: the vectors stay at their random start (N(0, 1) entries), so the code is
     a fixed random superposition, as the target of ``experiments/probes/encoder_probe.py``
-    (:attr:`ltm.config.TrainConfig.teacher_fixed`)."""
+    (:attr:`ltm.train_config.TrainConfig.teacher_fixed`)."""
 
     def __init__(self, cfg: CodecConfig, vocab: RoleVocab, phrasings: int,
                  fixed: bool = False) -> None:

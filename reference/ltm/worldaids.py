@@ -2,7 +2,7 @@
 
 The world (:mod:`ltm.pvq.world`) knows every meaning it can say and says each in every
 phrasing of every language, so on world data training can reach past the file's own
-thoughts. Two options of :class:`~ltm.config.TrainConfig` do, both off by default and
+thoughts. Two options of :class:`~ltm.train_config.TrainConfig` do, both off by default and
 both refused with a one-line error on data whose thoughts are not world frames:
 
 - ``teacher_meanings`` (:func:`world_meanings`): the teacher stage also draws from every
