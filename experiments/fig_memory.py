@@ -47,11 +47,14 @@ def ltm_predictions(model, units: list[str], generator, max_bytes: int) -> list[
     the true thoughts, the head predicts each next one, the decoder says them."""
     import torch
 
+    from ltm.model import prefixes
+
     with torch.no_grad():
         z = model.encode(units)  # (T, Z)
         context, _ = model.core(z[None])  # (1, T, C)
-        nxt = model.next_thought(context[0, :-1], z[:-1], generator=generator,
-                                 lang="en")  # (T-1, Z)
+        past, past_mask = prefixes(z[:-1])
+        nxt = model.next_thought(context[0, :-1], z[:-1], generator=generator, lang="en",
+                                 past=past, past_mask=past_mask)  # (T-1, Z)
         return model.decode(nxt, "en", max_bytes=max_bytes)
 
 

@@ -54,9 +54,13 @@ def moves(model, thoughts, generator, lang: str | None = None) -> dict:
     move (see the module docstring), each a numpy array (T-1,)."""
     import torch
 
+    from ltm.model import prefixes
+
     context, _ = model.core(thoughts[None])  # (1, T, C)
     c, cur, nxt = context[0, :-1], thoughts[:-1], thoughts[1:]
-    sampled = model.next_thought(c, cur, generator=generator, lang=lang) - cur  # (T-1, Z)
+    past, past_mask = prefixes(cur)
+    sampled = model.next_thought(c, cur, generator=generator, lang=lang, past=past,
+                                 past_mask=past_mask) - cur  # (T-1, Z)
     if model.config.field.head == "flow":
         pred = model.head.velocity(c, cur, cur, cur.new_zeros(len(cur), 1))
     elif model.config.field.head == "choice":

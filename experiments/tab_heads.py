@@ -45,6 +45,8 @@ def field_measures(model, records, generator) -> dict:
     """Cosine to the truth, spread between draws and collapse to the mean (docstring)."""
     import torch
 
+    from ltm.model import prefixes
+
     draws, truths = [], []
     with torch.no_grad():
         for r in records:
@@ -52,7 +54,9 @@ def field_measures(model, records, generator) -> dict:
             context, _ = model.core(z[None])  # (1, T, C)
             k = 1 if model.decoder_picks else K  # a pick is the same every draw
             c = context[0, :-1].repeat(k, 1)  # (k*(T-1), C)
-            x = model.next_thought(c, z[:-1].repeat(k, 1), generator=generator, lang="en")
+            past, past_mask = prefixes(z[:-1])
+            x = model.next_thought(c, z[:-1].repeat(k, 1), generator=generator, lang="en",
+                                   past=past.repeat(k, 1, 1), past_mask=past_mask.repeat(k, 1))
             x = x.repeat(K // k, 1)
             draws.append(x.view(K, len(z) - 1, -1))  # (K, T-1, Z)
             truths.append(z[1:])

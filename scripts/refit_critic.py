@@ -1,7 +1,7 @@
 """Run the critic stage of a finished LTM run again, on its frozen codec and core.
 
     python scripts/refit_critic.py --run runs/ship-critic2 --data DATA --out DIR
-                                   [--transitions N] [--hypotheses K]
+                                   [--transitions N] [--hypotheses K] [--recall N]
 
 The last stage of ``ltm fit`` (:func:`ltm.train.critic_stage`) once more, as ``ltm fit``
 runs it: the same training records (the run's split of ``DATA``, held-out meanings left
@@ -16,7 +16,9 @@ ships a run, and its card says the critic was refitted. ``--transitions`` raises
 lowers) the run's ``critic_transitions`` cap, for a labeller that now labels more in the
 same minutes; the config written says so, and so does the card's command.
 ``--hypotheses`` sets ``critic_hypotheses``: how many of each transition's hypotheses
-are read and labelled (0: all).
+are read and labelled (0: all). ``--recall N`` gives the new critic
+``FieldConfig.critic_recall`` N: it also compares each reading with the last N past
+thoughts (:func:`ltm.critic.recall`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the stage's cap on labelled transitions (default: the run's)")
     ap.add_argument("--hypotheses", type=int, default=None,
                     help="hypotheses labelled per transition (default: the run's; 0: all)")
+    ap.add_argument("--recall", type=int, default=None,
+                    help="past thoughts the new critic compares each reading with "
+                         "(FieldConfig.critic_recall; default: the run's)")
     args = ap.parse_args(argv)
     metrics_path = args.run / "metrics.json"
     if not metrics_path.is_file():
@@ -62,11 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"refit_critic: --hypotheses must be at least 0, got {args.hypotheses}")
     changes = {k: v for k, v in (("critic_transitions", args.transitions),
                                  ("critic_hypotheses", args.hypotheses)) if v is not None}
+    if args.recall is not None and args.recall < 0:
+        sys.exit(f"refit_critic: --recall must be at least 0, got {args.recall}")
     if changes:
         train = dataclasses.replace(model.config.train, **changes)
         model.config = dataclasses.replace(model.config, train=train)
+    if args.recall is not None:
+        field = dataclasses.replace(model.config.field, critic_recall=args.recall)
+        model.config = dataclasses.replace(model.config, field=field)
     torch.manual_seed(model.config.train.seed)  # the critic starts where `ltm fit` starts it
-    model.critic.load_state_dict(LTM(model.config).critic.state_dict())
+    model.critic = LTM(model.config).critic  # of the (new) config's shape
     summary = critic_stage(model, records)
     metrics = json.loads(metrics_path.read_text())
     metrics["critic_before"], metrics["critic"] = metrics.get("critic"), summary

@@ -91,9 +91,10 @@ def _eval_table(ev: dict, readings: int = 1) -> list[str]:
 
 def fit_command(cfg: dict, preset: str = "paper") -> str:
     """The ``ltm fit`` command that trains ``cfg``: the preset plus ``--head`` when the
-    tension head differs and a ``--set`` for every training field that differs from it
-    (``--max-minutes`` for the time budget). Fails when anything else differs outside
-    ``train``, which no option of ``ltm fit`` says."""
+    tension head differs, ``--critic`` when the critic's width does, a ``--set
+    PART.FIELD=VALUE`` for every other field of the codec or field part that differs
+    from it, and a ``--set`` for every training field that does (``--max-minutes`` for
+    the time budget). Fails when a field that ``--set`` cannot give (a list) differs."""
     from ltm.presets import preset as model_preset
 
     base = json.loads(json.dumps(model_preset(preset).to_dict()))
@@ -106,9 +107,16 @@ def fit_command(cfg: dict, preset: str = "paper") -> str:
         args.append(f"--critic {cfg['field']['critic_width']}")
         base["field"]["critic_width"] = cfg["field"]["critic_width"]
     for part, fields in cfg.items():
-        if part != "train" and fields != base.get(part):
-            raise SystemExit(f"ship_checkpoint: config part {part!r} differs from the "
-                             f"{preset!r} preset; no `ltm fit` command says it")
+        if part == "train":
+            continue
+        for key, value in fields.items():  # another part: `--set PART.FIELD=VALUE`
+            if value == base[part].get(key):
+                continue
+            if isinstance(value, list | dict):
+                raise SystemExit(f"ship_checkpoint: {part}.{key} differs from the {preset!r} "
+                                 f"preset and is not a number; no `ltm fit` command says it")
+            shown = str(value).lower() if isinstance(value, bool) else value
+            args.append(f"--set {part}.{key}={shown}")
     for key, value in cfg["train"].items():
         if value == base["train"].get(key):
             continue

@@ -88,8 +88,12 @@ def test_model_card_fit_command_names_every_training_override():
                                      "--head choice --set lr_encoder=0.00015 --max-minutes 44")
     cfg["train"]["compile"] = True  # a bool as --set reads it back: lower case
     assert ship.fit_command(cfg).endswith("--max-minutes 44 --set compile=true")
-    cfg["field"]["layers"] += 1
-    with pytest.raises(SystemExit, match="'field' differs"):
+    cfg["field"].update(critic_width=256, critic_recall=32)  # --set PART.FIELD, first
+    assert ship.fit_command(cfg) == ("ltm fit --preset paper --data DATA --out DIR --head "
+                                     "choice --critic 256 --set field.critic_recall=32 --set "
+                                     "lr_encoder=0.00015 --max-minutes 44 --set compile=true")
+    cfg["codec"]["langs"] = ["en"]
+    with pytest.raises(SystemExit, match="codec.langs differs .* not a number"):
         ship.fit_command(cfg)
 
 

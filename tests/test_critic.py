@@ -241,6 +241,16 @@ def test_refit_critic_runs_the_stage_again_on_the_frozen_model(tmp_path):
     before, after = LTM.load(run).state_dict(), LTM.load(out).state_dict()
     assert all(torch.equal(v, after[k]) for k, v in before.items() if not k.startswith("critic."))
     assert not all(torch.equal(v, after[k]) for k, v in before.items() if k.startswith("critic."))
+    # --recall: a new critic of the new shape, which reads the past
+    again = tmp_path / "recall"
+    assert refit.main(args[:5] + [str(again), "--recall", "2"]) == 0
+    back = LTM.load(again)
+    assert back.config.field.critic_recall == 2 and back.critic.recall == 2
+    assert back.critic.net[0].in_features == LTM.load(run).critic.net[0].in_features + 3
+    after = back.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in before.items() if not k.startswith("critic."))
+    with pytest.raises(SystemExit, match="--recall must be at least 0"):
+        refit.main(args[:5] + [str(tmp_path / "bad"), "--recall", "-1"])
     with pytest.raises(SystemExit, match="exists"):
         refit.main(args)
     with pytest.raises(SystemExit, match="--hypotheses must be at least 0"):
@@ -250,3 +260,57 @@ def test_refit_critic_runs_the_stage_again_on_the_frozen_model(tmp_path):
     (bare / "metrics.json").write_text("{}")
     with pytest.raises(SystemExit, match="no critic"):
         refit.main(["--run", str(bare), "--data", str(data), "--out", str(tmp_path / "o2")])
+
+
+# ------------------------------------------------------------------ a critic that reads the past
+
+def test_recall_is_the_cosine_with_the_latest_past_thoughts_then_the_largest():
+    from ltm.critic import recall
+
+    torch.manual_seed(0)
+    past = torch.nn.functional.normalize(torch.randn(2, 5, 6), dim=-1)  # (N, T, Z)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    readings = torch.nn.functional.normalize(torch.randn(2, 3, 6), dim=-1)  # (N, K, Z)
+    got = recall(readings, past, mask, span=4)
+    assert got.shape == (2, 3, 5)
+    for n, length in enumerate((3, 5)):
+        cos = readings[n] @ past[n, :length].T  # (K, length)
+        for back in range(4):  # most recent first, 0 past the start of the episode
+            want = cos[:, length - 1 - back] if back < length else torch.zeros(3)
+            torch.testing.assert_close(got[n, :, back], want)
+        torch.testing.assert_close(got[n, :, 4], cos.max(1).values)
+    # padding never counts: other values past the mask change nothing
+    junk = past.clone()
+    junk[0, 3:] = readings[0, 0]
+    torch.testing.assert_close(recall(readings, junk, mask, span=4), got)
+
+
+def test_a_critic_that_recalls_needs_the_past_everywhere_it_judges(episodes):
+    with pytest.raises(ValueError, match="critic_recall needs a critic"):
+        dataclasses.replace(preset("tiny").field, critic_recall=4)
+    torch.manual_seed(0)
+    m = LTM(critic_config(critic_recall=3)).eval()
+    assert m.critic.recall == 3
+    data = label_transitions(m, episodes, 10, seed=0)
+    assert data["recall"].shape == (10, 4, 4)
+    plain = label_transitions(LTM(critic_config()).eval(), episodes, 2, seed=0)
+    assert plain["recall"].shape == (2, 4, 0)
+    summary = fit_critic(m, episodes, transitions=10, epochs=1, seed=0)
+    assert summary["pairs"] == 40
+    ctx, cur = data["context"][:2], data["current"][:2]
+    with pytest.raises(ValueError, match="reads the past"):
+        m.critic(ctx, cur, data["hypotheses"][:2], data["readings"][:2])
+    with torch.no_grad(), pytest.raises(ValueError, match="give past and past_mask"):
+        m.pick_scores(data["hypotheses"][:2], "en", context=ctx, current=cur)
+    # along an episode, prefixes() gives every position the past predict_next gives it
+    from ltm.model import prefixes
+
+    with torch.no_grad():
+        z = m.encode([t.quotes["en"][0] for t in episodes[0].thoughts])  # (T, Z)
+        context, _ = m.core(z[None])
+        past, past_mask = prefixes(z[:-1])
+        along = m.next_thought(context[0, :-1], z[:-1], lang="en", past=past,
+                               past_mask=past_mask)  # (T-1, Z)
+        for t in range(1, len(z)):
+            torch.testing.assert_close(m.predict_next(z[:t], lang="en"), along[t - 1],
+                                       atol=1e-5, rtol=1e-5)

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from ltm.codec import decoder_targets, pack
+from ltm.critic import recall
 from ltm.model import LTM
 from ltm.pvq import world
 from ltm.readings import READING_SEARCH
@@ -91,7 +92,13 @@ def side(model: LTM, episodes: list, split: str, branches: int) -> str:
                               if more else nats.new_zeros(0)])
         again = model.encode(all_texts)
         n_of = src // K  # the transition of every reading
-        logit = model.critic(ctx[n_of], cur[n_of], flat[src][:, None], again[:, None])[:, 0]
+        recalled = None
+        if model.critic.recall:  # each reading against the thoughts before its transition
+            before = torch.arange(len(units))[None] < torch.tensor(ts)[n_of][:, None]
+            recalled = recall(again[:, None], z[None].expand(len(n_of), -1, -1), before,
+                              model.critic.recall)
+        logit = model.critic(ctx[n_of], cur[n_of], flat[src][:, None], again[:, None],
+                             recalled)[:, 0]
         scores = {w: all_nats - w * F.logsigmoid(logit.float()) for w in WEIGHTS}
         legal = torch.tensor([judge_next(r, ts[int(n)], x.decode("utf-8", "replace"), lang)[1]
                               for n, x in zip(n_of.tolist(), all_texts, strict=True)])

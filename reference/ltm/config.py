@@ -200,13 +200,20 @@ class FieldConfig:
     critic_weight: float = 1.0
     """Decoder's pick with a critic: nats per byte minus this weight times the critic's
     log-probability that the hypothesis's unit is legal."""
+    critic_recall: int = 0
+    """With a critic: how many of the latest past thoughts the critic compares each
+    reading with (:func:`ltm.critic.recall`: their cosines, most recent first, and the
+    largest over the whole past); 0: the critic does not read the past."""
 
     def __post_init__(self) -> None:
         positive(self, "width", "heads", "layers", "head_width",
                  "head_layers", "sample_steps", "energy_samples", "choices")
         non_negative(self, "source_noise", "memory_slots", "choice_temperature",
                      "choice_roundtrip", "critic_weight")
-        count(self, "memory_slots", "critic_width")
+        count(self, "memory_slots", "critic_width", "critic_recall")
+        if self.critic_recall and not self.critic_width:
+            raise ValueError(f"FieldConfig.critic_recall needs a critic (critic_width > 0), "
+                             f"got critic_recall={self.critic_recall!r}")
         if self.critic_width and (self.head != "choice" or self.choice_pick != "decoder"):
             raise ValueError("FieldConfig.critic_width needs the choice head with the "
                              f"decoder's pick, got head {self.head!r}, pick {self.choice_pick!r}")

@@ -34,25 +34,55 @@ from tqdm.auto import tqdm
 
 from ltm.pvq import Record
 
-__all__ = ["Critic", "labelable", "label_transitions", "fit_critic"]
+__all__ = ["Critic", "recall", "labelable", "label_transitions", "fit_critic"]
+
+
+def recall(readings: Tensor, past: Tensor, mask: Tensor, span: int) -> Tensor:
+    """What a critic with ``recall`` reads of the past: (N, K, span + 1), the cosine of
+    each reading (N, K, Z) with each of the last ``span`` real thoughts of its row's past
+    (N, T, Z; ``mask`` (N, T) marks them, left-aligned), the most recent first and 0
+    where the past is shorter, then the largest cosine with any of them. Thoughts have
+    unit norm, so a dot product is the cosine. Parameter-free: the comparison is the
+    same for fillers never seen together in training."""
+    N, K, _ = readings.shape
+    length = mask.long().sum(1)  # (N,)
+    cos = torch.einsum("nkz,ntz->nkt", readings.float(), past.float())  # (N, K, T)
+    back = torch.arange(span, device=past.device)[None]  # (1, span): 0 is the latest
+    at = (length[:, None] - 1 - back).clamp(0, max(past.shape[1] - 1, 0))  # (N, span)
+    recent = cos.gather(2, at[:, None].expand(N, K, span))  # (N, K, span)
+    recent = recent.masked_fill((back >= length[:, None])[:, None], 0.0)
+    top = cos.masked_fill(~mask[:, None], -1.0).amax(2, keepdim=True) if cos.shape[2] \
+        else cos.new_full((N, K, 1), -1.0)
+    return torch.cat([recent, top], -1)
 
 
 class Critic(nn.Module):
     """Log-odds (N, K) that each of ``K`` hypotheses is legal, from the context state
     (N, C), the current thought (N, Z), the hypotheses (N, K, Z) and their greedy
-    readings encoded again (N, K, Z): a two-hidden-layer MLP of ``width``."""
+    readings encoded again (N, K, Z): a two-hidden-layer MLP of ``width``. With
+    ``recall`` > 0 it also reads :func:`recall` of the readings against the past
+    thoughts (``FieldConfig.critic_recall``), given as ``recalled`` (N, K, recall + 1)."""
 
-    def __init__(self, context_dim: int, thought_dim: int, width: int) -> None:
+    def __init__(self, context_dim: int, thought_dim: int, width: int, recall: int = 0) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(context_dim + 3 * thought_dim, width), nn.GELU(),
-                                 nn.Linear(width, width), nn.GELU(), nn.Linear(width, 1))
+        self.recall = recall
+        extra = recall + 1 if recall else 0
+        self.net = nn.Sequential(nn.Linear(context_dim + 3 * thought_dim + extra, width),
+                                 nn.GELU(), nn.Linear(width, width), nn.GELU(),
+                                 nn.Linear(width, 1))
 
     def forward(self, context: Tensor, current: Tensor, hypotheses: Tensor,
-                readings: Tensor) -> Tensor:
+                readings: Tensor, recalled: Tensor | None = None) -> Tensor:
         N, K, _ = hypotheses.shape
-        x = torch.cat([context[:, None].expand(N, K, -1), current[:, None].expand(N, K, -1),
-                       hypotheses, readings], -1)  # (N, K, C + 3Z)
-        return self.net(x.to(self.net[0].weight.dtype))[..., 0]
+        parts = [context[:, None].expand(N, K, -1), current[:, None].expand(N, K, -1),
+                 hypotheses, readings]  # (N, K, C + 3Z)
+        if self.recall:
+            if recalled is None:
+                raise ValueError("this critic reads the past (critic_recall > 0): give the "
+                                 "readings' recall of the past thoughts")
+            parts.append(recalled)
+        x = torch.cat([p.to(self.net[0].weight.dtype) for p in parts], -1)
+        return self.net(x)[..., 0]
 
 
 def _framed(record: Record, langs: Sequence[str]) -> list[str]:
@@ -92,7 +122,9 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     more: all.
 
     Returns ``context`` (N, C), ``current`` (N, Z), ``hypotheses`` and ``readings``
-    (N, k, Z), ``nats`` (N, k) (each reading's nats per byte, as the pick weighs them),
+    (N, k, Z), ``recall`` (N, k, R) (:func:`recall` of the readings against the
+    thoughts ``0..t-1``, for a critic with ``recall``; R is 0 for one without),
+    ``nats`` (N, k) (each reading's nats per byte, as the pick weighs them),
     ``legal`` (N, k) bool, and ``where`` (N, 2): the index in ``records`` of
     each transition's episode and its position ``t``. Raises ``ValueError`` when no record can be
     labelled."""
@@ -106,8 +138,8 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     rng, draw = random.Random(f"critic:{seed}"), random.Random(f"critic-subset:{seed}")
     rng.shuffle(usable)
     parts: dict[str, list[Tensor]] = {k: [] for k in
-                                      ("context", "current", "hypotheses", "readings", "nats",
-                                       "legal", "where")}
+                                      ("context", "current", "hypotheses", "readings",
+                                       "recall", "nats", "legal", "where")}
     count, bar = 0, tqdm(total=n, desc="critic labels", disable=not progress, leave=False)
     for i in range(0, len(usable), episodes_per_batch):
         if count >= n or (count and deadline is not None and time.perf_counter() >= deadline):
@@ -139,14 +171,17 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
         langs_nk = [said[b] for b, _ in where for _ in range(K)]
         texts, nats = model.decoder.read(hyps.reshape(N * K, Z), model.lang_ids(langs_nk, N * K))
         readings = model.encode(texts).view(N, K, Z)
+        span = model.critic.recall if model.critic is not None else 0
+        recalled = (recall(readings, past[rows], torch.arange(T, device=z.device)[None]
+                           <= cols[:, None], span) if span else readings.new_zeros(N, K, 0))
         legal = torch.tensor([[judge_next(chunk[b][1], t,
                                           texts[j * K + k].decode("utf-8", "replace"),
                                           said[b])[1] for k in range(K)]
                               for j, (b, t) in enumerate(where)])
         at = torch.tensor([[chunk[b][0], t] for b, t in where])  # (N, 2)
         for key, value in (("context", ctx), ("current", cur), ("hypotheses", hyps),
-                           ("readings", readings), ("nats", nats.view(N, K)), ("legal", legal),
-                           ("where", at)):
+                           ("readings", readings), ("recall", recalled),
+                           ("nats", nats.view(N, K)), ("legal", legal), ("where", at)):
             parts[key].append(value.float().cpu() if key not in ("legal", "where") else value)
         count += N
         bar.update(N)
@@ -189,7 +224,8 @@ def fit_critic(model, records: Sequence[Record], *, transitions: int, epochs: in
         for idx in pairs[torch.randperm(N * K, generator=g)].split(batch):
             n, k = idx // K, idx % K
             logit = critic(data["context"][n], data["current"][n],
-                           data["hypotheses"][n, k][:, None], data["readings"][n, k][:, None])[:, 0]
+                           data["hypotheses"][n, k][:, None], data["readings"][n, k][:, None],
+                           data["recall"][n, k][:, None])[:, 0]
             loss = F.binary_cross_entropy_with_logits(logit, target[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()

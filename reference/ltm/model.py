@@ -30,19 +30,28 @@ from torch import Tensor, nn
 
 from ltm.codec import ThoughtDecoder, ThoughtEncoder, decoder_targets, meaning_part, pack, to_bytes
 from ltm.config import PAD, LTMConfig
-from ltm.critic import Critic
+from ltm.critic import Critic, recall
 from ltm.field import FieldCore
 from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
 from ltm.readings import nearest_readings, search_settings
 from ltm.segment import units as segment_units
 
-__all__ = ["LTM", "WEIGHTS", "CONFIG"]
+__all__ = ["LTM", "WEIGHTS", "CONFIG", "prefixes"]
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 """File names inside a directory written by :meth:`LTM.save`."""
 
 _ENCODE_BYTES = 16384  # rows x bytes of one batch of LTM.encode (a few MB of activations)
+
+
+def prefixes(thoughts: Tensor) -> tuple[Tensor, Tensor]:
+    """Each position's past in one episode of thoughts (T, Z): ``past`` (T, T, Z), every
+    row the whole episode, and ``past_mask`` (T, T), row ``j`` marking thoughts ``0..j``:
+    what :meth:`LTM.next_thought` reads at every position at once."""
+    T = thoughts.shape[0]
+    mask = torch.ones(T, T, dtype=torch.bool, device=thoughts.device).tril()
+    return thoughts[None].expand(T, -1, -1), mask
 
 
 class LTM(nn.Module):
@@ -55,7 +64,8 @@ class LTM(nn.Module):
         self.decoder = ThoughtDecoder(config.codec)
         self.core = FieldCore(config.field, config.codec)
         self.head = build_head(config.field, config.codec)
-        self.critic = (Critic(config.field.width, config.codec.dim, config.field.critic_width)
+        self.critic = (Critic(config.field.width, config.codec.dim, config.field.critic_width,
+                              config.field.critic_recall)
                        if config.field.critic_width else None)
 
     @property
@@ -145,21 +155,29 @@ class LTM(nn.Module):
         last = (mask.long().sum(1) - 1) if mask is not None else torch.full((B,), T - 1)
         last = last.to(thoughts.device)
         rows = torch.arange(B, device=thoughts.device)
+        real = mask if mask is not None else torch.ones(B, T, dtype=torch.bool,
+                                                        device=thoughts.device)
         nxt = self.next_thought(context[rows, last], thoughts[rows, last], steps=steps,
-                                method=method, generator=generator, lang=lang)  # (B, Z)
+                                method=method, generator=generator, lang=lang,
+                                past=thoughts, past_mask=real)  # (B, Z)
         return nxt[0] if single else nxt
 
     def next_thought(self, context: Tensor, current: Tensor, *, steps: int | None = None,
                      method: str | None = None, generator: torch.Generator | None = None,
-                     lang: str | Sequence[str | None] | None = None) -> Tensor:
+                     lang: str | Sequence[str | None] | None = None,
+                     past: Tensor | None = None, past_mask: Tensor | None = None) -> Tensor:
         """The head's next thought (N, Z) from context states (N, C) at the current
         thoughts (N, Z): what :meth:`predict_next` says after the core. A ``choice`` head
         whose ``choice_pick`` is ``decoder`` lets :meth:`pick` choose among its
         hypotheses, in ``lang``; every other head samples (``steps``, ``method``,
-        ``generator``)."""
+        ``generator``). ``past`` (N, T, Z) and ``past_mask`` (N, T) are each row's
+        thoughts so far, the current one last (:func:`prefixes` makes them for the
+        positions of one episode); only a critic that reads the past
+        (``FieldConfig.critic_recall``) needs them."""
         if self.decoder_picks:
             return self.pick(self.head.hypotheses(context, current), lang,
-                             context=context, current=current)
+                             context=context, current=current, past=past,
+                             past_mask=past_mask)
         return self.head.sample(context, current, steps, method, generator)
 
     @property
@@ -171,7 +189,8 @@ class LTM(nn.Module):
 
     @torch.no_grad()
     def pick(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None, *,
-             context: Tensor | None = None, current: Tensor | None = None) -> Tensor:
+             context: Tensor | None = None, current: Tensor | None = None,
+             past: Tensor | None = None, past_mask: Tensor | None = None) -> Tensor:
         """Of ``K`` candidate thoughts per row (B, K, Z), the one (B, Z) whose greedy unit
         the decoder writes most surely (fewest nats per byte, :meth:`ThoughtDecoder.read`)
         in ``lang`` (one, or one per row): a blend of several thoughts reads unsurely. With
@@ -179,22 +198,26 @@ class LTM(nn.Module):
         cosine of each candidate and its greedy unit encoded again; with a critic and the
         ``context`` (B, C) and ``current`` thought (B, Z) they came from, by
         ``FieldConfig.critic_weight`` times the critic's log-probability that the unit is
-        legal (:meth:`pick_scores`)."""
-        best = self.pick_scores(candidates, lang, context=context,
-                                current=current).argmin(1)  # (B,)
+        legal (:meth:`pick_scores`; a critic that reads the past needs ``past`` and
+        ``past_mask`` too)."""
+        best = self.pick_scores(candidates, lang, context=context, current=current,
+                                past=past, past_mask=past_mask).argmin(1)  # (B,)
         rows = torch.arange(len(candidates), device=candidates.device)
         return candidates[rows, best.to(candidates.device)]
 
     @torch.no_grad()
     def pick_scores(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None,
-                    *, context: Tensor | None = None, current: Tensor | None = None
-                    ) -> Tensor:
+                    *, context: Tensor | None = None, current: Tensor | None = None,
+                    past: Tensor | None = None, past_mask: Tensor | None = None) -> Tensor:
         """What :meth:`pick` minimises over the ``K`` candidates (B, K, Z) of each row:
         (B, K), nats per byte of each greedy unit in ``lang`` (one, or one per row), less
         ``FieldConfig.choice_roundtrip`` times the cosine of the candidate and its unit
         encoded again, less ``FieldConfig.critic_weight`` times the critic's
         log-probability that the unit is legal (:mod:`ltm.critic`; only when the model
-        has a critic and ``context`` and ``current`` are given)."""
+        has a critic and ``context`` and ``current`` are given). A critic that reads the
+        past (``FieldConfig.critic_recall``) also needs each row's thoughts so far,
+        ``past`` (B, T, Z) with ``past_mask`` (B, T), the current thought last; without
+        them it raises ``ValueError``."""
         B, K, Z = candidates.shape
         langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
         if len(langs) != B:
@@ -209,8 +232,15 @@ class LTM(nn.Module):
             if field.choice_roundtrip:  # minus the cosine of each thought and its reading
                 score = score - field.choice_roundtrip * (again * flat).sum(-1)
             if judged:  # minus the critic's log-probability that the reading is legal
+                recalled = None
+                if self.critic.recall:
+                    if past is None or past_mask is None:
+                        raise ValueError("this model's critic reads the past "
+                                         "(critic_recall > 0): give past and past_mask")
+                    recalled = recall(again.view(B, K, Z), past.to(self.device),
+                                      past_mask.to(self.device), self.critic.recall)
                 logit = self.critic(context.to(self.device), current.to(self.device),
-                                    candidates.to(self.device), again.view(B, K, Z))
+                                    candidates.to(self.device), again.view(B, K, Z), recalled)
                 score = score - field.critic_weight * F.logsigmoid(logit.float()).reshape(-1)
         return score.view(B, K)
 
@@ -292,8 +322,9 @@ class LTM(nn.Module):
         lang_ids = self.lang_ids(lang, T - 1)
         per_sample = []
         for _ in range(1 if self.decoder_picks else samples):  # a pick is the same each time
+            past, past_mask = prefixes(thoughts[:-1])
             pred = self.next_thought(context[0, :-1], thoughts[:-1], generator=generator,
-                                     lang=lang)  # (T-1, Z)
+                                     lang=lang, past=past, past_mask=past_mask)  # (T-1, Z)
             logits = self.decoder(pred, ids, lang_ids)  # (T-1, L+1, V)
             ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets,
                                                    ignore_index=PAD, reduction="none")
