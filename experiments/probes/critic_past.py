@@ -40,7 +40,8 @@ from ltm.train import critic_records
 from ltm.worldeval import judge_next, sample_ordered
 
 VARIANTS = tuple(os.environ.get("VARIANTS", "mlp,attn,cos").split(","))
-"""The critics to train and score (``VARIANTS=cos`` in the environment: one)."""
+"""The critics to train and score (``VARIANTS=cos`` in the environment: one; ``cosx3``:
+three of them, seeds in turn, their log-odds averaged)."""
 SEED = int(os.environ.get("SEED", "0"))
 """Added to the run's seed for the critics' weights and batches (``SEED=1``: another draw)."""
 
@@ -112,6 +113,17 @@ class CosCritic(nn.Module):
         rel = rel.masked_fill((torch.arange(self.span)[None] >= t[:, None])[:, None], 0.0)
         top = cos.masked_fill(~mask[:, None], -1.0).max(2, keepdim=True).values
         return torch.cat([rel, top], -1)
+
+
+class Ensemble(nn.Module):
+    """Critics of one kind whose log-odds are averaged."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, *args):
+        return torch.stack([m(*args) for m in self.members]).mean(0)
 
 
 @torch.no_grad()
@@ -189,7 +201,8 @@ def world_labels(model: LTM, seed: int, split: str, n: int = 200) -> dict:
 
 def logits(critic, d: dict, idx) -> torch.Tensor:
     args = (d["context"][idx], d["current"][idx], d["hyps"][idx], d["reads"][idx])
-    if isinstance(critic, PastCritic | CosCritic):
+    inner = critic.members[0] if isinstance(critic, Ensemble) else critic
+    if isinstance(inner, PastCritic | CosCritic):
         return critic(*args, d["past"][idx], d["mask"][idx])
     return critic(*args)
 
@@ -257,10 +270,13 @@ def main(argv: list[str]) -> None:
                 "cos2": lambda: CosCritic(C, Z, W, T, both=True),
                 "cosm2": lambda: CosCritic(C, Z, W, T, meaning=M, both=True)}
     for name in VARIANTS:
-        make = variants[name]
-        torch.manual_seed(tc.seed + SEED)
+        base, _, count = name.partition("x")  # "cosx3": three cos critics, logits averaged
         start = time.perf_counter()
-        critic = train(make(), d, tc.critic_epochs, tc.seed + SEED)
+        members = []
+        for j in range(int(count or 1)):
+            torch.manual_seed(tc.seed + SEED + j)
+            members.append(train(variants[base](), d, tc.critic_epochs, tc.seed + SEED + j))
+        critic = members[0] if len(members) == 1 else Ensemble(members)
         print(f"{name:<6} ({time.perf_counter() - start:.0f} s): "
               + "  |  ".join(f"{s} {score(critic, data[s])}" for s in world.SPLITS), flush=True)
 
