@@ -314,3 +314,55 @@ def test_a_critic_that_recalls_needs_the_past_everywhere_it_judges(episodes):
         for t in range(1, len(z)):
             torch.testing.assert_close(m.predict_next(z[:t], lang="en"), along[t - 1],
                                        atol=1e-5, rtol=1e-5)
+
+
+# ------------------------------------------------------------------ branched readings in the pick
+
+def test_decoder_nats_of_its_own_greedy_units_are_what_read_reports():
+    torch.manual_seed(0)
+    m = LTM(preset("tiny")).eval()
+    with torch.no_grad():
+        z = m.encode(["Anna is in the garden.", "Ivan took the cup.", ""])
+        ids = m.lang_ids("en", 3)
+        texts, nats = m.decoder.read(z, ids)
+        torch.testing.assert_close(m.decoder.nats(z, ids, texts), nats.float())
+        # untrained, it writes to the cap: another last byte changes that byte's nats only
+        cut = [i for i, t in enumerate(texts) if len(t) == m.config.codec.max_bytes]
+        assert cut
+        other = [texts[i][:-1] + bytes([(texts[i][-1] + 1) % 256]) for i in cut]
+        assert (m.decoder.nats(z[cut], ids[cut], other) > nats[cut].float()).all()
+
+
+def test_branched_readings_compete_and_a_winner_is_its_reading_encoded(model):
+    with pytest.raises(ValueError, match="choice_branches must be an int >= 0"):
+        dataclasses.replace(model.config.field, choice_branches=-1)
+    m = LTM(critic_config(choice_branches=2)).eval()
+    m.load_state_dict(model.state_dict())
+    torch.manual_seed(1)
+    cands = torch.nn.functional.normalize(torch.randn(3, 4, m.config.codec.dim), dim=-1)
+    ctx, cur = torch.randn(3, m.config.field.width), cands[:, 0]
+    plain = LTM(critic_config()).eval()
+    plain.load_state_dict(model.state_dict())
+    sure = m.critic.forward
+
+    def judge(legal_greedy: float):  # the greedy readings (K per row) get legal_greedy
+        def forward(context, current, hypotheses, readings, recalled=None):
+            out = sure(context, current, hypotheses, readings, recalled)
+            return out.fill_(legal_greedy if hypotheses.shape[1] > 1 else -legal_greedy)
+        return forward
+
+    with torch.no_grad():
+        m.critic.forward = judge(20.0)  # every greedy reading sure legal, branches not
+        torch.testing.assert_close(m.pick(cands, "en", context=ctx, current=cur),
+                                   plain.pick(cands, "en"))  # nats decide among greedy
+        m.critic.forward = judge(-20.0)  # now the branched readings are the legal ones
+        got = m.pick(cands, "en", context=ctx, current=cur)
+        flat = cands.reshape(12, -1)
+        ids = m.lang_ids("en", 12)
+        texts, _ = m.decoder.read(flat, ids)
+        rows, more = m.decoder.branch(flat, ids, texts, 2, -6.0)
+        assert rows  # an untrained decoder is unsure everywhere
+        encoded = m.encode(more)
+        for b in range(3):  # each row's winner: one of its own branched readings, encoded
+            mine = [j for j, r in enumerate(rows) if r // 4 == b]
+            assert mine and min((got[b] - encoded[j]).norm() for j in mine) < 1e-5

@@ -459,24 +459,3 @@ def test_cross_misses_counts_slots_and_swaps_and_refuses_bad_arguments_in_one_li
             probe.arguments(argv)
         assert "cross_misses:" in str(e.value.code) and "\n" not in str(e.value.code)
 
-
-def test_reading_reach_teacher_forced_nats_are_the_readers_own():
-    """reading_reach.py scores a branched reading by its teacher-forced nats per byte:
-    on greedy readings they must equal the nats the decoder's own read reports, and a
-    reading the decoder would not write costs more."""
-    from ltm.model import LTM
-    from ltm.presets import preset
-
-    probe = _probe("reading_reach")
-    torch.manual_seed(0)
-    model = LTM(preset("tiny")).eval()
-    with torch.no_grad():
-        z = model.encode(["Anna is in the garden.", "Ivan took the cup.", ""])
-        ids = model.lang_ids("en", 3)
-        texts, nats = model.decoder.read(z, ids)
-        torch.testing.assert_close(probe.nats_per_byte(model, z, ids, texts), nats.float())
-        # untrained, it writes to the cap: another last byte changes that byte's nats only
-        cut = [i for i, t in enumerate(texts) if len(t) == model.config.codec.max_bytes]
-        assert cut
-        other = [texts[i][:-1] + bytes([(texts[i][-1] + 1) % 256]) for i in cut]
-        assert (probe.nats_per_byte(model, z[cut], ids[cut], other) > nats[cut].float()).all()

@@ -23,7 +23,7 @@ frame, the state, the four best-scored readings with their nats and critic
 probability).
 
 A branched reading's nats are the decoder's teacher-forced nats per byte of it, from
-the hypothesis it branched from; the critic sees that hypothesis and the reading
+the hypothesis it branched from (:meth:`ltm.codec.ThoughtDecoder.nats`); the critic sees that hypothesis and the reading
 encoded again.
 """
 
@@ -36,7 +36,6 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ltm.codec import decoder_targets, pack
 from ltm.critic import recall
 from ltm.model import LTM
 from ltm.pvq import world
@@ -47,20 +46,6 @@ DUMP = bool(os.environ.get("DUMP"))
 SIDES = tuple(os.environ.get("SIDES", "train,heldout").split(","))
 WEIGHTS = (1.0, 2.0, 4.0, 16.0, 1000.0)
 """Critic weights the pick is scored with (1: the shipped one)."""
-
-
-def nats_per_byte(model: LTM, thoughts, ids, texts: list[bytes]) -> torch.Tensor:
-    """Teacher-forced mean nats (B,) of each text's tokens, EOS included (a text cut at
-    ``max_bytes`` counts its bytes only), as :meth:`ltm.codec.ThoughtDecoder.read`
-    reports them for its greedy units."""
-    dec = model.decoder
-    units, lengths = pack(texts, dec.cfg.max_bytes, thoughts.device)
-    targets = decoder_targets(units, lengths)  # (B, L+1)
-    logp = dec(thoughts, units, ids).float().masked_fill(~dec.writable, float("-inf"))
-    logp = logp.log_softmax(-1).gather(-1, targets[..., None])[..., 0]  # (B, L+1)
-    place = torch.arange(targets.shape[1])[None]  # (1, L+1)
-    keep = (place <= lengths[:, None]) & (place < dec.cfg.max_bytes)  # a cut unit: no EOS
-    return -logp.where(keep, 0.0).sum(1) / keep.sum(1)
 
 
 @torch.no_grad()
@@ -88,7 +73,7 @@ def side(model: LTM, episodes: list, split: str, branches: int) -> str:
         rows_t = torch.tensor(rows, dtype=torch.long)
         src = torch.cat([torch.arange(N * K), rows_t])  # the hypothesis of every reading
         all_texts = texts + more
-        all_nats = torch.cat([nats.float(), nats_per_byte(model, flat[rows_t], ids[rows_t], more)
+        all_nats = torch.cat([nats.float(), model.decoder.nats(flat[rows_t], ids[rows_t], more)
                               if more else nats.new_zeros(0)])
         again = model.encode(all_texts)
         n_of = src // K  # the transition of every reading

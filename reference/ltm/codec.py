@@ -295,6 +295,19 @@ class ThoughtDecoder(nn.Module):
         return _units(out), nats / tokens
 
     @torch.no_grad()
+    def nats(self, thoughts: Tensor, lang: Tensor | None, units: Sequence[bytes]) -> Tensor:
+        """How surely the decoder writes given units, one per thought (B, Z): the mean
+        nats (B,) of their tokens, teacher-forced, EOS included (a unit of ``max_bytes``
+        counts its bytes only): what :meth:`read` reports for its own greedy units."""
+        ids, lengths = pack(units, self.cfg.max_bytes, thoughts.device)
+        targets = decoder_targets(ids, lengths)  # (B, L+1)
+        logp = self(thoughts, ids, lang).float().masked_fill(~self.writable, float("-inf"))
+        logp = logp.log_softmax(-1).gather(-1, targets[..., None])[..., 0]  # (B, L+1)
+        place = torch.arange(targets.shape[1], device=ids.device)[None]  # (1, L+1)
+        keep = (place <= lengths[:, None]) & (place < self.cfg.max_bytes)  # a cut unit: no EOS
+        return -logp.where(keep, 0.0).sum(1) / keep.sum(1)
+
+    @torch.no_grad()
     def branch(self, thoughts: Tensor, lang: Tensor | None, units: Sequence[bytes], k: int,
                min_logp: float, max_bytes: int | None = None) -> tuple[list[int], list[bytes]]:
         """Other readings of written units: for each unit (one per thought (B, Z)), at up

@@ -191,6 +191,12 @@ class FieldConfig:
     """``choice`` head, ``decoder`` pick: score each hypothesis by its nats per byte minus
     this weight times the cosine between it and its greedy unit encoded again (a reading
     that does not come back to its thought was misread); 0 scores by nats alone."""
+    choice_branches: int = 0
+    """``choice`` head, ``decoder`` pick: also read each hypothesis at its this many
+    least sure places (:meth:`ltm.codec.ThoughtDecoder.branch`, with the reading
+    search's ``min_logp``) and score every reading as the greedy ones are; when a
+    branched reading wins, the next thought is that reading encoded again. 0: greedy
+    readings only."""
     choice_temperature: float = 0.0
     """``choice`` head, ``selector`` pick: draw from the selector's softmax at this
     temperature; 0 takes the most probable hypothesis."""
@@ -210,7 +216,7 @@ class FieldConfig:
                  "head_layers", "sample_steps", "energy_samples", "choices")
         non_negative(self, "source_noise", "memory_slots", "choice_temperature",
                      "choice_roundtrip", "critic_weight")
-        count(self, "memory_slots", "critic_width", "critic_recall")
+        count(self, "memory_slots", "critic_width", "critic_recall", "choice_branches")
         if self.critic_recall and not self.critic_width:
             raise ValueError(f"FieldConfig.critic_recall needs a critic (critic_width > 0), "
                              f"got critic_recall={self.critic_recall!r}")

@@ -34,7 +34,7 @@ from ltm.critic import Critic, recall
 from ltm.field import FieldCore
 from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
-from ltm.readings import nearest_readings, search_settings
+from ltm.readings import READING_SEARCH, nearest_readings, search_settings
 from ltm.segment import units as segment_units
 
 __all__ = ["LTM", "WEIGHTS", "CONFIG", "prefixes"]
@@ -199,7 +199,14 @@ class LTM(nn.Module):
         ``context`` (B, C) and ``current`` thought (B, Z) they came from, by
         ``FieldConfig.critic_weight`` times the critic's log-probability that the unit is
         legal (:meth:`pick_scores`; a critic that reads the past needs ``past`` and
-        ``past_mask`` too)."""
+        ``past_mask`` too). With ``FieldConfig.choice_branches`` > 0 the readings
+        branched at each candidate's least sure places compete too, and a branched
+        winner's encoding is returned in place of its candidate."""
+        if self.config.field.choice_branches:
+            langs = [lang] * len(candidates) if lang is None or isinstance(lang, str) \
+                else list(lang)
+            return self._pick_branched(candidates, langs, context, current, past,
+                                       past_mask).to(candidates.device)
         best = self.pick_scores(candidates, lang, context=context, current=current,
                                 past=past, past_mask=past_mask).argmin(1)  # (B,)
         rows = torch.arange(len(candidates), device=candidates.device)
@@ -232,17 +239,64 @@ class LTM(nn.Module):
             if field.choice_roundtrip:  # minus the cosine of each thought and its reading
                 score = score - field.choice_roundtrip * (again * flat).sum(-1)
             if judged:  # minus the critic's log-probability that the reading is legal
-                recalled = None
-                if self.critic.recall:
-                    if past is None or past_mask is None:
-                        raise ValueError("this model's critic reads the past "
-                                         "(critic_recall > 0): give past and past_mask")
-                    recalled = recall(again.view(B, K, Z), past.to(self.device),
-                                      past_mask.to(self.device), self.critic.recall)
-                logit = self.critic(context.to(self.device), current.to(self.device),
-                                    candidates.to(self.device), again.view(B, K, Z), recalled)
+                logit = self._judge(context, current, candidates, again.view(B, K, Z), past,
+                                    past_mask)
                 score = score - field.critic_weight * F.logsigmoid(logit.float()).reshape(-1)
         return score.view(B, K)
+
+    def _judge(self, context: Tensor, current: Tensor, hypotheses: Tensor, readings: Tensor,
+               past: Tensor | None, past_mask: Tensor | None) -> Tensor:
+        """The critic's log-odds (N, k) for ``k`` hypotheses and readings (N, k, Z) per
+        row, with the rows' past when it reads the past."""
+        recalled = None
+        if self.critic.recall:
+            if past is None or past_mask is None:
+                raise ValueError("this model's critic reads the past (critic_recall > 0): "
+                                 "give past and past_mask")
+            recalled = recall(readings, past.to(self.device), past_mask.to(self.device),
+                              self.critic.recall)
+        return self.critic(context.to(self.device), current.to(self.device),
+                           hypotheses.to(self.device), readings, recalled)
+
+    @torch.no_grad()
+    def _pick_branched(self, candidates: Tensor, langs: list, context: Tensor | None,
+                       current: Tensor | None, past: Tensor | None,
+                       past_mask: Tensor | None) -> Tensor:
+        """:meth:`pick` with ``FieldConfig.choice_branches`` > 0: every greedy reading
+        scored by :meth:`pick_scores`, every branched reading alike (its nats
+        teacher-forced from its hypothesis); the best reading of each row wins, and its
+        hypothesis is the next thought if it is a greedy reading, its encoding if not."""
+        field = self.config.field
+        B, K, Z = candidates.shape
+        greedy = self.pick_scores(candidates, langs, context=context, current=current,
+                                  past=past, past_mask=past_mask)  # (B, K)
+        flat = candidates.reshape(B * K, Z).to(self.device)
+        ids = self.lang_ids([x for x in langs for _ in range(K)], B * K)
+        texts, _ = self.decoder.read(flat, ids)
+        rows, more = self.decoder.branch(flat, ids, texts, field.choice_branches,
+                                         READING_SEARCH["min_logp"])
+        best = greedy.argmin(1)  # (B,)
+        out = candidates.to(self.device)[torch.arange(B, device=self.device), best].clone()
+        if not rows:
+            return out
+        src = torch.tensor(rows, device=self.device)  # the hypothesis each reading branches
+        n = src // K  # its row
+        score = self.decoder.nats(flat[src], ids[src], more)
+        again = self.encode(more)  # (R, Z)
+        if field.choice_roundtrip:
+            score = score - field.choice_roundtrip * (again * flat[src]).sum(-1)
+        if self.critic is not None and context is not None and current is not None:
+            logit = self._judge(context.to(self.device)[n], current.to(self.device)[n],
+                                flat[src][:, None], again[:, None],
+                                None if past is None else past.to(self.device)[n],
+                                None if past_mask is None else past_mask.to(self.device)[n])
+            score = score - field.critic_weight * F.logsigmoid(logit[:, 0].float())
+        top = greedy.gather(1, best[:, None])[:, 0].clone()  # (B,): each row's best so far
+        for j in range(len(src)):  # a branched reading beats its row's best: it wins
+            b = int(n[j])
+            if score[j] < top[b]:
+                top[b], out[b] = score[j], again[j]
+        return out
 
     @torch.no_grad()
     def continue_text(self, text: str | Sequence[str], n_thoughts: int, *,
