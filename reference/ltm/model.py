@@ -225,13 +225,20 @@ class LTM(nn.Module):
         past (``FieldConfig.critic_recall``) also needs each row's thoughts so far,
         ``past`` (B, T, Z) with ``past_mask`` (B, T), the current thought last; without
         them it raises ``ValueError``."""
+        return self._greedy_scores(candidates, lang, context, current, past, past_mask)[0]
+
+    def _greedy_scores(self, candidates: Tensor, lang: str | Sequence[str | None] | None,
+                       context: Tensor | None, current: Tensor | None, past: Tensor | None,
+                       past_mask: Tensor | None) -> tuple[Tensor, list[bytes], Tensor]:
+        """:meth:`pick_scores` (B, K), with the greedy readings (B*K) it scored and the
+        language ids (B*K,) they were read in."""
         B, K, Z = candidates.shape
         langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
         if len(langs) != B:
             raise ValueError(f"got {len(langs)} languages for {B} rows")
         flat = candidates.reshape(B * K, Z).to(self.device)
-        texts, score = self.decoder.read(flat, self.lang_ids([x for x in langs for _ in range(K)],
-                                                             B * K))
+        ids = self.lang_ids([x for x in langs for _ in range(K)], B * K)
+        texts, score = self.decoder.read(flat, ids)
         field = self.config.field
         judged = self.critic is not None and context is not None and current is not None
         if field.choice_roundtrip or judged:
@@ -242,7 +249,7 @@ class LTM(nn.Module):
                 logit = self._judge(context, current, candidates, again.view(B, K, Z), past,
                                     past_mask)
                 score = score - field.critic_weight * F.logsigmoid(logit.float()).reshape(-1)
-        return score.view(B, K)
+        return score.view(B, K), texts, ids
 
     def _judge(self, context: Tensor, current: Tensor, hypotheses: Tensor, readings: Tensor,
                past: Tensor | None, past_mask: Tensor | None) -> Tensor:
@@ -268,11 +275,9 @@ class LTM(nn.Module):
         hypothesis is the next thought if it is a greedy reading, its encoding if not."""
         field = self.config.field
         B, K, Z = candidates.shape
-        greedy = self.pick_scores(candidates, langs, context=context, current=current,
-                                  past=past, past_mask=past_mask)  # (B, K)
+        greedy, texts, ids = self._greedy_scores(candidates, langs, context, current, past,
+                                                 past_mask)  # (B, K), B*K, (B*K,)
         flat = candidates.reshape(B * K, Z).to(self.device)
-        ids = self.lang_ids([x for x in langs for _ in range(K)], B * K)
-        texts, _ = self.decoder.read(flat, ids)
         rows, more = self.decoder.branch(flat, ids, texts, field.choice_branches,
                                          READING_SEARCH["min_logp"])
         best = greedy.argmin(1)  # (B,)
