@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltm.critic import Critic, _framed
+from ltm.critic import Critic, _framed, recall
 from ltm.model import LTM
 from ltm.pvq import world
 from ltm.train import critic_records
@@ -101,18 +101,10 @@ class CosCritic(nn.Module):
     def compare(self, readings, past, mask):
         """(N, K, span + 1): cosines with the past thoughts, most recent first, and their
         maximum (of the meaning parts only, when ``meaning``)."""
-        N, K, _ = readings.shape
         if self.meaning:
             readings = F.normalize(readings[..., : self.meaning], dim=-1)
             past = F.normalize(past[..., : self.meaning], dim=-1)
-        cos = torch.einsum("nkz,ntz->nkt", readings, past).masked_fill(~mask[:, None], 0.0)
-        # most recent first: thought t-1 at 0, t-2 at 1, ...
-        t = mask.sum(1)  # (N,)
-        order = (t[:, None] - 1 - torch.arange(self.span)[None]).clamp(min=0)  # (N, span)
-        rel = cos.gather(2, order[:, None].expand(N, K, -1).clamp(max=cos.shape[2] - 1))
-        rel = rel.masked_fill((torch.arange(self.span)[None] >= t[:, None])[:, None], 0.0)
-        top = cos.masked_fill(~mask[:, None], -1.0).max(2, keepdim=True).values
-        return torch.cat([rel, top], -1)
+        return recall(readings, past, mask, self.span)
 
 
 class Ensemble(nn.Module):

@@ -214,8 +214,8 @@ class FieldConfig:
     def __post_init__(self) -> None:
         positive(self, "width", "heads", "layers", "head_width",
                  "head_layers", "sample_steps", "energy_samples", "choices")
-        non_negative(self, "source_noise", "memory_slots", "choice_temperature",
-                     "choice_roundtrip", "critic_weight")
+        non_negative(self, "source_noise", "choice_temperature", "choice_roundtrip",
+                     "critic_weight")
         count(self, "memory_slots", "critic_width", "critic_recall", "choice_branches")
         if self.critic_recall and not self.critic_width:
             raise ValueError(f"FieldConfig.critic_recall needs a critic (critic_width > 0), "

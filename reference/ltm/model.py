@@ -203,9 +203,7 @@ class LTM(nn.Module):
         branched at each candidate's least sure places compete too, and a branched
         winner's encoding is returned in place of its candidate."""
         if self.config.field.choice_branches:
-            langs = [lang] * len(candidates) if lang is None or isinstance(lang, str) \
-                else list(lang)
-            return self._pick_branched(candidates, langs, context, current, past,
+            return self._pick_branched(candidates, lang, context, current, past,
                                        past_mask).to(candidates.device)
         best = self.pick_scores(candidates, lang, context=context, current=current,
                                 past=past, past_mask=past_mask).argmin(1)  # (B,)
@@ -239,46 +237,55 @@ class LTM(nn.Module):
         flat = candidates.reshape(B * K, Z).to(self.device)
         ids = self.lang_ids([x for x in langs for _ in range(K)], B * K)
         texts, score = self.decoder.read(flat, ids)
-        field = self.config.field
-        judged = self.critic is not None and context is not None and current is not None
-        if field.choice_roundtrip or judged:
-            again = self.encode(texts)  # (B*K, Z)
-            if field.choice_roundtrip:  # minus the cosine of each thought and its reading
-                score = score - field.choice_roundtrip * (again * flat).sum(-1)
-            if judged:  # minus the critic's log-probability that the reading is legal
-                logit = self._judge(context, current, candidates, again.view(B, K, Z), past,
-                                    past_mask)
-                score = score - field.critic_weight * F.logsigmoid(logit.float()).reshape(-1)
+        if self.config.field.choice_roundtrip or self._judged(context, current):
+            again = self.encode(texts).view(B, K, Z)
+            score = self._rescore(score.view(B, K), candidates.to(self.device), again,
+                                  context, current, past, past_mask)
         return score.view(B, K), texts, ids
 
-    def _judge(self, context: Tensor, current: Tensor, hypotheses: Tensor, readings: Tensor,
-               past: Tensor | None, past_mask: Tensor | None) -> Tensor:
-        """The critic's log-odds (N, k) for ``k`` hypotheses and readings (N, k, Z) per
-        row, with the rows' past when it reads the past."""
-        recalled = None
-        if self.critic.recall:
-            if past is None or past_mask is None:
-                raise ValueError("this model's critic reads the past (critic_recall > 0): "
-                                 "give past and past_mask")
-            recalled = recall(readings, past.to(self.device), past_mask.to(self.device),
-                              self.critic.recall)
-        return self.critic(context.to(self.device), current.to(self.device),
-                           hypotheses.to(self.device), readings, recalled)
+    def _judged(self, context: Tensor | None, current: Tensor | None) -> bool:
+        """Whether the pick asks the critic: the model has one and its inputs are given."""
+        return self.critic is not None and context is not None and current is not None
+
+    def _rescore(self, nats: Tensor, hypotheses: Tensor, readings: Tensor,
+                 context: Tensor | None, current: Tensor | None, past: Tensor | None,
+                 past_mask: Tensor | None) -> Tensor:
+        """The pick's score (N, k) of ``k`` readings per row from their nats (N, k): less
+        ``choice_roundtrip`` times the cosine of each hypothesis (N, k, Z) and its
+        reading encoded again (N, k, Z), less ``critic_weight`` times the critic's
+        log-probability of legal (rows' ``context``, ``current`` and, for a critic that
+        reads the past, ``past`` and ``past_mask``)."""
+        field = self.config.field
+        score = nats
+        if field.choice_roundtrip:  # minus the cosine of each thought and its reading
+            score = score - field.choice_roundtrip * (readings * hypotheses).sum(-1)
+        if self._judged(context, current):  # minus the log-probability of legal
+            recalled = None
+            if self.critic.recall:
+                if past is None or past_mask is None:
+                    raise ValueError("this model's critic reads the past (critic_recall > 0): "
+                                     "give past and past_mask")
+                recalled = recall(readings, past.to(self.device), past_mask.to(self.device),
+                                  self.critic.recall)
+            logit = self.critic(context.to(self.device), current.to(self.device), hypotheses,
+                                readings, recalled)
+            score = score - field.critic_weight * F.logsigmoid(logit.float())
+        return score
 
     @torch.no_grad()
-    def _pick_branched(self, candidates: Tensor, langs: list, context: Tensor | None,
+    def _pick_branched(self, candidates: Tensor, lang: str | Sequence[str | None] | None,
+                       context: Tensor | None,
                        current: Tensor | None, past: Tensor | None,
                        past_mask: Tensor | None) -> Tensor:
         """:meth:`pick` with ``FieldConfig.choice_branches`` > 0: every greedy reading
         scored by :meth:`pick_scores`, every branched reading alike (its nats
         teacher-forced from its hypothesis); the best reading of each row wins, and its
         hypothesis is the next thought if it is a greedy reading, its encoding if not."""
-        field = self.config.field
         B, K, Z = candidates.shape
-        greedy, texts, ids = self._greedy_scores(candidates, langs, context, current, past,
+        greedy, texts, ids = self._greedy_scores(candidates, lang, context, current, past,
                                                  past_mask)  # (B, K), B*K, (B*K,)
         flat = candidates.reshape(B * K, Z).to(self.device)
-        rows, more = self.decoder.branch(flat, ids, texts, field.choice_branches,
+        rows, more = self.decoder.branch(flat, ids, texts, self.config.field.choice_branches,
                                          READING_SEARCH["min_logp"])
         best = greedy.argmin(1)  # (B,)
         out = candidates.to(self.device)[torch.arange(B, device=self.device), best].clone()
@@ -286,16 +293,11 @@ class LTM(nn.Module):
             return out
         src = torch.tensor(rows, device=self.device)  # the hypothesis each reading branches
         n = src // K  # its row
-        score = self.decoder.nats(flat[src], ids[src], more)
         again = self.encode(more)  # (R, Z)
-        if field.choice_roundtrip:
-            score = score - field.choice_roundtrip * (again * flat[src]).sum(-1)
-        if self.critic is not None and context is not None and current is not None:
-            logit = self._judge(context.to(self.device)[n], current.to(self.device)[n],
-                                flat[src][:, None], again[:, None],
-                                None if past is None else past.to(self.device)[n],
-                                None if past_mask is None else past_mask.to(self.device)[n])
-            score = score - field.critic_weight * F.logsigmoid(logit[:, 0].float())
+        of_row = lambda t: None if t is None else t.to(self.device)[n]  # noqa: E731
+        score = self._rescore(self.decoder.nats(flat[src], ids[src], more)[:, None],
+                              flat[src][:, None], again[:, None], of_row(context),
+                              of_row(current), of_row(past), of_row(past_mask))[:, 0]
         top = greedy.gather(1, best[:, None])[:, 0].clone()  # (B,): each row's best so far
         for j in range(len(src)):  # a branched reading beats its row's best: it wins
             b = int(n[j])
@@ -380,8 +382,8 @@ class LTM(nn.Module):
         targets = decoder_targets(ids, lengths)  # (T-1, L+1)
         lang_ids = self.lang_ids(lang, T - 1)
         per_sample = []
+        past, past_mask = prefixes(thoughts[:-1])
         for _ in range(1 if self.decoder_picks else samples):  # a pick is the same each time
-            past, past_mask = prefixes(thoughts[:-1])
             pred = self.next_thought(context[0, :-1], thoughts[:-1], generator=generator,
                                      lang=lang, past=past, past_mask=past_mask)  # (T-1, Z)
             logits = self.decoder(pred, ids, lang_ids)  # (T-1, L+1, V)
