@@ -403,10 +403,11 @@ def core_variant(preset: str, name: str, seed: int = 0, **field) -> Path:
     ``seed`` on the reference LTM's frozen codec (:func:`ltm_run`): the variants of E4
     (heads) and E5 (memory) differ in the core only, so they share one codec and one
     budget. Trained or reused as ``runs/<preset>/<name>-s<seed>``. A variant has no
-    legality critic (:mod:`ltm.critic`) unless ``field`` asks for one, whatever the
-    reference LTM has: the heads are compared as they pick alone."""
+    legality critic (:mod:`ltm.critic`) and no branched pick unless ``field`` asks for
+    them, whatever the reference LTM has: the heads are compared as they pick alone."""
     codec = ltm_run(preset)
-    field = {"critic_width": 0, **field}
+    field = {"critic_width": 0, "critic_recall": 0, "critic_members": 1,
+             "choice_branches": 0, **field}
     base = ltm_config(preset, 0)
     base = stored_config(codec, base) if finished(codec) else base  # planning: not yet
     train = {"max_thoughts": field.pop("max_thoughts")} if "max_thoughts" in field else {}

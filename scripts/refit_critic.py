@@ -2,6 +2,7 @@
 
     python scripts/refit_critic.py --run runs/ship-critic2 --data DATA --out DIR
                                    [--transitions N] [--hypotheses K] [--recall N]
+                                   [--members M] [--set [PART.]FIELD=VALUE ...]
 
 The last stage of ``ltm fit`` (:func:`ltm.train.critic_stage`) once more, as ``ltm fit``
 runs it: the same training records (the run's split of ``DATA``, held-out meanings left
@@ -18,7 +19,12 @@ same minutes; the config written says so, and so does the card's command.
 ``--hypotheses`` sets ``critic_hypotheses``: how many of each transition's hypotheses
 are read and labelled (0: all). ``--recall N`` gives the new critic
 ``FieldConfig.critic_recall`` N: it also compares each reading with the last N past
-thoughts (:func:`ltm.critic.recall`).
+thoughts (:func:`ltm.critic.recall`). ``--members M`` gives it
+``FieldConfig.critic_members`` M: that many critics trained apart, their log-odds
+averaged. ``--set`` changes the config as ``ltm fit --set`` does, for a training field
+(``critic_label_share=0.75``) or a field of the pick and critic (``field.critic_*``,
+``field.choice_branches``); the codec's and the core's are refused, since their
+weights are kept.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from pathlib import Path
 
 import torch
 
+from ltm.config import with_overrides
 from ltm.model import LTM
 from ltm.train import FitError, critic_records, critic_stage
 
@@ -48,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recall", type=int, default=None,
                     help="past thoughts the new critic compares each reading with "
                          "(FieldConfig.critic_recall; default: the run's)")
+    ap.add_argument("--members", type=int, default=None,
+                    help="critics trained apart whose log-odds are averaged "
+                         "(FieldConfig.critic_members; default: the run's)")
+    ap.add_argument("--set", action="append", default=[], metavar="[PART.]FIELD=VALUE",
+                    help="a training field, or field.critic_* / field.choice_branches")
     args = ap.parse_args(argv)
     metrics_path = args.run / "metrics.json"
     if not metrics_path.is_file():
@@ -69,12 +81,28 @@ def main(argv: list[str] | None = None) -> int:
                                  ("critic_hypotheses", args.hypotheses)) if v is not None}
     if args.recall is not None and args.recall < 0:
         sys.exit(f"refit_critic: --recall must be at least 0, got {args.recall}")
+    if args.members is not None and args.members < 1:
+        sys.exit(f"refit_critic: --members must be at least 1, got {args.members}")
     if changes:
         train = dataclasses.replace(model.config.train, **changes)
         model.config = dataclasses.replace(model.config, train=train)
-    if args.recall is not None:
-        field = dataclasses.replace(model.config.field, critic_recall=args.recall)
+    field_changes = {k: v for k, v in (("critic_recall", args.recall),
+                                       ("critic_members", args.members)) if v is not None}
+    if field_changes:
+        field = dataclasses.replace(model.config.field, **field_changes)
         model.config = dataclasses.replace(model.config, field=field)
+    try:
+        changed = with_overrides(model.config, args.set)
+    except ValueError as e:
+        sys.exit(f"refit_critic: {e}")
+    kept = [f"field.{k}" for k, v in dataclasses.asdict(changed.field).items()
+            if v != getattr(model.config.field, k)
+            and not (k.startswith("critic_") or k == "choice_branches")]
+    kept += [p for p in ("codec",) if getattr(changed, p) != getattr(model.config, p)]
+    if kept:
+        sys.exit(f"refit_critic: --set {kept[0]}: only training fields, field.critic_* and "
+                 "field.choice_branches can change (the codec and core keep their weights)")
+    model.config = changed
     torch.manual_seed(model.config.train.seed)  # the critic starts where `ltm fit` starts it
     model.critic = LTM(model.config).critic  # of the (new) config's shape
     summary = critic_stage(model, records)

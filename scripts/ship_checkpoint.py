@@ -156,9 +156,18 @@ def _head(field: dict) -> str:
     if field["choice_pick"] == "decoder" and field.get("choice_roundtrip"):
         by += (f", less {field['choice_roundtrip']:g} times the cosine of each hypothesis "
                "and its reading encoded again")
+    if field["choice_pick"] == "decoder" and field.get("choice_branches"):
+        by += (f" (each hypothesis read greedily and branched at its "
+               f"{field['choice_branches']} least sure places; a branched winner's "
+               "encoding is the next thought)")
     if field["choice_pick"] == "decoder" and field.get("critic_width"):
+        members = field.get("critic_members", 1)
+        who = (f"the average of {members} learned critics" if members > 1
+               else "a learned critic")
+        recall = (f", reading the cosines with the last {field['critic_recall']} thoughts"
+                  if field.get("critic_recall") else "")
         by += (f", less {field['critic_weight']:g} times the log-probability that it is "
-               f"legal by a learned critic (`ltm.critic`, width {field['critic_width']})")
+               f"legal by {who} (`ltm.critic`, width {field['critic_width']}{recall})")
     return f"`choice`: {field['choices']} hypotheses of the next thought, picked by {by}"
 
 

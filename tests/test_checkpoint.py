@@ -92,6 +92,12 @@ def test_model_card_fit_command_names_every_training_override():
     assert ship.fit_command(cfg) == ("ltm fit --preset paper --data DATA --out DIR --head "
                                      "choice --critic 256 --set field.critic_recall=32 --set "
                                      "lr_encoder=0.00015 --max-minutes 44 --set compile=true")
+    assert ship._head(cfg["field"]).endswith("legal by a learned critic (`ltm.critic`, "
+                                             "width 256, reading the cosines with the last "
+                                             "32 thoughts)")
+    cfg["field"].update(critic_members=3, choice_branches=4)
+    said = ship._head(cfg["field"])
+    assert "the average of 3 learned critics" in said and "its 4 least sure places" in said
     cfg["codec"]["langs"] = ["en"]
     with pytest.raises(SystemExit, match="codec.langs differs .* not a number"):
         ship.fit_command(cfg)

@@ -251,6 +251,25 @@ def test_refit_critic_runs_the_stage_again_on_the_frozen_model(tmp_path):
     assert all(torch.equal(v, after[k]) for k, v in before.items() if not k.startswith("critic."))
     with pytest.raises(SystemExit, match="--recall must be at least 0"):
         refit.main(args[:5] + [str(tmp_path / "bad"), "--recall", "-1"])
+    # --members: that many critics, trained apart
+    many = tmp_path / "members"
+    assert refit.main(args[:5] + [str(many), "--members", "2"]) == 0
+    back = LTM.load(many)
+    assert back.config.field.critic_members == 2 and len(back.critic.members) == 2
+    assert json.loads((many / "metrics.json").read_text())["critic"]["members"] == 2
+    with pytest.raises(SystemExit, match="--members must be at least 1"):
+        refit.main(args[:5] + [str(tmp_path / "bad"), "--members", "0"])
+    # --set: a training field or a field of the pick; the codec's and core's refused
+    branched = tmp_path / "branched"
+    assert refit.main(args[:5] + [str(branched), "--set", "field.choice_branches=2",
+                                  "--set", "critic_label_share=0.5"]) == 0
+    back = LTM.load(branched)
+    assert back.config.field.choice_branches == 2
+    assert back.config.train.critic_label_share == 0.5
+    with pytest.raises(SystemExit, match="field.layers: only training fields"):
+        refit.main(args[:5] + [str(tmp_path / "bad"), "--set", "field.layers=1"])
+    with pytest.raises(SystemExit, match="not a part"):
+        refit.main(args[:5] + [str(tmp_path / "bad"), "--set", "nope.x=1"])
     with pytest.raises(SystemExit, match="exists"):
         refit.main(args)
     with pytest.raises(SystemExit, match="--hypotheses must be at least 0"):
@@ -366,3 +385,36 @@ def test_branched_readings_compete_and_a_winner_is_its_reading_encoded(model):
         for b in range(3):  # each row's winner: one of its own branched readings, encoded
             mine = [j for j, r in enumerate(rows) if r // 4 == b]
             assert mine and min((got[b] - encoded[j]).norm() for j in mine) < 1e-5
+
+
+def test_critic_members_are_trained_apart_and_their_log_odds_averaged(episodes, tmp_path):
+    torch.manual_seed(0)
+    m = LTM(critic_config(critic_members=3, critic_recall=4))
+    assert len(m.critic.members) == 3
+    summary = fit_critic(m, episodes, transitions=12, epochs=2, seed=0, label_share=0.5)
+    assert summary["members"] == 3 and summary["epochs"] == 2
+    nets = m.critic.members
+    assert not torch.equal(nets[0][0].weight, nets[1][0].weight)
+    args = (torch.randn(2, m.config.field.width), torch.randn(2, m.config.codec.dim),
+            torch.randn(2, 4, m.config.codec.dim), torch.randn(2, 4, m.config.codec.dim),
+            torch.randn(2, 4, 5))
+    x = m.critic.inputs(*args)
+    mean = torch.stack([net(x)[..., 0] for net in nets]).mean(0)
+    torch.testing.assert_close(m.critic(*args), mean)
+    m.save(tmp_path)
+    torch.testing.assert_close(LTM.load(tmp_path).critic(*args), mean)
+    # one member keeps the keys of a critic shipped before members existed
+    one = LTM(critic_config()).critic.state_dict()
+    assert set(one) == {f"net.{i}.{p}" for i in (0, 2, 4) for p in ("weight", "bias")}
+    with pytest.raises(ValueError, match="label_share"):
+        fit_critic(m, episodes, transitions=1, epochs=1, label_share=0.0)
+
+
+def test_config_refuses_members_without_a_critic():
+    cfg = preset("tiny")
+    with pytest.raises(ValueError, match="critic_members needs a critic"):
+        dataclasses.replace(cfg.field, head="choice", critic_members=2)
+    with pytest.raises(ValueError, match="critic_members must be a positive int"):
+        dataclasses.replace(cfg.field, head="choice", critic_width=8, critic_members=0)
+    with pytest.raises(ValueError, match="critic_label_share"):
+        dataclasses.replace(cfg.train, critic_label_share=0.0)

@@ -121,3 +121,25 @@ def test_choice_generation_decodes_every_hypothesis():
     f, c = cfg.field, cfg.codec  # plus the critic's three layers, once per hypothesis
     mlp = 2 * f.choices * ((f.width + 3 * c.dim) * 32 + 32 * 32 + 32) / flops.UNIT_BYTES
     assert judged["core"] - dec["core"] == pytest.approx(mlp)
+
+
+def test_members_recall_and_branches_add_to_the_pick():
+    import dataclasses
+
+    cfg = preset("tiny")
+    field = dataclasses.replace(cfg.field, head="choice", critic_width=32)
+    at = lambda **kw: flops.ltm_generate_per_byte(  # noqa: E731
+        dataclasses.replace(cfg, field=dataclasses.replace(field, **kw)), 8)
+    one, f, c = at(), field, cfg.codec
+    mlp = lambda extra: 2 * f.choices * ((f.width + 3 * c.dim + extra) * 32 + 32 * 32 + 32)  # noqa: E731
+    three = at(critic_members=3, critic_recall=4)
+    assert three["core"] - one["core"] == pytest.approx((3 * mlp(5) - mlp(0)) / flops.UNIT_BYTES)
+    assert three["codec"] == pytest.approx(one["codec"])
+    plain = flops.ltm_generate_per_byte(dataclasses.replace(cfg, field=dataclasses.replace(
+        cfg.field, head="choice")), 8)  # the decoder's pick, no critic: K + 1 decodes
+    branched = at(choice_branches=2)  # 2 branches of each of K: decoded and scored again
+    per_decode = plain["codec"] / (f.choices + 1)
+    encode = (one["codec"] - plain["codec"]) / f.choices  # one reading encoded again
+    assert branched["codec"] == pytest.approx(one["codec"] + 2 * f.choices * (2 * per_decode
+                                                                             + encode))
+    assert branched["core"] - one["core"] == pytest.approx(2 * mlp(0) / flops.UNIT_BYTES)

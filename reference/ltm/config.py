@@ -210,13 +210,19 @@ class FieldConfig:
     """With a critic: how many of the latest past thoughts the critic compares each
     reading with (:func:`ltm.critic.recall`: their cosines, most recent first, and the
     largest over the whole past); 0: the critic does not read the past."""
+    critic_members: int = 1
+    """With a critic: how many critics, initialised and trained apart, whose log-odds
+    the pick averages (:class:`ltm.critic.Critic`)."""
 
     def __post_init__(self) -> None:
         positive(self, "width", "heads", "layers", "head_width",
-                 "head_layers", "sample_steps", "energy_samples", "choices")
+                 "head_layers", "sample_steps", "energy_samples", "choices", "critic_members")
         non_negative(self, "source_noise", "choice_temperature", "choice_roundtrip",
                      "critic_weight")
         count(self, "memory_slots", "critic_width", "critic_recall", "choice_branches")
+        if self.critic_members > 1 and not self.critic_width:
+            raise ValueError(f"FieldConfig.critic_members needs a critic (critic_width > 0), "
+                             f"got critic_members={self.critic_members!r}")
         if self.critic_recall and not self.critic_width:
             raise ValueError(f"FieldConfig.critic_recall needs a critic (critic_width > 0), "
                              f"got critic_recall={self.critic_recall!r}")

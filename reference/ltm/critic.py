@@ -61,18 +61,34 @@ class Critic(nn.Module):
     (N, C), the current thought (N, Z), the hypotheses (N, K, Z) and their greedy
     readings encoded again (N, K, Z): a two-hidden-layer MLP of ``width``. With
     ``recall`` > 0 it also reads :func:`recall` of the readings against the past
-    thoughts (``FieldConfig.critic_recall``), given as ``recalled`` (N, K, recall + 1)."""
+    thoughts (``FieldConfig.critic_recall``), given as ``recalled`` (N, K, recall + 1).
+    With ``members`` > 1 it is that many such MLPs, initialised and trained apart
+    (:func:`fit_critic`), whose log-odds are averaged (``FieldConfig.critic_members``)."""
 
-    def __init__(self, context_dim: int, thought_dim: int, width: int, recall: int = 0) -> None:
+    def __init__(self, context_dim: int, thought_dim: int, width: int, recall: int = 0,
+                 members: int = 1) -> None:
         super().__init__()
+        if members < 1:
+            raise ValueError(f"Critic: members must be at least 1, got {members!r}")
         self.recall = recall
         extra = recall + 1 if recall else 0
-        self.net = nn.Sequential(nn.Linear(context_dim + 3 * thought_dim + extra, width),
-                                 nn.GELU(), nn.Linear(width, width), nn.GELU(),
-                                 nn.Linear(width, 1))
+        inputs = context_dim + 3 * thought_dim + extra
 
-    def forward(self, context: Tensor, current: Tensor, hypotheses: Tensor,
-                readings: Tensor, recalled: Tensor | None = None) -> Tensor:
+        def mlp() -> nn.Sequential:
+            return nn.Sequential(nn.Linear(inputs, width), nn.GELU(), nn.Linear(width, width),
+                                 nn.GELU(), nn.Linear(width, 1))
+
+        self.net = mlp()  # the first member (the only one, as shipped before members)
+        self.others = nn.ModuleList(mlp() for _ in range(members - 1))
+
+    @property
+    def members(self) -> list[nn.Module]:
+        """The member MLPs, the first one first."""
+        return [self.net, *self.others]
+
+    def inputs(self, context: Tensor, current: Tensor, hypotheses: Tensor,
+               readings: Tensor, recalled: Tensor | None = None) -> Tensor:
+        """What every member reads: (N, K, C + 3Z [+ recall + 1])."""
         N, K, _ = hypotheses.shape
         parts = [context[:, None].expand(N, K, -1), current[:, None].expand(N, K, -1),
                  hypotheses, readings]  # (N, K, C + 3Z)
@@ -81,8 +97,14 @@ class Critic(nn.Module):
                 raise ValueError("this critic reads the past (critic_recall > 0): give the "
                                  "readings' recall of the past thoughts")
             parts.append(recalled)
-        x = torch.cat([p.to(self.net[0].weight.dtype) for p in parts], -1)
-        return self.net(x)[..., 0]
+        return torch.cat([p.to(self.net[0].weight.dtype) for p in parts], -1)
+
+    def forward(self, context: Tensor, current: Tensor, hypotheses: Tensor,
+                readings: Tensor, recalled: Tensor | None = None) -> Tensor:
+        x = self.inputs(context, current, hypotheses, readings, recalled)
+        if not self.others:
+            return self.net(x)[..., 0]
+        return torch.stack([m(x)[..., 0] for m in self.members]).mean(0)
 
 
 def _framed(record: Record, langs: Sequence[str]) -> list[str]:
@@ -191,52 +213,64 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
 
 def fit_critic(model, records: Sequence[Record], *, transitions: int, epochs: int,
                seconds: float | None = None, seed: int = 0, batch: int = 512,
-               lr: float = 1e-3, hypotheses: int = 0,
+               lr: float = 1e-3, hypotheses: int = 0, label_share: float = 0.85,
                progress: bool = False) -> dict[str, float]:
     """Train ``model.critic`` (the rest of the model frozen) on ``transitions`` labelled
     transitions of ``records`` (:func:`label_transitions`, reading ``hypotheses`` of each
-    transition's hypotheses, 0: all) for ``epochs`` passes, by
-    binary cross-entropy per hypothesis. With ``seconds``, labelling stops at 85% of
-    that budget (training is the cheap part) and training at all of it. Returns a summary: transitions and pairs
-    labelled, the share of legal hypotheses, epochs run, the last epoch's loss and
-    accuracy, and the seconds spent."""
+    transition's hypotheses, 0: all) for ``epochs`` passes, by binary cross-entropy per
+    hypothesis. Each member of the critic (``Critic.members``) is trained apart, on its
+    own seeded order of the pairs (member ``j`` draws with ``seed + j``), all in one
+    pass per batch. With ``seconds``, labelling stops at ``label_share`` of that budget
+    and training at all of it. Returns a summary: transitions and pairs labelled, the
+    share of legal hypotheses, epochs run, the last epoch's loss and accuracy (averaged
+    over the members), and the seconds spent."""
     if model.critic is None:
         raise ValueError("this LTM has no critic (FieldConfig.critic_width is 0)")
+    if not 0.0 < label_share <= 1.0:
+        raise ValueError(f"fit_critic: label_share must be in (0, 1], got {label_share!r}")
     start = time.perf_counter()
     deadline = None if seconds is None else start + seconds
     was_training = model.training
     model.eval()
     data = label_transitions(model, records, transitions, seed=seed, progress=progress,
                              hypotheses=hypotheses,
-                             deadline=None if seconds is None else start + 0.85 * seconds)
+                             deadline=None if seconds is None else start + label_share * seconds)
     labelled = time.perf_counter()
-    critic, g = model.critic, torch.Generator().manual_seed(seed)
+    critic = model.critic
+    members = critic.members
+    gens = [torch.Generator().manual_seed(seed + j) for j in range(len(members))]
     critic.train().requires_grad_(True)
     opt = torch.optim.AdamW(critic.parameters(), lr=lr, weight_decay=0.01)
     N, K = data["legal"].shape
-    pairs = torch.arange(N * K)
     target = data["legal"].reshape(-1).float()
     done, loss_sum, hits = 0, 0.0, 0
     for _ in tqdm(range(epochs), desc="critic", disable=not progress, leave=False):
         if deadline is not None and time.perf_counter() >= deadline:
             break
         loss_sum, hits = 0.0, 0
-        for idx in pairs[torch.randperm(N * K, generator=g)].split(batch):
-            n, k = idx // K, idx % K
-            logit = critic(data["context"][n], data["current"][n],
-                           data["hypotheses"][n, k][:, None], data["readings"][n, k][:, None],
-                           data["recall"][n, k][:, None])[:, 0]
-            loss = F.binary_cross_entropy_with_logits(logit, target[idx])
+        orders = [torch.randperm(N * K, generator=g).split(batch) for g in gens]
+        for step in zip(*orders, strict=True):  # one batch per member, its own order
+            loss = 0.0
+            for member, idx in zip(members, step, strict=True):
+                n, k = idx // K, idx % K
+                x = critic.inputs(data["context"][n], data["current"][n],
+                                  data["hypotheses"][n, k][:, None],
+                                  data["readings"][n, k][:, None],
+                                  data["recall"][n, k][:, None])
+                logit = member(x)[:, 0, 0]
+                part = F.binary_cross_entropy_with_logits(logit, target[idx])
+                loss = loss + part  # the members share no weight: each gets its own gradient
+                loss_sum += part.item() * len(idx)
+                hits += ((logit > 0).float() == target[idx]).sum().item()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum += loss.item() * len(idx)
-            hits += ((logit > 0).float() == target[idx]).sum().item()
         done += 1
     critic.requires_grad_(False).eval()
     model.train(was_training)
-    last = (lambda v: v / (N * K)) if done else (lambda v: float("nan"))
+    pairs = N * K * len(members)
+    last = (lambda v: v / pairs) if done else (lambda v: float("nan"))
     return {"transitions": N, "pairs": N * K, "legal_share": float(target.mean()),
-            "epochs": done, "loss": last(loss_sum), "accuracy": last(hits),
-            "label_seconds": round(labelled - start, 3),
+            "members": len(members), "epochs": done, "loss": last(loss_sum),
+            "accuracy": last(hits), "label_seconds": round(labelled - start, 3),
             "seconds": round(time.perf_counter() - start, 3)}

@@ -272,7 +272,7 @@ def critic_stage(model, records: list, *, progress: bool = True) -> dict:
     tc = model.config.train
     return fit_critic(model, records, transitions=tc.critic_transitions,
                       epochs=tc.critic_epochs, seed=tc.seed, progress=progress,
-                      hypotheses=tc.critic_hypotheses,
+                      hypotheses=tc.critic_hypotheses, label_share=tc.critic_label_share,
                       seconds=60 * tc.minutes * tc.critic_share if tc.minutes > 0 else None)
 
 
