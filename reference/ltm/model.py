@@ -25,16 +25,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ltm.codec import ThoughtDecoder, ThoughtEncoder, decoder_targets, meaning_part, pack, to_bytes
 from ltm.config import PAD, LTMConfig
-from ltm.critic import Critic, recall
+from ltm.critic import Critic
 from ltm.field import FieldCore
 from ltm.heads import ChoiceHead, build_head
 from ltm.langs import episode_langs
-from ltm.readings import READING_SEARCH, nearest_readings, search_settings
+from ltm.pick import choose, greedy_scores
+from ltm.readings import nearest_readings, search_settings
 from ltm.segment import units as segment_units
 
 __all__ = ["LTM", "WEIGHTS", "CONFIG", "prefixes"]
@@ -201,14 +201,9 @@ class LTM(nn.Module):
         legal (:meth:`pick_scores`; a critic that reads the past needs ``past`` and
         ``past_mask`` too). With ``FieldConfig.choice_branches`` > 0 the readings
         branched at each candidate's least sure places compete too, and a branched
-        winner's encoding is returned in place of its candidate."""
-        if self.config.field.choice_branches:
-            return self._pick_branched(candidates, lang, context, current, past,
-                                       past_mask).to(candidates.device)
-        best = self.pick_scores(candidates, lang, context=context, current=current,
-                                past=past, past_mask=past_mask).argmin(1)  # (B,)
-        rows = torch.arange(len(candidates), device=candidates.device)
-        return candidates[rows, best.to(candidates.device)]
+        winner's encoding is returned in place of its candidate. The machinery is
+        :mod:`ltm.pick`."""
+        return choose(self, candidates, lang, context, current, past, past_mask)
 
     @torch.no_grad()
     def pick_scores(self, candidates: Tensor, lang: str | Sequence[str | None] | None = None,
@@ -223,87 +218,7 @@ class LTM(nn.Module):
         past (``FieldConfig.critic_recall``) also needs each row's thoughts so far,
         ``past`` (B, T, Z) with ``past_mask`` (B, T), the current thought last; without
         them it raises ``ValueError``."""
-        return self._greedy_scores(candidates, lang, context, current, past, past_mask)[0]
-
-    def _greedy_scores(self, candidates: Tensor, lang: str | Sequence[str | None] | None,
-                       context: Tensor | None, current: Tensor | None, past: Tensor | None,
-                       past_mask: Tensor | None) -> tuple[Tensor, list[bytes], Tensor]:
-        """:meth:`pick_scores` (B, K), with the greedy readings (B*K) it scored and the
-        language ids (B*K,) they were read in."""
-        B, K, Z = candidates.shape
-        langs = [lang] * B if lang is None or isinstance(lang, str) else list(lang)
-        if len(langs) != B:
-            raise ValueError(f"got {len(langs)} languages for {B} rows")
-        flat = candidates.reshape(B * K, Z).to(self.device)
-        ids = self.lang_ids([x for x in langs for _ in range(K)], B * K)
-        texts, score = self.decoder.read(flat, ids)
-        if self.config.field.choice_roundtrip or self._judged(context, current):
-            again = self.encode(texts).view(B, K, Z)
-            score = self._rescore(score.view(B, K), candidates.to(self.device), again,
-                                  context, current, past, past_mask)
-        return score.view(B, K), texts, ids
-
-    def _judged(self, context: Tensor | None, current: Tensor | None) -> bool:
-        """Whether the pick asks the critic: the model has one and its inputs are given."""
-        return self.critic is not None and context is not None and current is not None
-
-    def _rescore(self, nats: Tensor, hypotheses: Tensor, readings: Tensor,
-                 context: Tensor | None, current: Tensor | None, past: Tensor | None,
-                 past_mask: Tensor | None) -> Tensor:
-        """The pick's score (N, k) of ``k`` readings per row from their nats (N, k): less
-        ``choice_roundtrip`` times the cosine of each hypothesis (N, k, Z) and its
-        reading encoded again (N, k, Z), less ``critic_weight`` times the critic's
-        log-probability of legal (rows' ``context``, ``current`` and, for a critic that
-        reads the past, ``past`` and ``past_mask``)."""
-        field = self.config.field
-        score = nats
-        if field.choice_roundtrip:  # minus the cosine of each thought and its reading
-            score = score - field.choice_roundtrip * (readings * hypotheses).sum(-1)
-        if self._judged(context, current):  # minus the log-probability of legal
-            recalled = None
-            if self.critic.recall:
-                if past is None or past_mask is None:
-                    raise ValueError("this model's critic reads the past (critic_recall > 0): "
-                                     "give past and past_mask")
-                recalled = recall(readings, past.to(self.device), past_mask.to(self.device),
-                                  self.critic.recall)
-            logit = self.critic(context.to(self.device), current.to(self.device), hypotheses,
-                                readings, recalled)
-            score = score - field.critic_weight * F.logsigmoid(logit.float())
-        return score
-
-    @torch.no_grad()
-    def _pick_branched(self, candidates: Tensor, lang: str | Sequence[str | None] | None,
-                       context: Tensor | None,
-                       current: Tensor | None, past: Tensor | None,
-                       past_mask: Tensor | None) -> Tensor:
-        """:meth:`pick` with ``FieldConfig.choice_branches`` > 0: every greedy reading
-        scored by :meth:`pick_scores`, every branched reading alike (its nats
-        teacher-forced from its hypothesis); the best reading of each row wins, and its
-        hypothesis is the next thought if it is a greedy reading, its encoding if not."""
-        B, K, Z = candidates.shape
-        greedy, texts, ids = self._greedy_scores(candidates, lang, context, current, past,
-                                                 past_mask)  # (B, K), B*K, (B*K,)
-        flat = candidates.reshape(B * K, Z).to(self.device)
-        rows, more = self.decoder.branch(flat, ids, texts, self.config.field.choice_branches,
-                                         READING_SEARCH["min_logp"])
-        best = greedy.argmin(1)  # (B,)
-        out = candidates.to(self.device)[torch.arange(B, device=self.device), best].clone()
-        if not rows:
-            return out
-        src = torch.tensor(rows, device=self.device)  # the hypothesis each reading branches
-        n = src // K  # its row
-        again = self.encode(more)  # (R, Z)
-        of_row = lambda t: None if t is None else t.to(self.device)[n]  # noqa: E731
-        score = self._rescore(self.decoder.nats(flat[src], ids[src], more)[:, None],
-                              flat[src][:, None], again[:, None], of_row(context),
-                              of_row(current), of_row(past), of_row(past_mask))[:, 0]
-        top = greedy.gather(1, best[:, None])[:, 0].clone()  # (B,): each row's best so far
-        for j in range(len(src)):  # a branched reading beats its row's best: it wins
-            b = int(n[j])
-            if score[j] < top[b]:
-                top[b], out[b] = score[j], again[j]
-        return out
+        return greedy_scores(self, candidates, lang, context, current, past, past_mask)[0]
 
     @torch.no_grad()
     def continue_text(self, text: str | Sequence[str], n_thoughts: int, *,
