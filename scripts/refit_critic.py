@@ -21,10 +21,12 @@ are read and labelled (0: all). ``--recall N`` gives the new critic
 ``FieldConfig.critic_recall`` N: it also compares each reading with the last N past
 thoughts (:func:`ltm.critic.recall`). ``--members M`` gives it
 ``FieldConfig.critic_members`` M: that many critics trained apart, their log-odds
-averaged. ``--set`` changes the config as ``ltm fit --set`` does, for a training field
-(``critic_label_share=0.75``) or a field of the pick and critic (``field.critic_*``,
-``field.choice_branches``); the codec's and the core's are refused, since their
-weights are kept.
+averaged. ``--set`` changes the config as ``ltm fit --set`` does, for one of the critic
+stage's training fields (:data:`TRAIN_SETTABLE`, e.g. ``critic_label_share=0.75``) or a
+field of the critic and the pick (:data:`FIELD_SETTABLE`, e.g.
+``field.choice_branches=4``); every other field is refused, since the codec's and the
+core's weights, and the record of how they were trained, are kept. A field named both
+by ``--set`` and by its own option (``--members``) is refused too.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ import torch
 from ltm.config import with_overrides
 from ltm.model import LTM
 from ltm.train import FitError, critic_records, critic_stage
+
+TRAIN_SETTABLE = ("critic_transitions", "critic_epochs", "critic_hypotheses",
+                  "critic_label_share")
+"""Training fields ``--set`` may change: the critic stage's own (the rest record how the
+frozen codec and core were trained)."""
+FIELD_SETTABLE = ("critic_width", "critic_weight", "critic_recall", "critic_members",
+                  "choice_branches")
+"""Fields of ``field`` that ``--set field.NAME`` may change: the critic's and the pick's."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="critics trained apart whose log-odds are averaged "
                          "(FieldConfig.critic_members; default: the run's)")
     ap.add_argument("--set", action="append", default=[], metavar="[PART.]FIELD=VALUE",
-                    help="a training field, or field.critic_* / field.choice_branches")
+                    help="a critic-stage training field, or field.critic_* / field.choice_branches")
     args = ap.parse_args(argv)
     metrics_path = args.run / "metrics.json"
     if not metrics_path.is_file():
@@ -96,12 +106,22 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         sys.exit(f"refit_critic: {e}")
     kept = [f"field.{k}" for k, v in dataclasses.asdict(changed.field).items()
-            if v != getattr(model.config.field, k)
-            and not (k.startswith("critic_") or k == "choice_branches")]
+            if v != getattr(model.config.field, k) and k not in FIELD_SETTABLE]
+    kept += [k for k, v in dataclasses.asdict(changed.train).items()
+             if v != getattr(model.config.train, k) and k not in TRAIN_SETTABLE]
     kept += [p for p in ("codec",) if getattr(changed, p) != getattr(model.config, p)]
     if kept:
-        sys.exit(f"refit_critic: --set {kept[0]}: only training fields, field.critic_* and "
-                 "field.choice_branches can change (the codec and core keep their weights)")
+        sys.exit(f"refit_critic: --set {kept[0]}: only the critic stage's training fields "
+                 f"({', '.join(TRAIN_SETTABLE)}), field.critic_* and field.choice_branches "
+                 "can change (the codec and core keep their weights and their record)")
+    named = {"critic_transitions": "--transitions", "critic_hypotheses": "--hypotheses",
+             "critic_recall": "--recall", "critic_members": "--members"}
+    for pair in args.set:
+        key = pair.partition("=")[0].strip().removeprefix("field.")
+        if key in named and (changes.get(key) is not None or key in field_changes):
+            sys.exit(f"refit_critic: --set {pair} and {named[key]} both given; give one")
+    if not changed.field.critic_width:
+        sys.exit("refit_critic: --set field.critic_width=0 leaves no critic to fit")
     model.config = changed
     torch.manual_seed(model.config.train.seed)  # the critic starts where `ltm fit` starts it
     model.critic = LTM(model.config).critic  # of the (new) config's shape

@@ -162,7 +162,7 @@ def _head(field: dict) -> str:
                "encoding is the next thought)")
     if field["choice_pick"] == "decoder" and field.get("critic_width"):
         members = field.get("critic_members", 1)
-        who = (f"the average of {members} learned critics" if members > 1
+        who = (f"{members} learned critics whose log-odds are averaged" if members > 1
                else "a learned critic")
         recall = (f", reading the cosines with the last {field['critic_recall']} thoughts"
                   if field.get("critic_recall") else "")

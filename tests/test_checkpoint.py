@@ -97,7 +97,7 @@ def test_model_card_fit_command_names_every_training_override():
                                              "32 thoughts)")
     cfg["field"].update(critic_members=3, choice_branches=4)
     said = ship._head(cfg["field"])
-    assert "the average of 3 learned critics" in said and "its 4 least sure places" in said
+    assert "3 learned critics whose log-odds are averaged" in said and "its 4 least sure places" in said
     cfg["codec"]["langs"] = ["en"]
     with pytest.raises(SystemExit, match="codec.langs differs .* not a number"):
         ship.fit_command(cfg)

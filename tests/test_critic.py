@@ -266,8 +266,14 @@ def test_refit_critic_runs_the_stage_again_on_the_frozen_model(tmp_path):
     back = LTM.load(branched)
     assert back.config.field.choice_branches == 2
     assert back.config.train.critic_label_share == 0.5
-    with pytest.raises(SystemExit, match="field.layers: only training fields"):
-        refit.main(args[:5] + [str(tmp_path / "bad"), "--set", "field.layers=1"])
+    for bad in ("field.layers=1", "lr_core=0.5", "codec.width=8"):  # the frozen parts' own
+        with pytest.raises(SystemExit, match="only the critic stage's training fields"):
+            refit.main(args[:5] + [str(tmp_path / "bad"), "--set", bad])
+    with pytest.raises(SystemExit, match="leaves no critic"):
+        refit.main(args[:5] + [str(tmp_path / "bad"), "--set", "field.critic_width=0"])
+    with pytest.raises(SystemExit, match="both given"):
+        refit.main(args[:5] + [str(tmp_path / "bad"), "--members", "2", "--set",
+                               "field.critic_members=3"])
     with pytest.raises(SystemExit, match="not a part"):
         refit.main(args[:5] + [str(tmp_path / "bad"), "--set", "nope.x=1"])
     with pytest.raises(SystemExit, match="exists"):
@@ -391,10 +397,19 @@ def test_critic_members_are_trained_apart_and_their_log_odds_averaged(episodes, 
     torch.manual_seed(0)
     m = LTM(critic_config(critic_members=3, critic_recall=4))
     assert len(m.critic.members) == 3
+    start = [net[0].weight.clone() for net in m.critic.members]
     summary = fit_critic(m, episodes, transitions=12, epochs=2, seed=0, label_share=0.5)
     assert summary["members"] == 3 and summary["epochs"] == 2
     nets = m.critic.members
     assert not torch.equal(nets[0][0].weight, nets[1][0].weight)
+    assert all(not torch.equal(w, net[0].weight) for w, net in zip(start, nets, strict=True))
+    # member j trains on the order of seed + j: the same first member as a lone critic's
+    torch.manual_seed(0)
+    alone = LTM(critic_config(critic_recall=4))
+    alone.critic.net.load_state_dict(dict(zip(alone.critic.net.state_dict(),
+                                              [w for w in _initial(3)], strict=True)))
+    fit_critic(alone, episodes, transitions=12, epochs=2, seed=0, label_share=0.5)
+    torch.testing.assert_close(alone.critic.net[0].weight, nets[0][0].weight)
     args = (torch.randn(2, m.config.field.width), torch.randn(2, m.config.codec.dim),
             torch.randn(2, 4, m.config.codec.dim), torch.randn(2, 4, m.config.codec.dim),
             torch.randn(2, 4, 5))
@@ -410,11 +425,29 @@ def test_critic_members_are_trained_apart_and_their_log_odds_averaged(episodes, 
         fit_critic(m, episodes, transitions=1, epochs=1, label_share=0.0)
 
 
+def _initial(members: int) -> list[torch.Tensor]:
+    """The first member's initial weights in a model of ``members`` critics, seed 0."""
+    torch.manual_seed(0)
+    return [t.clone() for t in LTM(critic_config(critic_members=members, critic_recall=4))
+            .critic.net.state_dict().values()]
+
+
+def test_one_critic_stops_at_its_deadline_but_trains_one_epoch_whole(episodes):
+    torch.manual_seed(0)
+    m = LTM(critic_config())
+    summary = fit_critic(m, episodes, transitions=12, epochs=5, seed=0, seconds=1e-9,
+                         label_share=0.5)  # no time at all: one batch of labels, one epoch
+    assert summary["epochs"] == 1 and summary["loss"] == summary["loss"]  # not NaN
+    with pytest.raises(ValueError, match="members must be at least 1"):
+        Critic(context_dim=8, thought_dim=5, width=12, members=0)
+
+
 def test_config_refuses_members_without_a_critic():
     cfg = preset("tiny")
     with pytest.raises(ValueError, match="critic_members needs a critic"):
         dataclasses.replace(cfg.field, head="choice", critic_members=2)
     with pytest.raises(ValueError, match="critic_members must be a positive int"):
         dataclasses.replace(cfg.field, head="choice", critic_width=8, critic_members=0)
-    with pytest.raises(ValueError, match="critic_label_share"):
-        dataclasses.replace(cfg.train, critic_label_share=0.0)
+    for share in (0.0, 1.0):  # all labels and no training, or the reverse
+        with pytest.raises(ValueError, match="critic_label_share"):
+            dataclasses.replace(cfg.train, critic_label_share=share)

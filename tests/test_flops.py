@@ -133,13 +133,16 @@ def test_members_recall_and_branches_add_to_the_pick():
     one, f, c = at(), field, cfg.codec
     mlp = lambda extra: 2 * f.choices * ((f.width + 3 * c.dim + extra) * 32 + 32 * 32 + 32)  # noqa: E731
     three = at(critic_members=3, critic_recall=4)
-    assert three["core"] - one["core"] == pytest.approx((3 * mlp(5) - mlp(0)) / flops.UNIT_BYTES)
+    cosines = 2 * f.choices * 8 * c.dim  # each reading against each of the 8 past thoughts
+    assert three["core"] - one["core"] == pytest.approx((3 * mlp(5) - mlp(0) + cosines)
+                                                        / flops.UNIT_BYTES)
     assert three["codec"] == pytest.approx(one["codec"])
     plain = flops.ltm_generate_per_byte(dataclasses.replace(cfg, field=dataclasses.replace(
         cfg.field, head="choice")), 8)  # the decoder's pick, no critic: K + 1 decodes
-    branched = at(choice_branches=2)  # 2 branches of each of K: decoded and scored again
+    branched = at(choice_branches=2)  # each of K read once more to find its 2 branches,
+    # and each branch decoded and scored again
     per_decode = plain["codec"] / (f.choices + 1)
     encode = (one["codec"] - plain["codec"]) / f.choices  # one reading encoded again
-    assert branched["codec"] == pytest.approx(one["codec"] + 2 * f.choices * (2 * per_decode
-                                                                             + encode))
+    assert branched["codec"] == pytest.approx(one["codec"] + f.choices * per_decode
+                                              + 2 * f.choices * (2 * per_decode + encode))
     assert branched["core"] - one["core"] == pytest.approx(2 * mlp(0) / flops.UNIT_BYTES)

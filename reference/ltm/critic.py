@@ -220,14 +220,16 @@ def fit_critic(model, records: Sequence[Record], *, transitions: int, epochs: in
     transition's hypotheses, 0: all) for ``epochs`` passes, by binary cross-entropy per
     hypothesis. Each member of the critic (``Critic.members``) is trained apart, on its
     own seeded order of the pairs (member ``j`` draws with ``seed + j``), all in one
-    pass per batch. With ``seconds``, labelling stops at ``label_share`` of that budget
-    and training at all of it. Returns a summary: transitions and pairs labelled, the
-    share of legal hypotheses, epochs run, the last epoch's loss and accuracy (averaged
-    over the members), and the seconds spent."""
+    pass per batch. With ``seconds``, labelling stops at ``label_share`` (in (0, 1)) of
+    that budget and training at all of it, checked after every batch; the first epoch
+    always runs whole, so the critic is never left untrained. Returns a summary:
+    transitions and pairs labelled, the share of legal hypotheses, epochs run, the last
+    epoch's loss and accuracy (averaged over the members and the pairs it ran; the last
+    epoch may stop short), and the seconds spent."""
     if model.critic is None:
         raise ValueError("this LTM has no critic (FieldConfig.critic_width is 0)")
-    if not 0.0 < label_share <= 1.0:
-        raise ValueError(f"fit_critic: label_share must be in (0, 1], got {label_share!r}")
+    if not 0.0 < label_share < 1.0:
+        raise ValueError(f"fit_critic: label_share must be in (0, 1), got {label_share!r}")
     start = time.perf_counter()
     deadline = None if seconds is None else start + seconds
     was_training = model.training
@@ -243,13 +245,16 @@ def fit_critic(model, records: Sequence[Record], *, transitions: int, epochs: in
     opt = torch.optim.AdamW(critic.parameters(), lr=lr, weight_decay=0.01)
     N, K = data["legal"].shape
     target = data["legal"].reshape(-1).float()
-    done, loss_sum, hits = 0, 0.0, 0
+    done, loss_sum, hits, last_seen = 0, 0.0, 0, 0
+    late = lambda: deadline is not None and time.perf_counter() >= deadline  # noqa: E731
     for _ in tqdm(range(epochs), desc="critic", disable=not progress, leave=False):
-        if deadline is not None and time.perf_counter() >= deadline:
+        if done and late():
             break
-        loss_sum, hits = 0.0, 0
+        run_loss, run_hits, seen = 0.0, 0, 0  # this epoch's
         orders = [torch.randperm(N * K, generator=g).split(batch) for g in gens]
         for step in zip(*orders, strict=True):  # one batch per member, its own order
+            if done and late():
+                break  # mid-epoch: the summary reads the batches this epoch ran
             loss = 0.0
             for member, idx in zip(members, step, strict=True):
                 n, k = idx // K, idx % K
@@ -260,16 +265,17 @@ def fit_critic(model, records: Sequence[Record], *, transitions: int, epochs: in
                 logit = member(x)[:, 0, 0]
                 part = F.binary_cross_entropy_with_logits(logit, target[idx])
                 loss = loss + part  # the members share no weight: each gets its own gradient
-                loss_sum += part.item() * len(idx)
-                hits += ((logit > 0).float() == target[idx]).sum().item()
+                run_loss += part.item() * len(idx)
+                run_hits += ((logit > 0).float() == target[idx]).sum().item()
+                seen += len(idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        done += 1
+        if seen:  # the summary reads the last epoch that ran a batch (whole or not)
+            done, loss_sum, hits, last_seen = done + 1, run_loss, run_hits, seen
     critic.requires_grad_(False).eval()
     model.train(was_training)
-    pairs = N * K * len(members)
-    last = (lambda v: v / pairs) if done else (lambda v: float("nan"))
+    last = (lambda v: v / last_seen) if done else (lambda v: float("nan"))
     return {"transitions": N, "pairs": N * K, "legal_share": float(target.mean()),
             "members": len(members), "epochs": done, "loss": last(loss_sum),
             "accuracy": last(hits), "label_seconds": round(labelled - start, 3),

@@ -260,10 +260,11 @@ def ltm_generate_per_byte(cfg: LTMConfig, thoughts: int, L: int = UNIT_BYTES,
     skipped and every hypothesis is decoded too, so the decoder runs ``K + 1`` times (and
     with ``choice_roundtrip`` or a critic the encoder ``K`` times, and the critic's MLP,
     each of its ``critic_members``, once per hypothesis). With ``choice_branches`` N each
-    hypothesis is also read at N branch places, counted as an upper bound: each branched
-    reading decoded at full length, scored by one more teacher-forced pass of the
-    decoder, encoded again and judged by the critic. The critic's cosines with the past
-    (``critic_recall``) are left out: a few thousand multiply-adds per hypothesis."""
+    hypothesis is also read at N branch places (:meth:`ThoughtDecoder.branch`: one
+    teacher-forced pass over each greedy reading finds them), counted as an upper bound:
+    each branched reading decoded at full length, scored by one more teacher-forced pass
+    of the decoder, encoded again and judged by the critic. With ``critic_recall`` the
+    critic also takes the cosine of each reading with every past thought."""
     c, f = cfg.codec, cfg.field
     inp, core = _core(f, c, 1, thoughts)
     head = _head_evals(f, steps or f.sample_steps, loss=False) * _head_net(f, c, 1).forward
@@ -277,7 +278,8 @@ def ltm_generate_per_byte(cfg: LTMConfig, thoughts: int, L: int = UNIT_BYTES,
         if j < L:
             dec += block(c.width, c.mlp_hidden, c.dec_layers, 1, 1, keys=P1 + j + 1).forward
     branched = f.choices * f.choice_branches if picks else 0  # readings branched, at most
-    dec *= f.choices + 1 + 2 * branched if picks else 1  # decoded, and scored again
+    found = f.choices if branched else 0  # the pass over the greedy readings that branches
+    dec *= f.choices + 1 + found + 2 * branched if picks else 1  # decoded, scored again
     encoded = (f.choices if picks and (f.choice_roundtrip or f.critic_width) else 0) + branched
     dec += encoded * _encoder(c, 1, L).forward  # readings encoded again
     if picks and f.critic_width:  # the critic judges every reading
@@ -285,5 +287,7 @@ def ltm_generate_per_byte(cfg: LTMConfig, thoughts: int, L: int = UNIT_BYTES,
         extra = f.critic_recall + 1 if f.critic_recall else 0
         head += f.critic_members * (linear(n, f.width + 3 * c.dim + extra, w)
                                     + linear(n, w, w) + linear(n, w, 1)).forward
+        if f.critic_recall:  # the cosine of each reading with each past thought
+            head += 2 * n * thoughts * c.dim
     out = {"core": ((inp + core).forward + head) / L, "codec": dec / L}
     return {**out, "total": out["core"] + out["codec"]}

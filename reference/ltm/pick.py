@@ -29,11 +29,11 @@ from ltm.readings import READING_SEARCH
 
 __all__ = ["choose", "greedy_scores", "rescore", "judged", "choose_branched"]
 
-Lang = str | Sequence[str | None] | None
+_Lang = str | Sequence[str | None] | None  # one language, or one per row
 
 
 @torch.no_grad()
-def choose(model, candidates: Tensor, lang: Lang, context: Tensor | None,
+def choose(model, candidates: Tensor, lang: _Lang, context: Tensor | None,
            current: Tensor | None, past: Tensor | None,
            past_mask: Tensor | None) -> Tensor:
     """:meth:`ltm.model.LTM.pick`: the best candidate of each row (B, Z), or with
@@ -48,7 +48,7 @@ def choose(model, candidates: Tensor, lang: Lang, context: Tensor | None,
 
 
 @torch.no_grad()
-def greedy_scores(model, candidates: Tensor, lang: Lang, context: Tensor | None,
+def greedy_scores(model, candidates: Tensor, lang: _Lang, context: Tensor | None,
                   current: Tensor | None, past: Tensor | None,
                   past_mask: Tensor | None) -> tuple[Tensor, list[bytes], Tensor]:
     """:meth:`ltm.model.LTM.pick_scores` (B, K), with the greedy readings (B*K) it
@@ -97,7 +97,7 @@ def rescore(model, nats: Tensor, hypotheses: Tensor, readings: Tensor,
 
 
 @torch.no_grad()
-def choose_branched(model, candidates: Tensor, lang: Lang, context: Tensor | None,
+def choose_branched(model, candidates: Tensor, lang: _Lang, context: Tensor | None,
                     current: Tensor | None, past: Tensor | None,
                     past_mask: Tensor | None) -> Tensor:
     """:func:`choose` with ``FieldConfig.choice_branches`` > 0: every greedy reading

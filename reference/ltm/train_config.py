@@ -79,8 +79,8 @@ class TrainConfig:
     the critic stage, last (:func:`ltm.critic.fit_critic`); codec and core share the
     rest."""
     critic_label_share: float = 0.85
-    """With a critic: share of the critic stage's minutes spent labelling transitions;
-    its members train in the rest (:func:`ltm.critic.fit_critic`)."""
+    """With a critic: share of the critic stage's minutes spent labelling transitions,
+    in (0, 1); its members train in the rest (:func:`ltm.critic.fit_critic`)."""
     critic_transitions: int = 8000
     """With a critic: transitions of the training episodes it is trained on (at most)."""
     critic_epochs: int = 16
@@ -171,12 +171,12 @@ class TrainConfig:
         if self.codec_steps + self.core_steps == 0:
             raise ValueError("TrainConfig.codec_steps + core_steps must be > 0, got 0")
         fraction(self, "codec_share", "lr_final", "codec_occurrence", "codec_twins",
-                 "teacher_meanings", "critic_label_share")
+                 "teacher_meanings")
+        fraction(self, "critic_share", "critic_label_share", "teacher_share",
+                 "byte_dropout", "val_fraction", below_one=True)
         if not self.critic_label_share > 0:
-            raise ValueError(f"TrainConfig.critic_label_share must be in (0, 1], "
+            raise ValueError(f"TrainConfig.critic_label_share must be in (0, 1), "
                              f"got {self.critic_label_share!r}")
-        fraction(self, "critic_share", "teacher_share", "byte_dropout", "val_fraction",
-                 below_one=True)
         if not self.align_temperature > 0:
             raise ValueError(f"TrainConfig.align_temperature must be > 0, "
                              f"got {self.align_temperature!r}")
