@@ -294,16 +294,24 @@ class ThoughtDecoder(nn.Module):
         tokens = (out != PAD).sum(1).clamp(min=1)  # (B,)
         return _units(out), nats / tokens
 
+    def _forced(self, thoughts: Tensor, lang: Tensor | None, units: Sequence[bytes],
+                limit: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Given units (cut at ``limit`` bytes) read teacher-forced from their thoughts
+        (B, Z): their lengths (B,), the tokens written at every place (B, L+1; EOS
+        last), and the decoder's log-probabilities there over writable tokens
+        (B, L+1, V)."""
+        ids, lengths = pack(units, limit, thoughts.device)
+        logp = self(thoughts, ids, lang).float().masked_fill(~self.writable, float("-inf"))
+        return lengths, decoder_targets(ids, lengths), logp.log_softmax(-1)
+
     @torch.no_grad()
     def nats(self, thoughts: Tensor, lang: Tensor | None, units: Sequence[bytes]) -> Tensor:
         """How surely the decoder writes given units, one per thought (B, Z): the mean
         nats (B,) of their tokens, teacher-forced, EOS included (a unit of ``max_bytes``
         counts its bytes only): what :meth:`read` reports for its own greedy units."""
-        ids, lengths = pack(units, self.cfg.max_bytes, thoughts.device)
-        targets = decoder_targets(ids, lengths)  # (B, L+1)
-        logp = self(thoughts, ids, lang).float().masked_fill(~self.writable, float("-inf"))
-        logp = logp.log_softmax(-1).gather(-1, targets[..., None])[..., 0]  # (B, L+1)
-        place = torch.arange(targets.shape[1], device=ids.device)[None]  # (1, L+1)
+        lengths, targets, logp = self._forced(thoughts, lang, units, self.cfg.max_bytes)
+        logp = logp.gather(-1, targets[..., None])[..., 0]  # (B, L+1)
+        place = torch.arange(targets.shape[1], device=targets.device)[None]  # (1, L+1)
         keep = (place <= lengths[:, None]) & (place < self.cfg.max_bytes)  # a cut unit: no EOS
         return -logp.where(keep, 0.0).sum(1) / keep.sum(1)
 
@@ -320,13 +328,10 @@ class ThoughtDecoder(nn.Module):
         Returns, unit by unit and least sure place first, the index of the unit each new
         reading comes from and its bytes; a pure function of its inputs."""
         limit = self.cfg.max_bytes if max_bytes is None else max_bytes
-        ids, lengths = pack(units, limit, thoughts.device)
-        targets = decoder_targets(ids, lengths)  # (B, L+1): the written tokens, EOS last
-        logp = self(thoughts, ids, lang).float().masked_fill(~self.writable, float("-inf"))
-        logp = logp.log_softmax(-1)  # (B, L+1, V)
+        lengths, targets, logp = self._forced(thoughts, lang, units, limit)  # (B, L+1, V)
         written = logp.gather(-1, targets[..., None])[..., 0]  # (B, L+1)
         other = logp.scatter(-1, targets[..., None], float("-inf")).max(-1)  # best other
-        place = torch.arange(targets.shape[1], device=ids.device)[None]  # (1, L+1)
+        place = torch.arange(targets.shape[1], device=targets.device)[None]  # (1, L+1)
         gap = (written - other.values).masked_fill(
             (place > lengths[:, None]) | (place >= limit) | (other.values < min_logp),
             float("inf"))
@@ -338,9 +343,9 @@ class ThoughtDecoder(nn.Module):
         # (B, limit): the written tokens, -1 past them
         padded = targets.new_full((len(targets), limit), -1)
         padded[:, : min(limit, targets.shape[1])] = targets[:, :limit]
-        cols = torch.arange(limit, device=ids.device)[None]  # (1, limit)
+        cols = torch.arange(limit, device=targets.device)[None]  # (1, limit)
         forced = padded[at].masked_fill(cols >= p[:, None], -1)  # the unit before p
-        forced[torch.arange(len(at), device=ids.device), p] = other.indices[at, p]
+        forced[torch.arange(len(at), device=targets.device), p] = other.indices[at, p]
         out, _ = self._write(thoughts[at], None if lang is None else lang[at], "greedy", 1.0,
                              1.0, limit, None, score=False, forced=forced)
         return at.tolist(), _units(out)

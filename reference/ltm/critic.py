@@ -102,8 +102,6 @@ class Critic(nn.Module):
     def forward(self, context: Tensor, current: Tensor, hypotheses: Tensor,
                 readings: Tensor, recalled: Tensor | None = None) -> Tensor:
         x = self.inputs(context, current, hypotheses, readings, recalled)
-        if not self.others:
-            return self.net(x)[..., 0]
         return torch.stack([m(x)[..., 0] for m in self.members]).mean(0)
 
 
