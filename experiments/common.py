@@ -407,7 +407,7 @@ def core_variant(preset: str, name: str, seed: int = 0, **field) -> Path:
     them, whatever the reference LTM has: the heads are compared as they pick alone."""
     codec = ltm_run(preset)
     field = {"critic_width": 0, "critic_recall": 0, "critic_members": 1,
-             "choice_branches": 0, **field}
+             "critic_words": 0, "choice_branches": 0, **field}
     base = ltm_config(preset, 0)
     base = stored_config(codec, base) if finished(codec) else base  # planning: not yet
     train = {"max_thoughts": field.pop("max_thoughts")} if "max_thoughts" in field else {}

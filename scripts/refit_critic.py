@@ -24,7 +24,8 @@ thoughts (:func:`ltm.critic.recall`). ``--members M`` gives it
 averaged. ``--set`` changes the config as ``ltm fit --set`` does, for one of the critic
 stage's training fields (:data:`TRAIN_SETTABLE`, e.g. ``critic_label_share=0.75``) or a
 field of the critic and the pick (:data:`FIELD_SETTABLE`, e.g.
-``field.choice_branches=4``); every other field is refused, since the codec's and the
+``field.choice_branches=4``, or ``field.critic_words=12`` for a critic that also checks
+each reading's words against the past, :mod:`ltm.novelty`); every other field is refused, since the codec's and the
 core's weights, and the record of how they were trained, are kept. A field named both
 by ``--set`` and by its own option (``--members``) is refused too.
 """
@@ -48,7 +49,7 @@ TRAIN_SETTABLE = ("critic_transitions", "critic_epochs", "critic_hypotheses",
 """Training fields ``--set`` may change: the critic stage's own (the rest record how the
 frozen codec and core were trained)."""
 FIELD_SETTABLE = ("critic_width", "critic_weight", "critic_recall", "critic_members",
-                  "choice_branches")
+                  "critic_words", "choice_branches")
 """Fields of ``field`` that ``--set field.NAME`` may change: the critic's and the pick's."""
 
 

@@ -166,6 +166,9 @@ def _head(field: dict) -> str:
                else "a learned critic")
         recall = (f", reading the cosines with the last {field['critic_recall']} thoughts"
                   if field.get("critic_recall") else "")
+        if field.get("critic_words"):
+            recall += (f"{' and' if recall else ', reading'} which of each reading's first "
+                       f"{field['critic_words']} words the past has said (`ltm.novelty`)")
         by += (f", less {field['critic_weight']:g} times the log-probability that it is "
                f"legal by {who} (`ltm.critic`, width {field['critic_width']}{recall})")
     return f"`choice`: {field['choices']} hypotheses of the next thought, picked by {by}"

@@ -98,6 +98,12 @@ def test_model_card_fit_command_names_every_training_override():
     cfg["field"].update(critic_members=3, choice_branches=4)
     said = ship._head(cfg["field"])
     assert "3 learned critics whose log-odds are averaged" in said and "its 4 least sure places" in said
+    cfg["field"].update(critic_words=12)
+    assert ship._head(cfg["field"]).endswith("32 thoughts and which of each reading's first "
+                                             "12 words the past has said (`ltm.novelty`))")
+    assert ship._head({**cfg["field"], "critic_recall": 0}).endswith(
+        "width 256, reading which of each reading's first 12 words the past has said "
+        "(`ltm.novelty`))")
     cfg["codec"]["langs"] = ["en"]
     with pytest.raises(SystemExit, match="codec.langs differs .* not a number"):
         ship.fit_command(cfg)

@@ -371,8 +371,8 @@ def test_branched_readings_compete_and_a_winner_is_its_reading_encoded(model):
     sure = m.critic.forward
 
     def judge(legal_greedy: float):  # the greedy readings (K per row) get legal_greedy
-        def forward(context, current, hypotheses, readings, recalled=None):
-            out = sure(context, current, hypotheses, readings, recalled)
+        def forward(context, current, hypotheses, readings, recalled=None, worded=None):
+            out = sure(context, current, hypotheses, readings, recalled, worded)
             return out.fill_(legal_greedy if hypotheses.shape[1] > 1 else -legal_greedy)
         return forward
 

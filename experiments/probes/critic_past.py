@@ -152,9 +152,11 @@ def transitions(model: LTM, episodes: list, langs: list[str], units: list[list[s
 
 
 @torch.no_grad()
-def training_labels(model: LTM, records: list, seconds: float, seed: int) -> dict:
+def training_labels(model: LTM, records: list, seconds: float, seed: int,
+                    collect=None) -> dict:
     """The critic stage's draw, for ``seconds``: one random language and phrasing per
-    episode, every transition."""
+    episode, every transition (read by ``collect``, default :func:`transitions`)."""
+    collect = collect or transitions
     langs_all = list(model.config.codec.langs)
     usable = [(r, ls) for r in records if (ls := _framed(r, langs_all))]
     rng = random.Random(f"critic:{seed}")
@@ -167,10 +169,9 @@ def training_labels(model: LTM, records: list, seconds: float, seed: int) -> dic
         langs = [rng.choice(ls) for _, ls in chunk]
         units = [[rng.choice(t.quotes[x]) for t in r.thoughts]
                  for (r, _), x in zip(chunk, langs, strict=True)]
-        parts.append(transitions(model, [r for r, _ in chunk], langs, units,
-                                 lambda r, t: True))
-    T = max(p["past"].shape[1] for p in parts)
-    for p in parts:  # pad every chunk's past to the longest
+        parts.append(collect(model, [r for r, _ in chunk], langs, units, lambda r, t: True))
+    T = max(p["past"].shape[1] for p in parts) if "past" in parts[0] else 0
+    for p in parts if T else ():  # pad every chunk's past to the longest
         pad = T - p["past"].shape[1]
         p["past"] = F.pad(p["past"], (0, 0, 0, pad))
         p["mask"] = F.pad(p["mask"], (0, pad))
@@ -180,15 +181,16 @@ def training_labels(model: LTM, records: list, seconds: float, seed: int) -> dic
 
 
 @torch.no_grad()
-def world_labels(model: LTM, seed: int, split: str, n: int = 200) -> dict:
-    """The transitions ``prediction_metrics`` scores on one side of the world."""
+def world_labels(model: LTM, seed: int, split: str, n: int = 200, collect=None) -> dict:
+    """The transitions ``prediction_metrics`` scores on one side of the world (read by
+    ``collect``, default :func:`transitions`)."""
+    collect = collect or transitions
     episodes = [r for r in world.generate(n, seed, split=split) if len(r.thoughts) > 1]
     episodes = sample_ordered(episodes, len(episodes), "prediction:0")
     langs = [("en", "ru")[i % 2] for i in range(len(episodes))]
     units = [[t.quotes[x][0] for t in r.thoughts] for r, x in zip(episodes, langs, strict=True)]
-    return transitions(model, episodes, langs, units,
-                       lambda r, t: split == "train"
-                       or world.meaning_split(r.thoughts[t].frame) == split)
+    return collect(model, episodes, langs, units,
+                   lambda r, t: split == "train" or world.meaning_split(r.thoughts[t].frame) == split)
 
 
 def logits(critic, d: dict, idx) -> torch.Tensor:

@@ -213,19 +213,26 @@ class FieldConfig:
     critic_members: int = 1
     """With a critic: how many critics, initialised and trained apart, whose log-odds
     the pick averages (:class:`ltm.critic.Critic`)."""
+    critic_words: int = 0
+    """With a critic: how many of each reading's words the critic checks against the
+    units said before it in the episode, the decoder's greedy readings of the past
+    thoughts (:func:`ltm.novelty.word_inputs`: whether each is new and how recently it
+    was said, then the share of new words); 0: the critic reads no words."""
 
     def __post_init__(self) -> None:
         positive(self, "width", "heads", "layers", "head_width",
                  "head_layers", "sample_steps", "energy_samples", "choices", "critic_members")
         non_negative(self, "source_noise", "choice_temperature", "choice_roundtrip",
                      "critic_weight")
-        count(self, "memory_slots", "critic_width", "critic_recall", "choice_branches")
+        count(self, "memory_slots", "critic_width", "critic_recall", "choice_branches",
+              "critic_words")
         if self.critic_members > 1 and not self.critic_width:
             raise ValueError(f"FieldConfig.critic_members needs a critic (critic_width > 0), "
                              f"got critic_members={self.critic_members!r}")
-        if self.critic_recall and not self.critic_width:
-            raise ValueError(f"FieldConfig.critic_recall needs a critic (critic_width > 0), "
-                             f"got critic_recall={self.critic_recall!r}")
+        for name in ("critic_recall", "critic_words"):
+            if getattr(self, name) and not self.critic_width:
+                raise ValueError(f"FieldConfig.{name} needs a critic (critic_width > 0), "
+                                 f"got {name}={getattr(self, name)!r}")
         if self.critic_width and (self.head != "choice" or self.choice_pick != "decoder"):
             raise ValueError("FieldConfig.critic_width needs the choice head with the "
                              f"decoder's pick, got head {self.head!r}, pick {self.choice_pick!r}")

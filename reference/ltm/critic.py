@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ltm import novelty
 from ltm.pvq import Record
 
 __all__ = ["Critic", "recall", "labelable", "label_transitions", "fit_critic"]
@@ -62,16 +63,19 @@ class Critic(nn.Module):
     readings encoded again (N, K, Z): a two-hidden-layer MLP of ``width``. With
     ``recall`` > 0 it also reads :func:`recall` of the readings against the past
     thoughts (``FieldConfig.critic_recall``), given as ``recalled`` (N, K, recall + 1).
-    With ``members`` > 1 it is that many such MLPs, initialised and trained apart
-    (:func:`fit_critic`), whose log-odds are averaged (``FieldConfig.critic_members``)."""
+    With ``words`` > 0 it also reads :func:`ltm.novelty.word_inputs` of each reading
+    against the units said before (``FieldConfig.critic_words``), given as ``worded``
+    (N, K, 2 * words + 1). With ``members`` > 1 it is that many such MLPs, initialised
+    and trained apart (:func:`fit_critic`), whose log-odds are averaged
+    (``FieldConfig.critic_members``)."""
 
     def __init__(self, context_dim: int, thought_dim: int, width: int, recall: int = 0,
-                 members: int = 1) -> None:
+                 members: int = 1, words: int = 0) -> None:
         super().__init__()
         if members < 1:
             raise ValueError(f"Critic: members must be at least 1, got {members!r}")
-        self.recall = recall
-        extra = recall + 1 if recall else 0
+        self.recall, self.words = recall, words
+        extra = (recall + 1 if recall else 0) + (novelty.width(words) if words else 0)
         inputs = context_dim + 3 * thought_dim + extra
 
         def mlp() -> nn.Sequential:
@@ -87,8 +91,9 @@ class Critic(nn.Module):
         return [self.net, *self.others]
 
     def inputs(self, context: Tensor, current: Tensor, hypotheses: Tensor,
-               readings: Tensor, recalled: Tensor | None = None) -> Tensor:
-        """What every member reads: (N, K, C + 3Z [+ recall + 1])."""
+               readings: Tensor, recalled: Tensor | None = None,
+               worded: Tensor | None = None) -> Tensor:
+        """What every member reads: (N, K, C + 3Z [+ recall + 1] [+ 2 * words + 1])."""
         N, K, _ = hypotheses.shape
         parts = [context[:, None].expand(N, K, -1), current[:, None].expand(N, K, -1),
                  hypotheses, readings]  # (N, K, C + 3Z)
@@ -97,11 +102,17 @@ class Critic(nn.Module):
                 raise ValueError("this critic reads the past (critic_recall > 0): give the "
                                  "readings' recall of the past thoughts")
             parts.append(recalled)
+        if self.words:
+            if worded is None:
+                raise ValueError("this critic reads the past's words (critic_words > 0): "
+                                 "give the readings' word inputs (ltm.novelty.novelty)")
+            parts.append(worded.to(readings.device))
         return torch.cat([p.to(self.net[0].weight.dtype) for p in parts], -1)
 
     def forward(self, context: Tensor, current: Tensor, hypotheses: Tensor,
-                readings: Tensor, recalled: Tensor | None = None) -> Tensor:
-        x = self.inputs(context, current, hypotheses, readings, recalled)
+                readings: Tensor, recalled: Tensor | None = None,
+                worded: Tensor | None = None) -> Tensor:
+        x = self.inputs(context, current, hypotheses, readings, recalled, worded)
         return torch.stack([m(x)[..., 0] for m in self.members]).mean(0)
 
 
@@ -144,6 +155,9 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     Returns ``context`` (N, C), ``current`` (N, Z), ``hypotheses`` and ``readings``
     (N, k, Z), ``recall`` (N, k, R) (:func:`recall` of the readings against the
     thoughts ``0..t-1``, for a critic with ``recall``; R is 0 for one without),
+    ``words`` (N, k, W) (:func:`ltm.novelty.novelty` of the readings against the
+    decoder's greedy readings of the thoughts ``0..t-1``, for a critic with ``words``;
+    W is 0 for one without),
     ``nats`` (N, k) (each reading's nats per byte, as the pick weighs them),
     ``legal`` (N, k) bool, and ``where`` (N, 2): the index in ``records`` of
     each transition's episode and its position ``t``. Raises ``ValueError`` when no record can be
@@ -159,7 +173,7 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
     rng.shuffle(usable)
     parts: dict[str, list[Tensor]] = {k: [] for k in
                                       ("context", "current", "hypotheses", "readings",
-                                       "recall", "nats", "legal", "where")}
+                                       "recall", "words", "nats", "legal", "where")}
     count, bar = 0, tqdm(total=n, desc="critic labels", disable=not progress, leave=False)
     for i in range(0, len(usable), episodes_per_batch):
         if count >= n or (count and deadline is not None and time.perf_counter() >= deadline):
@@ -194,13 +208,20 @@ def label_transitions(model, records: Sequence[Record], n: int, *, seed: int = 0
         span = model.critic.recall if model.critic is not None else 0
         recalled = (recall(readings, past[rows], torch.arange(T, device=z.device)[None]
                            <= cols[:, None], span) if span else readings.new_zeros(N, K, 0))
+        nw = model.critic.words if model.critic is not None else 0
+        if nw:  # each reading's words against the units said before it
+            told = novelty.said(model.decoder, past, mask, model.lang_ids(said, len(chunk)))
+            worded = novelty.novelty([x.decode("utf-8", "replace") for x in texts],
+                                     [told[b][:t] for b, t in where], K, nw)
+        else:
+            worded = readings.new_zeros(N, K, 0)
         legal = torch.tensor([[judge_next(chunk[b][1], t,
                                           texts[j * K + k].decode("utf-8", "replace"),
                                           said[b])[1] for k in range(K)]
                               for j, (b, t) in enumerate(where)])
         at = torch.tensor([[chunk[b][0], t] for b, t in where])  # (N, 2)
         for key, value in (("context", ctx), ("current", cur), ("hypotheses", hyps),
-                           ("readings", readings), ("recall", recalled),
+                           ("readings", readings), ("recall", recalled), ("words", worded),
                            ("nats", nats.view(N, K)), ("legal", legal), ("where", at)):
             parts[key].append(value.float().cpu() if key not in ("legal", "where") else value)
         count += N
@@ -259,7 +280,8 @@ def fit_critic(model, records: Sequence[Record], *, transitions: int, epochs: in
                 x = critic.inputs(data["context"][n], data["current"][n],
                                   data["hypotheses"][n, k][:, None],
                                   data["readings"][n, k][:, None],
-                                  data["recall"][n, k][:, None])
+                                  data["recall"][n, k][:, None],
+                                  data["words"][n, k][:, None])
                 logit = member(x)[:, 0, 0]
                 part = F.binary_cross_entropy_with_logits(logit, target[idx])
                 loss = loss + part  # the members share no weight: each gets its own gradient

@@ -65,7 +65,8 @@ class LTM(nn.Module):
         self.core = FieldCore(config.field, config.codec)
         self.head = build_head(config.field, config.codec)
         self.critic = (Critic(config.field.width, config.codec.dim, config.field.critic_width,
-                              config.field.critic_recall, config.field.critic_members)
+                              config.field.critic_recall, config.field.critic_members,
+                              config.field.critic_words)
                        if config.field.critic_width else None)
 
     @property
