@@ -148,7 +148,7 @@ def test_members_recall_and_branches_add_to_the_pick():
     assert branched["core"] - one["core"] == pytest.approx(2 * mlp(0) / flops.UNIT_BYTES)
 
 
-def test_a_critic_that_reads_words_says_the_past_once_and_reads_more_inputs():
+def test_a_critic_that_reads_words_says_every_past_thought_and_reads_more_inputs():
     import dataclasses
 
     cfg = preset("tiny")
@@ -159,7 +159,7 @@ def test_a_critic_that_reads_words_says_the_past_once_and_reads_more_inputs():
     plain = flops.ltm_generate_per_byte(dataclasses.replace(cfg, field=dataclasses.replace(
         cfg.field, head="choice")), 8)
     per_decode = plain["codec"] / (f.choices + 1)
-    worded = at(critic_words=3)  # one more greedy reading, and 7 more inputs per member
-    assert worded["codec"] == pytest.approx(one["codec"] + per_decode)
+    worded = at(critic_words=3)  # 8 past thoughts read again, and 7 more inputs per member
+    assert worded["codec"] == pytest.approx(one["codec"] + 8 * per_decode)
     assert worded["core"] - one["core"] == pytest.approx(
         2 * f.choices * 7 * 32 / flops.UNIT_BYTES)

@@ -120,3 +120,39 @@ def test_a_critic_that_reads_words_needs_them_everywhere_it_judges(episodes):
             for t in (1, len(z) - 1):
                 torch.testing.assert_close(m.predict_next(z[:t], lang="en"), along[t - 1],
                                            atol=1e-5, rtol=1e-5)
+
+
+def test_the_stage_reads_the_words_the_pick_reads(episodes, monkeypatch):
+    cfg = words_config(critic_words=4)
+    cfg = dataclasses.replace(cfg, codec=dataclasses.replace(cfg.codec, langs=("en",)))
+    torch.manual_seed(0)
+    m = LTM(cfg).eval()
+    ep = episodes[0]
+    seen, inner = [], novelty.novelty
+
+    def spy(readings, pasts, k, n):
+        seen.extend(pasts)
+        return inner(readings, pasts, k, n)
+
+    monkeypatch.setattr(novelty, "novelty", spy)
+    data = label_transitions(m, [ep], 100, seed=0)
+    monkeypatch.setattr(novelty, "novelty", inner)
+    T = len(ep.thoughts)
+    assert data["where"][:, 1].tolist() == list(range(1, T))
+    past, mask = prefixes(data["current"])  # row t - 1: thoughts 0..t-1, the current last
+    with torch.no_grad():
+        told = novelty.said(m.decoder, past, mask, m.lang_ids("en", T - 1))
+        for t in range(1, T):
+            texts, _ = m.decoder.read(data["hypotheses"][t - 1], m.lang_ids("en", 4))
+            want = novelty.novelty([x.decode("utf-8", "replace") for x in texts],
+                                   [told[t - 1]], 4, 4)[0]
+            torch.testing.assert_close(data["words"][t - 1], want)
+    assert [len(r) for r in told] == list(range(1, T))
+    assert seen == told  # transition t - 1 -> t: units 0..t-1 as said, the current last
+
+
+def test_a_critic_refuses_word_inputs_of_the_wrong_width():
+    critic = Critic(8, 5, 12, words=3)
+    args = (torch.randn(2, 8), torch.randn(2, 5), torch.randn(2, 4, 5), torch.randn(2, 4, 5))
+    with pytest.raises(ValueError, match="reads 7 word inputs per reading .* got 5"):
+        critic(*args, worded=torch.rand(2, 4, 5))

@@ -72,7 +72,7 @@ def main(argv: list[str]) -> None:
         with torch.no_grad():
             data = side_labels(model, episodes, side, n)
             logit = model.critic(data["context"], data["current"], data["hypotheses"],
-                                 data["readings"], data["recall"]).float()  # (N, K)
+                                 data["readings"], data["recall"], data["words"]).float()
         legal = data["legal"]
         rows = torch.arange(len(legal))
         print(f"{side}: transitions {len(legal)}  any {legal.any(1).float().mean():.3f}  "

@@ -28,7 +28,7 @@ from collections import Counter
 
 import torch
 
-from ltm.model import LTM
+from ltm.model import LTM, prefixes
 from ltm.pvq import world
 from ltm.worldeval import judge_next
 
@@ -49,7 +49,9 @@ def label(model: LTM, record, rng: random.Random) -> list[dict]:
     hyps = model.head.hypotheses(context[0, :-1], z[:-1])  # (T-1, K, Z)
     n, k, d = hyps.shape
     texts, _ = model.decoder.read(hyps.reshape(n * k, d), model.lang_ids(lang, n * k))
-    best = model.pick_scores(hyps, lang, context=context[0, :-1], current=z[:-1]).argmin(1)
+    past, past_mask = prefixes(z[:-1])  # for a critic that reads the past
+    best = model.pick_scores(hyps, lang, context=context[0, :-1], current=z[:-1], past=past,
+                             past_mask=past_mask).argmin(1)
     rows = []
     for t in range(1, len(units)):
         legal = [judge_next(record, t, texts[(t - 1) * k + j].decode("utf-8", "replace"),

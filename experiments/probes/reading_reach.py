@@ -36,6 +36,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from ltm import novelty
 from ltm.critic import recall
 from ltm.model import LTM
 from ltm.pvq import world
@@ -82,8 +83,14 @@ def side(model: LTM, episodes: list, split: str, branches: int) -> str:
             before = torch.arange(len(units))[None] < torch.tensor(ts)[n_of][:, None]
             recalled = recall(again[:, None], z[None].expand(len(n_of), -1, -1), before,
                               model.critic.recall)
+        worded = None
+        if model.critic.words:  # each reading's words against the past as the decoder says it
+            told = novelty.said(model.decoder, z[None], torch.ones(1, len(units), dtype=torch.bool),
+                                model.lang_ids(lang, 1))[0]
+            worded = novelty.novelty([x.decode("utf-8", "replace") for x in all_texts],
+                                     [told[: ts[int(n)]] for n in n_of], 1, model.critic.words)
         logit = model.critic(ctx[n_of], cur[n_of], flat[src][:, None], again[:, None],
-                             recalled)[:, 0]
+                             recalled, worded)[:, 0]
         scores = {w: all_nats - w * F.logsigmoid(logit.float()) for w in WEIGHTS}
         legal = torch.tensor([judge_next(r, ts[int(n)], x.decode("utf-8", "replace"), lang)[1]
                               for n, x in zip(n_of.tolist(), all_texts, strict=True)])

@@ -106,6 +106,10 @@ class Critic(nn.Module):
             if worded is None:
                 raise ValueError("this critic reads the past's words (critic_words > 0): "
                                  "give the readings' word inputs (ltm.novelty.novelty)")
+            if worded.shape[-1] != novelty.width(self.words):
+                raise ValueError(f"this critic reads {novelty.width(self.words)} word inputs "
+                                 f"per reading (critic_words={self.words}), got "
+                                 f"{worded.shape[-1]}")
             parts.append(worded.to(readings.device))
         return torch.cat([p.to(self.net[0].weight.dtype) for p in parts], -1)
 

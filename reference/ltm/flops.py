@@ -265,9 +265,10 @@ def ltm_generate_per_byte(cfg: LTMConfig, thoughts: int, L: int = UNIT_BYTES,
     each branched reading decoded at full length, scored by one more teacher-forced pass
     of the decoder, encoded again and judged by the critic. With ``critic_recall`` the
     critic also takes the cosine of each reading with every past thought; with
-    ``critic_words`` the past is said by the decoder, counted as one more greedy
-    reading per unit (each thought said once, then remembered in words; the word
-    comparison itself is string work, not counted)."""
+    ``critic_words`` every past thought is said again by the decoder at each unit
+    (``thoughts`` more greedy readings: the reference code keeps no words between
+    units, as its core keeps no cache; the word comparison itself is string work, not
+    counted)."""
     c, f = cfg.codec, cfg.field
     inp, core = _core(f, c, 1, thoughts)
     head = _head_evals(f, steps or f.sample_steps, loss=False) * _head_net(f, c, 1).forward
@@ -282,7 +283,7 @@ def ltm_generate_per_byte(cfg: LTMConfig, thoughts: int, L: int = UNIT_BYTES,
             dec += block(c.width, c.mlp_hidden, c.dec_layers, 1, 1, keys=P1 + j + 1).forward
     branched = f.choices * f.choice_branches if picks else 0  # readings branched, at most
     found = f.choices if branched else 0  # the pass over the greedy readings that branches
-    told = 1 if picks and f.critic_width and f.critic_words else 0  # the past, said
+    told = thoughts if picks and f.critic_width and f.critic_words else 0  # the past, said
     dec *= f.choices + 1 + found + 2 * branched + told if picks else 1  # decoded, scored
     encoded = (f.choices if picks and (f.choice_roundtrip or f.critic_width) else 0) + branched
     dec += encoded * _encoder(c, 1, L).forward  # readings encoded again

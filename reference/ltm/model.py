@@ -174,7 +174,7 @@ class LTM(nn.Module):
         ``generator``). ``past`` (N, T, Z) and ``past_mask`` (N, T) are each row's
         thoughts so far, the current one last (:func:`prefixes` makes them for the
         positions of one episode); only a critic that reads the past
-        (``FieldConfig.critic_recall``) needs them."""
+        (``FieldConfig.critic_recall`` or ``critic_words``) needs them."""
         if self.decoder_picks:
             return self.pick(self.head.hypotheses(context, current), lang,
                              context=context, current=current, past=past,
@@ -216,7 +216,8 @@ class LTM(nn.Module):
         encoded again, less ``FieldConfig.critic_weight`` times the critic's
         log-probability that the unit is legal (:mod:`ltm.critic`; only when the model
         has a critic and ``context`` and ``current`` are given). A critic that reads the
-        past (``FieldConfig.critic_recall``) also needs each row's thoughts so far,
+        past (``FieldConfig.critic_recall`` or ``critic_words``) also needs each row's
+        thoughts so far,
         ``past`` (B, T, Z) with ``past_mask`` (B, T), the current thought last; without
         them it raises ``ValueError``."""
         return greedy_scores(self, candidates, lang, context, current, past, past_mask)[0]

@@ -34,8 +34,8 @@ _WORD = re.compile(r"\w+")
 
 
 def stems(text: str) -> list[str]:
-    """The words of ``text`` (``\\w+``) of three letters or more, lowercased and cut to
-    :data:`STEM` characters, in order."""
+    """The words of ``text`` (``\\w+``: letters, digits and ``_``) of three characters or
+    more, lowercased and cut to :data:`STEM` characters, in order."""
     return [w[:STEM] for w in _WORD.findall(text.lower()) if len(w) >= 3]
 
 
@@ -78,7 +78,7 @@ def said(decoder, past: Tensor, mask: Tensor, lang_ids: Tensor) -> list[list[str
     """Each row's past thoughts (N, T, Z; ``mask`` (N, T) marks them) as the ``decoder``
     says them greedily in the row's language (``lang_ids`` (N,)): N lists of units,
     oldest first. A thought shared by several rows (the positions of one episode) is
-    read once per language."""
+    read once per language. ``mask`` and ``lang_ids`` are on ``past``'s device."""
     N, T, Z = past.shape
     rows, cols = torch.nonzero(mask, as_tuple=True)
     if not len(rows):
