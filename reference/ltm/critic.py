@@ -93,7 +93,8 @@ class Critic(nn.Module):
     def inputs(self, context: Tensor, current: Tensor, hypotheses: Tensor,
                readings: Tensor, recalled: Tensor | None = None,
                worded: Tensor | None = None) -> Tensor:
-        """What every member reads: (N, K, C + 3Z [+ recall + 1] [+ 2 * words + 1])."""
+        """What every member reads: (N, K, C + 3Z), then ``recall + 1`` more with
+        ``recall`` and ``2 * words + 1`` more with ``words``."""
         N, K, _ = hypotheses.shape
         parts = [context[:, None].expand(N, K, -1), current[:, None].expand(N, K, -1),
                  hypotheses, readings]  # (N, K, C + 3Z)
