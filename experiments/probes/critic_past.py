@@ -119,13 +119,12 @@ class Ensemble(nn.Module):
 
 
 @torch.no_grad()
-def transitions(model: LTM, episodes: list, langs: list[str], units: list[list[str]],
-                keep) -> dict:
-    """Every transition ``t-1 -> t`` that ``keep(episode, t)`` admits, with the past
-    thoughts, hypotheses, greedy readings, their nats and the world's labels."""
-    out = {k: [] for k in ("context", "current", "hyps", "reads", "nats", "legal", "past",
-                           "mask")}
-    T_max = max(len(u) for u in units)
+def readings_of(model: LTM, episodes: list, langs: list[str], units: list[list[str]], keep):
+    """Per episode with a transition ``t-1 -> t`` that ``keep(episode, t)`` admits: a
+    dict of its ``ts``, thoughts ``z`` (T, Z), ``context`` and ``current`` (N, C / Z),
+    hypotheses ``hyps`` (N, K, Z), their greedy readings as bytes (``raw``, N*K) and as
+    text (``texts``), those encoded again (``reads``, N, K, Z), their ``nats`` (N, K) and
+    the world's ``legal`` (N, K)."""
     for r, lang, us in zip(episodes, langs, units, strict=True):
         ts = [t for t in range(1, len(us)) if keep(r, t)]
         if not ts:
@@ -136,18 +135,30 @@ def transitions(model: LTM, episodes: list, langs: list[str], units: list[list[s
         ctx, cur = context[0, cols], z[cols]
         hyps = model.head.hypotheses(ctx, cur)  # (N, K, Z)
         N, K, Z = hyps.shape
-        texts, nats = model.decoder.read(hyps.reshape(N * K, Z), model.lang_ids(lang, N * K))
-        legal = torch.tensor([[judge_next(r, t, texts[j * K + k].decode("utf-8", "replace"),
-                                          lang)[1] for k in range(K)]
+        raw, nats = model.decoder.read(hyps.reshape(N * K, Z), model.lang_ids(lang, N * K))
+        texts = [x.decode("utf-8", "replace") for x in raw]
+        legal = torch.tensor([[judge_next(r, t, texts[j * K + k], lang)[1] for k in range(K)]
                               for j, t in enumerate(ts)])
-        past = z.new_zeros(N, T_max, Z)
-        past[:, : len(us)] = z
-        mask = torch.arange(T_max)[None] < torch.tensor(ts)[:, None]  # (N, T): thoughts < t
-        for key, value in (("context", ctx), ("current", cur), ("hyps", hyps),
-                           ("reads", model.encode(texts).view(N, K, Z)),
-                           ("nats", nats.view(N, K)), ("legal", legal), ("past", past),
-                           ("mask", mask)):
-            out[key].append(value.float() if value.dtype.is_floating_point else value)
+        yield {"ts": ts, "units": us, "z": z, "context": ctx, "current": cur, "hyps": hyps,
+               "raw": raw, "texts": texts, "reads": model.encode(raw).view(N, K, Z),
+               "nats": nats.view(N, K), "legal": legal}
+
+
+@torch.no_grad()
+def transitions(model: LTM, episodes: list, langs: list[str], units: list[list[str]],
+                keep) -> dict:
+    """Every transition ``t-1 -> t`` that ``keep(episode, t)`` admits, with the past
+    thoughts, hypotheses, greedy readings, their nats and the world's labels."""
+    out = {k: [] for k in ("context", "current", "hyps", "reads", "nats", "legal", "past",
+                           "mask")}
+    T_max = max(len(u) for u in units)
+    for e in readings_of(model, episodes, langs, units, keep):
+        z, (N, _, Z) = e["z"], e["hyps"].shape
+        e["past"] = z.new_zeros(N, T_max, Z)
+        e["past"][:, : len(z)] = z
+        e["mask"] = torch.arange(T_max)[None] < torch.tensor(e["ts"])[:, None]  # thoughts < t
+        for key, value in out.items():
+            value.append(e[key].float() if e[key].dtype.is_floating_point else e[key])
     return {k: torch.cat(v) for k, v in out.items()}
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from critic_past import training_labels, world_labels
+from critic_past import readings_of, training_labels, world_labels
 from torch import nn
 
 from ltm.critic import recall
@@ -44,7 +44,6 @@ from ltm.model import LTM
 from ltm.novelty import novelty
 from ltm.pvq import world
 from ltm.train import critic_records
-from ltm.worldeval import judge_next
 
 VARIANTS = tuple(os.environ.get("VARIANTS", "mlp,cos,words,cosw,wordsonly").split(","))
 SEED = int(os.environ.get("SEED", "0"))
@@ -60,29 +59,13 @@ def transitions(model: LTM, episodes: list, langs: list[str], units: list[list[s
     inputs, the readings' nats, recall and word inputs, and the world's labels."""
     out = {k: [] for k in ("context", "current", "hyps", "reads", "nats", "legal",
                            "recall", "words")}
-    for r, lang, us in zip(episodes, langs, units, strict=True):
-        ts = [t for t in range(1, len(us)) if keep(r, t)]
-        if not ts:
-            continue
-        z = model.encode(us)  # (T, Z)
-        context, _ = model.core(z[None], torch.ones(1, len(us), dtype=torch.bool))
-        cols = torch.tensor([t - 1 for t in ts])
-        ctx, cur = context[0, cols], z[cols]
-        hyps = model.head.hypotheses(ctx, cur)  # (N, K, Z)
-        N, K, Z = hyps.shape
-        raw, nats = model.decoder.read(hyps.reshape(N * K, Z), model.lang_ids(lang, N * K))
-        texts = [x.decode("utf-8", "replace") for x in raw]
-        legal = torch.tensor([[judge_next(r, t, texts[j * K + k], lang)[1] for k in range(K)]
-                              for j, t in enumerate(ts)])
-        reads = model.encode(raw).view(N, K, Z)
-        mask = torch.arange(len(us))[None] < torch.tensor(ts)[:, None]  # (N, T)
-        rec = recall(reads, z[None].expand(N, -1, -1), mask, SPAN)
-        words = novelty([texts[j * K + k] for j in range(N) for k in range(K)],
-                        [us[:t] for t in ts], K, WORDS)
-        for key, value in (("context", ctx), ("current", cur), ("hyps", hyps),
-                           ("reads", reads), ("nats", nats.view(N, K)), ("legal", legal),
-                           ("recall", rec), ("words", words)):
-            out[key].append(value.float() if value.dtype.is_floating_point else value)
+    for e in readings_of(model, episodes, langs, units, keep):
+        z, ts, (N, K, _) = e["z"], e["ts"], e["hyps"].shape
+        mask = torch.arange(len(z))[None] < torch.tensor(ts)[:, None]  # (N, T)
+        e["recall"] = recall(e["reads"], z[None].expand(N, -1, -1), mask, SPAN)
+        e["words"] = novelty(e["texts"], [e["units"][:t] for t in ts], K, WORDS)
+        for key, value in out.items():
+            value.append(e[key].float() if e[key].dtype.is_floating_point else e[key])
     return {k: torch.cat(v) for k, v in out.items()}
 
 
